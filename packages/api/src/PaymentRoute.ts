@@ -1,0 +1,144 @@
+/**
+ * `PaymentRoute` (obol.org/v1alpha1): the price of one offer in the exact form the x402 verifier
+ * needs, written by the serviceoffer-controller next to its ServiceOffer and read by every
+ * verifier replica through an informer.
+ *
+ * Amounts here are already atomic units (an integer string in the asset's smallest unit), so the
+ * verifier never does decimal math. `status.admitted` is written by the verifier once it serves the
+ * route's current generation; the controller publishes the offer's HTTPRoute only after that, so
+ * a route is never reachable before its price is known (fail closed).
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import * as CustomResource from "./CustomResource.ts"
+import { DecimalString } from "./Decimal.ts"
+import { Address, Caip2, Uint256String } from "./Ethereum.ts"
+import { defaulted } from "./internal/defaulted.ts"
+
+/**
+ * The ServiceOffer a route belongs to. The verifier's ForwardAuth address names the same
+ * identity (`/verify/<namespace>/<name>`), so a request is matched to its offer without path guessing.
+ *
+ * @category schemas
+ */
+export const OfferRef = Schema.Struct({
+  namespace: Schema.String.check(Schema.isMinCodePoints(1)).annotate({ description: "Namespace of the ServiceOffer." }),
+  name: Schema.String.check(Schema.isMinCodePoints(1)).annotate({ description: "Name of the ServiceOffer." }),
+  uid: Schema.optionalKey(
+    Schema.String.annotate({ description: "UID of the ServiceOffer this route was computed for." })
+  )
+}).annotate({ description: "The ServiceOffer this route prices." })
+
+/**
+ * @category schemas
+ */
+export const RouteAsset = Schema.Struct({
+  address: Address.annotate({ description: "Token contract address (EIP-3009)." }),
+  decimals: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 36 })).annotate({
+    description: "Token decimals; price is in 10^-decimals units of the token."
+  }),
+  eip712Name: Schema.String.check(Schema.isMinCodePoints(1)).annotate({
+    description: "EIP-712 domain name of the token (x402 requirement extra.name)."
+  }),
+  eip712Version: Schema.String.check(Schema.isMinCodePoints(1)).annotate({
+    description: "EIP-712 domain version of the token (x402 requirement extra.version)."
+  })
+}).annotate({ description: "The token buyers pay with." })
+
+/**
+ * @category schemas
+ */
+export const PriceModel = Schema.Literals(["perRequest", "perMTok", "perHour"]).annotate({
+  description: "Which ServiceOffer price the amount comes from: perRequest, perMTok (converted per request) or perHour."
+})
+
+/**
+ * @category schemas
+ */
+export const PaymentRouteSpec = Schema.Struct({
+  offer: OfferRef,
+  pattern: Schema.String.check(
+    Schema.isMaxLength(512),
+    Schema.isPattern(/^\/[a-zA-Z0-9/_.*-]*$/u, { expected: "a path pattern such as /services/x or /services/x/*" })
+  ).annotate({ description: "Request paths this price applies to: exact, or a prefix ending in /*." }),
+  scheme: defaulted(Schema.Literals(["exact"]).annotate({ description: "x402 payment scheme." }), "exact"),
+  price: Uint256String.annotate({
+    description: "Amount charged per request, in atomic units of the asset (e.g. 1000 = 0.001 USDC)."
+  }),
+  priceModel: PriceModel,
+  perMTok: Schema.optionalKey(
+    DecimalString.annotate({ description: "The offer's per-million-token price, when priceModel is perMTok." })
+  ),
+  approxTokensPerRequest: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).annotate({
+      description: "Tokens assumed per request when converting perMTok to a per-request price."
+    })
+  ),
+  payTo: Address.annotate({ description: "Address that receives payments." }),
+  network: Caip2.annotate({ description: "CAIP-2 id of the chain payments settle on, e.g. eip155:84532." }),
+  asset: RouteAsset,
+  maxTimeoutSeconds: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 3600 })).annotate({
+    description: "Validity window of a signed payment, in seconds."
+  }),
+  facilitatorURL: Schema.optionalKey(
+    Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s]+$/u, { expected: "an http(s) URL" })).annotate({
+      description: "x402 facilitator for this route; defaults to the verifier's. Must be https except on loopback."
+    })
+  ),
+  description: Schema.optionalKey(
+    Schema.String.check(Schema.isMaxLength(1024)).annotate({
+      description: "Shown to buyers in the 402 payment requirements."
+    })
+  )
+}).annotate({ description: "The exact x402 payment requirement for one offer." })
+
+/**
+ * @category schemas
+ */
+export const PaymentRouteStatus = Schema.Struct({
+  admitted: Schema.optionalKey(
+    Schema.Boolean.annotate({ description: "True once a verifier serves this route's current generation." })
+  ),
+  lastAdmittedGeneration: Schema.optionalKey(
+    Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({
+      description: "The .metadata.generation the verifier last admitted.",
+      format: "int64"
+    })
+  ),
+  reason: Schema.optionalKey(
+    Schema.String.annotate({ description: "Why the route is not admitted, in PascalCase, e.g. UnsupportedNetwork." })
+  ),
+  message: Schema.optionalKey(Schema.String.annotate({ description: "Human-readable detail for reason." }))
+}).annotate({ description: "Admission state, written by the x402 verifier." })
+
+/**
+ * The PaymentRoute kind.
+ *
+ * @category resources
+ */
+export const PaymentRoute = CustomResource.make({
+  group: "obol.org",
+  version: "v1alpha1",
+  kind: "PaymentRoute",
+  plural: "paymentroutes",
+  singular: "paymentroute",
+  shortNames: ["pr"],
+  categories: ["obol"],
+  description:
+    "PaymentRoute is the resolved x402 price of one ServiceOffer, served by the x402 verifier. Managed by the serviceoffer-controller; do not edit.",
+  printerColumns: [
+    { name: "Pattern", type: "string", jsonPath: ".spec.pattern" },
+    { name: "Price", type: "string", jsonPath: ".spec.price" },
+    { name: "Network", type: "string", jsonPath: ".spec.network" },
+    { name: "Admitted", type: "boolean", jsonPath: ".status.admitted" },
+    { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }
+  ],
+  spec: PaymentRouteSpec,
+  status: PaymentRouteStatus
+})
+
+/**
+ * @category models
+ */
+export type PaymentRoute = typeof PaymentRoute.schema.Type

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Result } from "effect"
+import * as CustomResource from "@obol/api/CustomResource"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
+
+const route = (): any => ({
+  apiVersion: "obol.org/v1alpha1",
+  kind: "PaymentRoute",
+  metadata: { name: "weather-api-payment", namespace: "sellers" },
+  spec: {
+    offer: { namespace: "sellers", name: "weather-api" },
+    pattern: "/services/weather-api/*",
+    price: "1000",
+    priceModel: "perRequest",
+    payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    network: "eip155:84532",
+    asset: {
+      address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+      decimals: 6,
+      eip712Name: "USDC",
+      eip712Version: "2"
+    },
+    maxTimeoutSeconds: 300
+  }
+})
+
+const problems = (input: unknown) => {
+  const result = CustomResource.decodeResult(PaymentRoute, input)
+  return Result.isFailure(result) ? result.failure.problems.map((p) => `${p.path}: ${p.message}`) : []
+}
+
+describe("PaymentRoute", () => {
+  it("decodes a route and defaults the scheme to exact", () => {
+    const result = CustomResource.decodeResult(PaymentRoute, route(), { strict: true })
+    expect(Result.isSuccess(result) && result.success.spec.scheme).toBe("exact")
+  })
+
+  it("takes the price only as an integer string of atomic units", () => {
+    const decimal = route()
+    decimal.spec.price = "0.001"
+    expect(problems(decimal)).toEqual([
+      'spec.price: Expected a non-negative decimal integer without leading zeros, got "0.001"'
+    ])
+  })
+
+  it("takes the network only as a CAIP-2 id", () => {
+    const named = route()
+    named.spec.network = "base-sepolia"
+    expect(problems(named)).toEqual([
+      'spec.network: Expected a CAIP-2 chain id such as eip155:84532, got "base-sepolia"'
+    ])
+  })
+
+  it("keeps the admission status the verifier writes", () => {
+    const admitted = route()
+    admitted.status = { admitted: true, lastAdmittedGeneration: 2 }
+    const result = CustomResource.decodeResult(PaymentRoute, admitted)
+    expect(Result.isSuccess(result) && result.success.status).toEqual({ admitted: true, lastAdmittedGeneration: 2 })
+  })
+})

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Result } from "effect"
+import * as CustomResource from "@obol/api/CustomResource"
+import { RegistrationRequest } from "@obol/api/RegistrationRequest"
+
+const request = (): any => ({
+  apiVersion: "obol.org/v1alpha1",
+  kind: "RegistrationRequest",
+  metadata: { name: "qwen-registration", namespace: "llm" },
+  spec: { name: "Qwen", endpoint: "https://seller.example/services/qwen", chain: "base-sepolia" }
+})
+
+describe("RegistrationRequest", () => {
+  it("decodes a request with a confirmed status; agent ids start at 0", () => {
+    const confirmed = request()
+    confirmed.status = {
+      phase: "Confirmed",
+      agentId: "0",
+      txHash: `0x${"ab".repeat(32)}`,
+      searchFromBlock: 12,
+      observedGeneration: 1
+    }
+    const result = CustomResource.decodeResult(RegistrationRequest, confirmed, { strict: true })
+    expect(Result.isSuccess(result) ? result.success.status?.agentId : result.failure.message).toBe("0")
+  })
+
+  it("rejects an unknown phase and a non-decimal agent id", () => {
+    const bad = request()
+    bad.status = { phase: "Done", agentId: "0x1" }
+    const result = CustomResource.decodeResult(RegistrationRequest, bad)
+    expect(Result.isFailure(result) && result.failure.problems.map((p) => p.path)).toEqual([
+      "status.phase",
+      "status.agentId"
+    ])
+  })
+})
