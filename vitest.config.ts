@@ -1,27 +1,62 @@
 /**
- * One vitest project per package (vitest 4+ replaced `vitest.workspace.ts` with `test.projects`).
+ * vitest projects (vitest 4+ replaced `vitest.workspace.ts` with `test.projects`):
  *
- * Unit tests are `test/**\/*.test.ts`; integration tests (`*.integration.test.ts`) get their own
- * project once the real control plane exists, so `npm test` runs every tier and never skips one.
+ * - one unit project per package (`packages/<name>/test/**\/*.test.ts`, plus `test-envs`);
+ * - `integration`: every `*.integration.test.ts`, against one real control plane per run, started
+ *   by `test-envs/src/vitest/globalSetup.ts` (building it from Go modules on first use);
+ * - `traefik`: the Traefik tier, only when OBOL_TRAEFIK_TIER=1 (`npm run test:traefik`); it builds
+ *   and runs Traefik, which `npm test` does not need yet.
+ *
+ * `npm test` runs the unit and integration projects; neither is ever skipped silently.
  */
 import { readdirSync } from "node:fs"
 import { defineConfig } from "vitest/config"
+import type { TestProjectInlineConfiguration } from "vitest/config"
 
 const packages = readdirSync(new URL("./packages", import.meta.url), { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
   .toSorted()
 
+const unit = (name: string, root: string): TestProjectInlineConfiguration => ({
+  extends: true,
+  test: {
+    name,
+    root,
+    include: ["test/**/*.test.ts"],
+    exclude: ["test/**/*.integration.test.ts", "test/**/*.traefik.test.ts", "test/utils/**"]
+  }
+})
+
+const integration: TestProjectInlineConfiguration = {
+  extends: true,
+  test: {
+    name: "integration",
+    include: ["packages/*/test/**/*.integration.test.ts", "test-envs/test/**/*.integration.test.ts"],
+    globalSetup: ["test-envs/src/vitest/globalSetup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000
+  }
+}
+
+const traefik: TestProjectInlineConfiguration = {
+  extends: true,
+  test: {
+    name: "traefik",
+    include: ["test-envs/test/**/*.traefik.test.ts"],
+    globalSetup: ["test-envs/src/vitest/globalSetup.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 3_600_000
+  }
+}
+
 export default defineConfig({
   test: {
-    projects: packages.map((name) => ({
-      extends: true as const,
-      test: {
-        name,
-        root: `packages/${name}`,
-        include: ["test/**/*.test.ts"],
-        exclude: ["test/**/*.integration.test.ts", "test/utils/**"]
-      }
-    }))
+    projects: [
+      ...packages.map((name) => unit(name, `packages/${name}`)),
+      unit("test-envs", "test-envs"),
+      integration,
+      ...(process.env["OBOL_TRAEFIK_TIER"] === "1" ? [traefik] : [])
+    ]
   }
 })

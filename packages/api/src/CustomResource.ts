@@ -121,6 +121,7 @@ export const make = <Spec extends Codec, Status extends Codec>(
       kind: options.kind,
       plural: options.plural,
       namespaced: true,
+      statusSubresource: true,
       schema
     }),
     listKind: `${options.kind}List`
@@ -185,7 +186,8 @@ export const openApiSchema = <Spec extends Codec, Status extends Codec>(
       type: "string",
       description: `Kind is a string value representing the REST resource this object represents; ${resource.kind} for this kind.`
     },
-    metadata: { type: "object", description: "Standard object metadata." },
+    // The API server forbids anything but `type` here: metadata's schema is built in.
+    metadata: { type: "object" },
     spec: StructuralSchema.fromSchema(resource.spec),
     status: StructuralSchema.fromSchema(resource.status)
   }

@@ -202,7 +202,8 @@ export const fromSchema = (schema: Schema.Top): Node => {
 
 /**
  * Lists every violation of the structural-schema rules (and of our own rule that every field is
- * described for `kubectl explain`). An empty list means the schema can be installed.
+ * described for `kubectl explain`, except top-level `metadata`, which the API server requires to be
+ * exactly `{type: object}`). An empty list means the schema can be installed.
  *
  * @category predicates
  */
@@ -216,7 +217,9 @@ export const violations = (root: Node): ReadonlyArray<string> => {
     } else {
       const free = node["x-kubernetes-preserve-unknown-fields"] === true || node["x-kubernetes-int-or-string"] === true
       if (typeof node["type"] !== "string" && !free) found.push(`${at}: has no type`)
-      if (isField && typeof node["description"] !== "string") found.push(`${at}: has no description`)
+      // Top-level `metadata` is the one field the API server forbids describing.
+      if (isField && path !== "metadata" && typeof node["description"] !== "string")
+        found.push(`${at}: has no description`)
     }
     if ("properties" in node && "additionalProperties" in node) {
       found.push(`${at}: has both properties and additionalProperties`)

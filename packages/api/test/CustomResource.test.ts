@@ -57,6 +57,12 @@ describe("CustomResource", () => {
     expect(columns(RegistrationRequest)).toEqual(["Phase", "AgentID", "Age"])
   })
 
+  it("leaves top-level metadata as a bare object, as the API server requires", () => {
+    for (const kind of Kinds.all) {
+      expect((version(kind).schema.openAPIV3Schema.properties as any).metadata).toEqual({ type: "object" })
+    }
+  })
+
   it("carries the cross-field rules as CEL and the obol-stack defaults", () => {
     const spec = (version(ServiceOffer).schema.openAPIV3Schema.properties as any).spec
     expect(spec["x-kubernetes-validations"]).toEqual([

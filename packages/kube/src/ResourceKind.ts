@@ -20,6 +20,8 @@ export interface ResourceKind<S extends Schema.Top = Schema.Top> {
   /** Lower-case plural used in URLs, e.g. `serviceoffers`. */
   readonly plural: string
   readonly namespaced: boolean
+  /** Whether `status` is a subresource: main-resource writes ignore it, `/status` writes only change it. */
+  readonly statusSubresource: boolean
   /** `group/version`, or just `version` for the core group. */
   readonly apiVersion: string
   /** Decodes whole objects of this kind (apiVersion, kind, metadata, spec, status). */
@@ -37,8 +39,10 @@ export const make = <S extends Schema.Top>(options: {
   readonly kind: string
   readonly plural: string
   readonly namespaced: boolean
+  readonly statusSubresource?: boolean
   readonly schema: S
 }): ResourceKind<S> => ({
   ...options,
+  statusSubresource: options.statusSubresource ?? false,
   apiVersion: options.group === "" ? options.version : `${options.group}/${options.version}`
 })
