@@ -27,6 +27,7 @@ case "$tiers" in
 esac
 
 log() { echo "test-envs: $*" >&2; }
+trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
 
 if ! command -v go >/dev/null 2>&1; then
   if [[ -x /usr/local/go/bin/go ]]; then
@@ -154,7 +155,7 @@ ensure_tier() {
       echo "go=$go_version"
       grep -v '^#' "$here/versions.env"
       echo "build_seconds=$((SECONDS - started))"
-      (cd "$tmp" && find bin crds -type f 2>/dev/null | sort | xargs sha256sum)
+      (cd "$tmp" && find . -type f ! -name 'MANIFEST*' | sort | xargs sha256sum)
     } >"$tmp/MANIFEST.partial"
     mv "$tmp/MANIFEST.partial" "$tmp/MANIFEST"
     if ! mv -T "$tmp" "$dest" 2>/dev/null; then
@@ -163,6 +164,12 @@ ensure_tier() {
     fi
     trap - EXIT
     log "$tier: ready in $((SECONDS - started))s"
+    # Older builds of this tier are dead weight (hundreds of MB); keep only the current key.
+    for old in "$cache_root/$tier"-*; do
+      [[ "$old" == "$dest" || "$old" == *.tmp-* || ! -f "$old/MANIFEST" ]] && continue
+      log "$tier: removing superseded build $(basename "$old")"
+      rm -rf "$old"
+    done
   fi
   echo "$(echo "$tier" | tr '[:lower:]' '[:upper:]')_DIR=$dest"
 }

@@ -64,6 +64,8 @@ export interface Options {
  */
 export interface Info {
   readonly server: string
+  /** etcd's client URL, for tests that need to reach under the API server (e.g. compaction). */
+  readonly etcdUrl: string
   readonly kubeconfig: string
   readonly runDir: string
   readonly pki: Pki.Pki
@@ -216,7 +218,10 @@ export const make = Effect.fn("ControlPlane.make")(function* (options: Options =
       "--disable-admission-plugins=ServiceAccount",
       "--endpoint-reconciler-type=none",
       "--allow-privileged=true",
-      "--profiling=false"
+      "--profiling=false",
+      // ConfigMaps bypass the watch cache, so a watch from a compacted resourceVersion reaches
+      // etcd and fails with 410 Gone, as it does in a long-running cluster (see compactEtcd).
+      "--watch-cache-sizes=configmaps#0"
     ],
     logFile: join(logs, "kube-apiserver.log"),
     outliveParent: detach
@@ -283,5 +288,5 @@ export const make = Effect.fn("ControlPlane.make")(function* (options: Options =
     Effect.retry({ times: 150, schedule: Schedule.spaced("200 millis") })
   )
   yield* waitDiscovery
-  return { server, kubeconfig, runDir, pki, pids, http } satisfies Info
+  return { server, etcdUrl: `http://127.0.0.1:${etcdPort}`, kubeconfig, runDir, pki, pids, http } satisfies Info
 })

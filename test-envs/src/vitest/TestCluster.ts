@@ -86,3 +86,18 @@ export const eventually = async <A>(
   }
   throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}`)
 }
+
+/**
+ * Compacts etcd up to its current revision, so every earlier resourceVersion is gone: watches
+ * from one fail with 410 Gone, as after a real cluster's periodic compaction.
+ */
+export const compactEtcd = async (): Promise<void> => {
+  const etcd = inject("etcdUrl")
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${etcd}${path}`, { method: "POST", body: JSON.stringify(body) })
+    if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`)
+    return (await res.json()) as { header?: { revision?: string } }
+  }
+  const { header } = await post("/v3/kv/range", { key: Buffer.from("/").toString("base64") })
+  await post("/v3/kv/compaction", { revision: header?.revision, physical: true })
+}

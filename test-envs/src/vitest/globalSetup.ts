@@ -18,6 +18,7 @@ declare module "vitest" {
     certFile: string
     keyFile: string
     runDir: string
+    etcdUrl: string
   }
 }
 
@@ -37,6 +38,7 @@ export default async function setup(project: TestProject) {
   project.provide("certFile", control.pki.adminCert)
   project.provide("keyFile", control.pki.adminKey)
   project.provide("runDir", control.runDir)
+  project.provide("etcdUrl", control.etcdUrl)
   return async () => {
     await Effect.runPromise(Scope.close(scope, Exit.void))
   }
