@@ -86,6 +86,32 @@ describe("the ServiceOffer CRD on a real API server", () => {
     ],
     ["service name pattern", (o) => (o.spec.upstream.service = ""), `spec.upstream.service: Invalid value: ""`],
     [
+      "upstream namespace pattern",
+      (o) => (o.spec.upstream.namespace = "Not_A_Namespace"),
+      `spec.upstream.namespace: Invalid value: "Not_A_Namespace"`
+    ],
+    [
+      "healthPath pattern",
+      (o) => (o.spec.upstream.healthPath = "health"),
+      `spec.upstream.healthPath: Invalid value: "health"`
+    ],
+    [
+      "asset address pattern",
+      (o) => (o.spec.payment.asset = { address: "0xabc", decimals: 6, eip712Name: "USDC", eip712Version: "2" }),
+      `spec.payment.asset.address: Invalid value: "0xabc"`
+    ],
+    [
+      "asset decimals upper bound",
+      (o) =>
+        (o.spec.payment.asset = {
+          address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+          decimals: 37,
+          eip712Name: "USDC",
+          eip712Version: "2"
+        }),
+      "spec.payment.asset.decimals: Invalid value: 37: spec.payment.asset.decimals in body should be less than or equal to 36"
+    ],
+    [
       "type enum",
       (o) => (o.spec.type = "rpc"),
       `spec.type: Unsupported value: "rpc": supported values: "inference", "fine-tuning", "http"`
