@@ -1,0 +1,188 @@
+/**
+ * The work queue of a controller: keys wait here until they are due, then one worker runs them.
+ *
+ * Contract:
+ * - **Dedupe.** A key is queued at most once; scheduling it again keeps the earlier run time.
+ * - **Per-key serialisation.** A key never runs twice at once. A key scheduled while it runs is
+ *   run again after the current run ends (the change that scheduled it may not have been seen).
+ * - **Bounded concurrency.** At most `concurrency` keys run at once.
+ * - **Backoff.** A failed run is retried after `base * 2^(n-1)` (capped at `max`, with ±`jitter/2`
+ *   relative jitter), where `n` counts consecutive failures. A success resets `n`. A failure in a
+ *   run that started *before* the previous backoff elapsed (an early retrigger by an event) does
+ *   not increase `n`, so unrelated events cannot make the backoff grow faster than exponentially.
+ * - **Requeue.** A successful run may ask to run again after a delay.
+ *
+ * Time is read only through Effect's `Clock` and randomness through `Random`, so `TestClock`
+ * drives every timer in tests. This module knows nothing about Kubernetes objects.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect, FiberSet, Metric, Queue, Random, Scope } from "effect"
+import * as Metrics from "./Metrics.ts"
+
+/**
+ * What a run reports back.
+ *
+ * @category models
+ */
+export type Outcome =
+  | { readonly _tag: "Succeeded"; readonly requeueAfter?: Duration.Duration }
+  | { readonly _tag: "Failed"; readonly retryAfter?: Duration.Duration }
+  | { readonly _tag: "Terminal" }
+
+/**
+ * @category models
+ */
+export interface Options {
+  /** For metrics (`workqueue_*{name}`). */
+  readonly name: string
+  readonly concurrency?: number
+  /** First retry delay. Default 5 ms (controller-runtime's). */
+  readonly backoffBase?: Duration.Input
+  /** Longest retry delay. Default 5 minutes. */
+  readonly backoffMax?: Duration.Input
+  /** Relative jitter in [0, 1]: a delay d becomes d * (1 ± jitter/2). Default 0.2. */
+  readonly jitter?: number
+}
+
+/**
+ * @category models
+ */
+export interface Scheduler {
+  /** Queues `key` to run after `delay` (default now). The earliest pending time wins. */
+  readonly schedule: (key: string, delay?: Duration.Input) => Effect.Effect<void>
+  /** Runs due keys with `work`, forever. Interrupting it interrupts running work. */
+  readonly run: <R>(work: (key: string) => Effect.Effect<Outcome, never, R>) => Effect.Effect<never, never, R>
+  /** Keys waiting (not running). */
+  readonly depth: Effect.Effect<number>
+  /** The consecutive-failure count of a key (0 when its last run succeeded). */
+  readonly failures: (key: string) => Effect.Effect<number>
+}
+
+interface Pending {
+  runAt: number
+  addedAt: number
+}
+
+/**
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const concurrency = Math.max(1, options.concurrency ?? 1)
+    const base = Duration.toMillis(Duration.fromInputUnsafe(options.backoffBase ?? "5 millis"))
+    const max = Duration.toMillis(Duration.fromInputUnsafe(options.backoffMax ?? "5 minutes"))
+    const jitter = Math.min(1, Math.max(0, options.jitter ?? 0.2))
+    const attributes = { name: options.name }
+    const depthGauge = Metrics.workqueueDepth.pipe(Metric.withAttributes(attributes))
+    const adds = Metrics.workqueueAdds.pipe(Metric.withAttributes(attributes))
+    const retries = Metrics.workqueueRetries.pipe(Metric.withAttributes(attributes))
+    const queueDuration = Metrics.workqueueQueueDuration.pipe(Metric.withAttributes(attributes))
+
+    const pending = new Map<string, Pending>()
+    const running = new Set<string>()
+    /** Keys scheduled while running: run time requested, merged into `pending` when the run ends. */
+    const rescheduled = new Map<string, Pending>()
+    const failureState = new Map<string, { count: number; retryAt: number }>()
+    const wake = yield* Queue.sliding<void>(1)
+    const workers = yield* FiberSet.make<void>()
+
+    const enqueue = (into: Map<string, Pending>, key: string, runAt: number, now: number) => {
+      const existing = into.get(key)
+      if (existing === undefined || runAt < existing.runAt) into.set(key, { runAt, addedAt: existing?.addedAt ?? now })
+    }
+
+    const schedule = (key: string, delay: Duration.Input = 0) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const runAt = now + Duration.toMillis(Duration.fromInputUnsafe(delay))
+        enqueue(running.has(key) ? rescheduled : pending, key, runAt, now)
+        yield* Metric.update(adds, 1)
+        yield* Metric.update(depthGauge, pending.size)
+        Queue.offerUnsafe(wake, undefined)
+      })
+
+    const backoff = (count: number) =>
+      Effect.map(Random.next, (r) => {
+        const raw = Math.min(max, base * 2 ** Math.min(count - 1, 52))
+        return Math.max(0, Math.round(raw * (1 + jitter * (r - 0.5))))
+      })
+
+    const settle = (key: string, outcome: Outcome) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        running.delete(key)
+        switch (outcome._tag) {
+          case "Succeeded":
+            failureState.delete(key)
+            if (outcome.requeueAfter !== undefined) enqueue(pending, key, now + Duration.toMillis(outcome.requeueAfter), now)
+            break
+          case "Terminal":
+            failureState.delete(key)
+            break
+          case "Failed": {
+            const previous = failureState.get(key)
+            const count = previous === undefined ? 1 : now >= previous.retryAt ? previous.count + 1 : previous.count
+            const delay =
+              outcome.retryAfter === undefined
+                ? yield* backoff(count)
+                : Math.max(yield* backoff(count), Duration.toMillis(outcome.retryAfter))
+            failureState.set(key, { count, retryAt: now + delay })
+            enqueue(pending, key, now + delay, now)
+            yield* Metric.update(retries, 1)
+            break
+          }
+        }
+        const again = rescheduled.get(key)
+        if (again !== undefined) {
+          rescheduled.delete(key)
+          enqueue(pending, key, again.runAt, again.addedAt)
+        }
+        yield* Metric.update(depthGauge, pending.size)
+        Queue.offerUnsafe(wake, undefined)
+      })
+
+    const nextDue = (now: number): { key: string; entry: Pending } | { wait: number | undefined } => {
+      let best: { key: string; entry: Pending } | undefined
+      for (const [key, entry] of pending) {
+        if (running.has(key)) continue
+        if (best === undefined || entry.runAt < best.entry.runAt || (entry.runAt === best.entry.runAt && key < best.key)) {
+          best = { key, entry }
+        }
+      }
+      if (best === undefined) return { wait: undefined }
+      return best.entry.runAt <= now ? best : { wait: best.entry.runAt - now }
+    }
+
+    const run = <R>(work: (key: string) => Effect.Effect<Outcome, never, R>): Effect.Effect<never, never, R> =>
+      Effect.gen(function* () {
+        for (;;) {
+          const now = yield* Clock.currentTimeMillis
+          const due = running.size < concurrency ? nextDue(now) : { wait: undefined }
+          if ("key" in due) {
+            pending.delete(due.key)
+            running.add(due.key)
+            yield* Metric.update(queueDuration, Math.max(0, now - due.entry.addedAt) / 1000)
+            yield* Metric.update(depthGauge, pending.size)
+            yield* FiberSet.run(
+              workers,
+              work(due.key).pipe(
+                Effect.catchCause(() => Effect.succeed<Outcome>({ _tag: "Failed" })),
+                Effect.flatMap((outcome) => settle(due.key, outcome)),
+                Effect.onInterrupt(() => Effect.sync(() => running.delete(due.key)))
+              )
+            )
+            continue
+          }
+          if (due.wait === undefined) yield* Queue.take(wake)
+          else yield* Effect.raceFirst(Queue.take(wake), Effect.sleep(Duration.millis(due.wait)))
+        }
+      })
+
+    return {
+      schedule,
+      run,
+      depth: Effect.sync(() => pending.size),
+      failures: (key) => Effect.sync(() => failureState.get(key)?.count ?? 0)
+    } satisfies Scheduler
+  })

@@ -1,0 +1,162 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Deferred, Duration, Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
+import * as Scheduler from "@obol/controller/Scheduler"
+
+/** Starts a scheduler whose work logs `key@seconds` and answers with `outcome(key, run#)`. */
+const harness = (options: Partial<Scheduler.Options>, outcome: (key: string, n: number) => Effect.Effect<Scheduler.Outcome>) =>
+  Effect.gen(function* () {
+    const scheduler = yield* Scheduler.make({ name: "test", jitter: 0, backoffBase: "1 second", backoffMax: "10 seconds", ...options })
+    const log: Array<string> = []
+    const runs = new Map<string, number>()
+    yield* scheduler
+      .run((key) =>
+        Effect.gen(function* () {
+          const n = (runs.get(key) ?? 0) + 1
+          runs.set(key, n)
+          log.push(`${key}@${(yield* Clock.currentTimeMillis) / 1000}`)
+          return yield* outcome(key, n)
+        })
+      )
+      .pipe(Effect.forkChild)
+    yield* Effect.yieldNow
+    return { scheduler, log }
+  })
+
+const succeed: Scheduler.Outcome = { _tag: "Succeeded" }
+const fail: Scheduler.Outcome = { _tag: "Failed" }
+const settleAt = (seconds: number) => TestClock.adjust(Duration.seconds(seconds))
+
+describe("Scheduler", () => {
+  it.effect("runs a key scheduled twice only once, at the earlier time", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({}, () => Effect.succeed(succeed))
+      yield* scheduler.schedule("a", "10 seconds")
+      yield* scheduler.schedule("a", "5 seconds")
+      yield* settleAt(20)
+      expect(log).toEqual(["a@5"])
+    })
+  )
+
+  it.effect("never runs one key twice at once, and reruns it once if it was scheduled meanwhile", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      let concurrent = 0
+      let maxConcurrent = 0
+      const { scheduler, log } = yield* harness({ concurrency: 4 }, (_, n) =>
+        Effect.gen(function* () {
+          concurrent++
+          maxConcurrent = Math.max(maxConcurrent, concurrent)
+          if (n === 1) yield* Deferred.await(gate)
+          concurrent--
+          return succeed
+        })
+      )
+      yield* scheduler.schedule("a")
+      yield* settleAt(0)
+      yield* scheduler.schedule("a")
+      yield* scheduler.schedule("a")
+      yield* settleAt(1)
+      expect(log).toEqual(["a@0"])
+      yield* Deferred.succeed(gate, undefined)
+      yield* settleAt(1)
+      expect(log).toEqual(["a@0", "a@1"])
+      expect(maxConcurrent).toBe(1)
+    })
+  )
+
+  it.effect("runs at most `concurrency` keys at once", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      const { scheduler, log } = yield* harness({ concurrency: 2 }, () => Effect.as(Deferred.await(gate), succeed))
+      for (const key of ["a", "b", "c"]) yield* scheduler.schedule(key)
+      yield* settleAt(1)
+      expect(log).toEqual(["a@0", "b@0"])
+      expect(yield* scheduler.depth).toBe(1)
+      yield* Deferred.succeed(gate, undefined)
+      yield* settleAt(1)
+      expect(log).toEqual(["a@0", "b@0", "c@1"])
+    })
+  )
+
+  it.effect("backs off exponentially up to the cap, and resets after a success", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({}, (_, n) => Effect.succeed(n < 7 ? fail : succeed))
+      yield* scheduler.schedule("a")
+      yield* settleAt(100)
+      // Delays 1, 2, 4, 8, 10 (cap), 10 s.
+      expect(log).toEqual(["a@0", "a@1", "a@3", "a@7", "a@15", "a@25", "a@35"])
+      expect(yield* scheduler.failures("a")).toBe(0)
+    })
+  )
+
+  it.effect("does not grow the backoff for failures of runs retriggered before it elapsed", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({ backoffBase: "10 seconds", backoffMax: "1 hour" }, () => Effect.succeed(fail))
+      yield* scheduler.schedule("a")
+      yield* settleAt(0) // fails: 1 failure, retry at 10 s
+      yield* settleAt(2)
+      yield* scheduler.schedule("a") // an event at 2 s retriggers early; it fails again
+      yield* settleAt(0)
+      expect(yield* scheduler.failures("a")).toBe(1)
+      yield* settleAt(10) // retried at 12 s (2 + 10): the backoff elapsed, so now 2 failures
+      expect(yield* scheduler.failures("a")).toBe(2)
+      expect(log).toEqual(["a@0", "a@2", "a@12"])
+    })
+  )
+
+  it.effect("honours a server's retryAfter when it is longer than the backoff", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({}, (_, n) =>
+        Effect.succeed<Scheduler.Outcome>(n === 1 ? { _tag: "Failed", retryAfter: Duration.seconds(30) } : succeed)
+      )
+      yield* scheduler.schedule("a")
+      yield* settleAt(60)
+      expect(log).toEqual(["a@0", "a@30"])
+    })
+  )
+
+  it.effect("runs a key again after the requested requeue delay", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({}, (_, n) =>
+        Effect.succeed<Scheduler.Outcome>(n < 3 ? { _tag: "Succeeded", requeueAfter: Duration.seconds(30) } : succeed)
+      )
+      yield* scheduler.schedule("a")
+      yield* settleAt(120)
+      expect(log).toEqual(["a@0", "a@30", "a@60"])
+    })
+  )
+
+  it.effect("does not retry a terminal failure", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({}, () => Effect.succeed<Scheduler.Outcome>({ _tag: "Terminal" }))
+      yield* scheduler.schedule("a")
+      yield* settleAt(3600)
+      expect(log).toEqual(["a@0"])
+    })
+  )
+
+  it.effect("keeps jittered delays within ±jitter/2 of the exponential value", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({ jitter: 0.5, backoffBase: "100 seconds", backoffMax: "1 hour" }, (_, n) =>
+        Effect.succeed(n < 2 ? fail : succeed)
+      )
+      yield* scheduler.schedule("a")
+      yield* settleAt(200)
+      const retry = Number(log[1]?.split("@")[1])
+      expect(retry).toBeGreaterThanOrEqual(75)
+      expect(retry).toBeLessThanOrEqual(125)
+    })
+  )
+
+  it.effect("stops running work when interrupted", () =>
+    Effect.gen(function* () {
+      const scheduler = yield* Scheduler.make({ name: "stop" })
+      const fiber = yield* scheduler.run(() => Effect.never).pipe(Effect.forkChild)
+      yield* scheduler.schedule("a")
+      yield* settleAt(1)
+      yield* Fiber.interrupt(fiber)
+      expect(fiber.pollUnsafe()?._tag).toBe("Failure")
+    })
+  )
+})
