@@ -68,12 +68,18 @@ export const get = (conditions: ReadonlyArray<Condition> | undefined, type: stri
  *
  * @category predicates
  */
-export const isTrue = (conditions: ReadonlyArray<Condition> | undefined, type: string, generation?: number): boolean => {
+export const isTrue = (
+  conditions: ReadonlyArray<Condition> | undefined,
+  type: string,
+  generation?: number
+): boolean => {
   const condition = get(conditions, type)
   return (
     condition !== undefined &&
     condition.status === "True" &&
-    (generation === undefined || condition.observedGeneration === undefined || condition.observedGeneration === generation)
+    (generation === undefined ||
+      condition.observedGeneration === undefined ||
+      condition.observedGeneration === generation)
   )
 }
 
@@ -99,9 +105,18 @@ export const summarize = (
   for (const name of required) {
     const condition = get(conditions, name)
     if (condition === undefined) {
-      return { type, status: "Unknown", observedGeneration: generation, reason: "Pending", message: `${name} not yet evaluated` }
+      return {
+        type,
+        status: "Unknown",
+        observedGeneration: generation,
+        reason: "Pending",
+        message: `${name} not yet evaluated`
+      }
     }
-    if (condition.status !== "True" || (condition.observedGeneration !== undefined && condition.observedGeneration !== generation)) {
+    if (
+      condition.status !== "True" ||
+      (condition.observedGeneration !== undefined && condition.observedGeneration !== generation)
+    ) {
       return {
         type,
         status: condition.status === "Unknown" ? "Unknown" : "False",

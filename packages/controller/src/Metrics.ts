@@ -39,7 +39,9 @@ export const activeWorkers = Metric.gauge("controller_runtime_active_workers", {
 export const workqueueDepth = Metric.gauge("workqueue_depth", { description: "Current depth of workqueue" })
 
 /** `workqueue_adds_total{name}` */
-export const workqueueAdds = Metric.counter("workqueue_adds_total", { description: "Total number of adds handled by workqueue" })
+export const workqueueAdds = Metric.counter("workqueue_adds_total", {
+  description: "Total number of adds handled by workqueue"
+})
 
 /** `workqueue_retries_total{name}` */
 export const workqueueRetries = Metric.counter("workqueue_retries_total", {
@@ -54,5 +56,6 @@ export const workqueueQueueDuration = Metric.histogram("workqueue_queue_duration
 
 /** `leader_election_master_status{name}`: 1 while leading. */
 export const leaderElectionMasterStatus = Metric.gauge("leader_election_master_status", {
-  description: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master"
+  description:
+    "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master"
 })

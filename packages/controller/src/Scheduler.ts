@@ -115,7 +115,8 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
         switch (outcome._tag) {
           case "Succeeded":
             failureState.delete(key)
-            if (outcome.requeueAfter !== undefined) enqueue(pending, key, now + Duration.toMillis(outcome.requeueAfter), now)
+            if (outcome.requeueAfter !== undefined)
+              enqueue(pending, key, now + Duration.toMillis(outcome.requeueAfter), now)
             break
           case "Terminal":
             failureState.delete(key)
@@ -146,7 +147,11 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
       let best: { key: string; entry: Pending } | undefined
       for (const [key, entry] of pending) {
         if (running.has(key)) continue
-        if (best === undefined || entry.runAt < best.entry.runAt || (entry.runAt === best.entry.runAt && key < best.key)) {
+        if (
+          best === undefined ||
+          entry.runAt < best.entry.runAt ||
+          (entry.runAt === best.entry.runAt && key < best.key)
+        ) {
           best = { key, entry }
         }
       }

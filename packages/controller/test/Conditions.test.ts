@@ -6,16 +6,35 @@ const t1 = "2026-11-27T09:00:00Z"
 
 describe("Conditions", () => {
   it("keeps lastTransitionTime when only reason, message or generation change", () => {
-    const first = Conditions.set([], { type: "UpstreamHealthy", status: "True", reason: "Healthy", message: "ok", observedGeneration: 1 }, t0)
-    const second = Conditions.set(first, { type: "UpstreamHealthy", status: "True", reason: "Healthy", message: "200 OK", observedGeneration: 2 }, t1)
+    const first = Conditions.set(
+      [],
+      { type: "UpstreamHealthy", status: "True", reason: "Healthy", message: "ok", observedGeneration: 1 },
+      t0
+    )
+    const second = Conditions.set(
+      first,
+      { type: "UpstreamHealthy", status: "True", reason: "Healthy", message: "200 OK", observedGeneration: 2 },
+      t1
+    )
     expect(second).toEqual([
-      { type: "UpstreamHealthy", status: "True", reason: "Healthy", message: "200 OK", observedGeneration: 2, lastTransitionTime: t0 }
+      {
+        type: "UpstreamHealthy",
+        status: "True",
+        reason: "Healthy",
+        message: "200 OK",
+        observedGeneration: 2,
+        lastTransitionTime: t0
+      }
     ])
   })
 
   it("moves lastTransitionTime when the status flips", () => {
     const first = Conditions.set([], { type: "A", status: "True", reason: "Ok", message: "" }, t0)
-    const flipped = Conditions.set(first, { type: "A", status: "False", reason: "NoEndpoints", message: "no ready endpoints" }, t1)
+    const flipped = Conditions.set(
+      first,
+      { type: "A", status: "False", reason: "NoEndpoints", message: "no ready endpoints" },
+      t1
+    )
     expect(flipped[0]?.lastTransitionTime).toBe(t1)
   })
 

@@ -4,9 +4,18 @@ import { TestClock } from "effect/testing"
 import * as Scheduler from "@obol/controller/Scheduler"
 
 /** Starts a scheduler whose work logs `key@seconds` and answers with `outcome(key, run#)`. */
-const harness = (options: Partial<Scheduler.Options>, outcome: (key: string, n: number) => Effect.Effect<Scheduler.Outcome>) =>
+const harness = (
+  options: Partial<Scheduler.Options>,
+  outcome: (key: string, n: number) => Effect.Effect<Scheduler.Outcome>
+) =>
   Effect.gen(function* () {
-    const scheduler = yield* Scheduler.make({ name: "test", jitter: 0, backoffBase: "1 second", backoffMax: "10 seconds", ...options })
+    const scheduler = yield* Scheduler.make({
+      name: "test",
+      jitter: 0,
+      backoffBase: "1 second",
+      backoffMax: "10 seconds",
+      ...options
+    })
     const log: Array<string> = []
     const runs = new Map<string, number>()
     yield* scheduler
@@ -92,7 +101,9 @@ describe("Scheduler", () => {
 
   it.effect("does not grow the backoff for failures of runs retriggered before it elapsed", () =>
     Effect.gen(function* () {
-      const { scheduler, log } = yield* harness({ backoffBase: "10 seconds", backoffMax: "1 hour" }, () => Effect.succeed(fail))
+      const { scheduler, log } = yield* harness({ backoffBase: "10 seconds", backoffMax: "1 hour" }, () =>
+        Effect.succeed(fail)
+      )
       yield* scheduler.schedule("a")
       yield* settleAt(0) // fails: 1 failure, retry at 10 s
       yield* settleAt(2)
@@ -138,8 +149,9 @@ describe("Scheduler", () => {
 
   it.effect("keeps jittered delays within ±jitter/2 of the exponential value", () =>
     Effect.gen(function* () {
-      const { scheduler, log } = yield* harness({ jitter: 0.5, backoffBase: "100 seconds", backoffMax: "1 hour" }, (_, n) =>
-        Effect.succeed(n < 2 ? fail : succeed)
+      const { scheduler, log } = yield* harness(
+        { jitter: 0.5, backoffBase: "100 seconds", backoffMax: "1 hour" },
+        (_, n) => Effect.succeed(n < 2 ? fail : succeed)
       )
       yield* scheduler.schedule("a")
       yield* settleAt(200)

@@ -221,7 +221,8 @@ export const make = Effect.sync(() => {
     const entry: HistoryEntry = { rv, kindKey, type, object: Fields.clone(object), previous }
     history.push(entry)
     if (history.length > historyLimit) history = history.slice(history.length - historyLimit)
-    for (const watcher of watchers) deliver(watcher, entry)
+    // Snapshot: waking a watcher can run code that opens another watch.
+    for (const watcher of [...watchers]) deliver(watcher, entry)
   }
 
   const deliver = (watcher: Watcher, entry: HistoryEntry) => {
@@ -920,8 +921,9 @@ export const make = Effect.sync(() => {
       history = []
     }),
     closeWatches: Effect.sync(() => {
-      for (const watcher of watchers) Queue.endUnsafe(watcher.queue)
+      const open = [...watchers]
       watchers.clear()
+      for (const watcher of open) Queue.endUnsafe(watcher.queue)
     }),
     resourceVersion: Effect.sync(() => String(rv))
   })
