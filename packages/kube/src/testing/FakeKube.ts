@@ -222,7 +222,7 @@ export const make = Effect.sync(() => {
     history.push(entry)
     if (history.length > historyLimit) history = history.slice(history.length - historyLimit)
     // Snapshot: waking a watcher can run code that opens another watch.
-    for (const watcher of [...watchers]) deliver(watcher, entry)
+    for (const watcher of Array.from(watchers)) deliver(watcher, entry)
   }
 
   const deliver = (watcher: Watcher, entry: HistoryEntry) => {
