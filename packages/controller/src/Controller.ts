@@ -1,0 +1,351 @@
+/**
+ * A level-based controller: watch a primary kind (`for`), the kinds it creates (`owns`) and any
+ * others (`watches`), keep each in a `Store`, queue the keys of primary objects that need
+ * attention in a `Scheduler`, and run `reconcile` with the *current* cached object.
+ *
+ * Expected flow:
+ * 1. Start one `Watcher` per kind; each feeds its store.
+ * 2. Queue primary keys: every object on a (re)list; on a change, only when the generation,
+ *    deletion timestamp, finalizers or labels changed (the default `generation` predicate, so our
+ *    own status writes do not loop); owned objects queue their controller owner; watched objects
+ *    queue the keys their mapper returns.
+ * 3. Wait until every store has its first full list; no reconcile runs before.
+ * 4. For each due key: read the object from the store (gone: nothing to do); if the cache is
+ *    older than our own last write, wait for it; otherwise run `reconcile(object)`.
+ * 5. Success: follow the `Action` (requeue after a delay, or wait for a change). `Terminal`
+ *    failure: log, count, no retry. Any other failure or defect: retry with per-key backoff.
+ *
+ * Guarantees: a key is never reconciled twice at once; at most `concurrency` reconciles run;
+ * reconcile sees the object as stored, never an event. The reconciler's Kubernetes writes go
+ * through a `KubeClient` that records what we wrote (the fresh-read guard).
+ *
+ * Caveats: the reconciler must be idempotent: it may run again at any time, and it never learns
+ * why it runs (kube-rs hides the reason on purpose, and so do we).
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect, Layer, Metric, Option, Stream } from "effect"
+import * as KubeClient from "@obol/kube/KubeClient"
+import * as KubeError from "@obol/kube/KubeError"
+import type { ResourceKind } from "@obol/kube/ResourceKind"
+import type * as Action from "./Action.ts"
+import * as Metrics from "./Metrics.ts"
+import * as Scheduler from "./Scheduler.ts"
+import * as Store from "./Store.ts"
+import * as Terminal from "./Terminal.ts"
+import * as Watcher from "./Watcher.ts"
+import * as WriteTracker from "./WriteTracker.ts"
+
+type ObjectOf<K extends ResourceKind> = K["schema"]["Type"] & Store.KubeObject
+
+/**
+ * A kind watched for the controller, with a function from its objects to primary keys.
+ *
+ * @category models
+ */
+export interface Watched<K extends ResourceKind = ResourceKind> {
+  readonly kind: K
+  readonly map: (object: ObjectOf<K>) => ReadonlyArray<Store.Key>
+}
+
+/**
+ * What reconcile gets besides the object: read access to every watched kind's cache.
+ *
+ * @category models
+ */
+export interface Context {
+  readonly store: <K extends ResourceKind>(kind: K) => Store.Store<ObjectOf<K>>
+}
+
+/**
+ * @category models
+ */
+export interface Options<P extends ResourceKind, E, R> {
+  /** Used in logs and metric labels (`controller="<name>"`). */
+  readonly name: string
+  readonly for: P
+  readonly owns?: ReadonlyArray<ResourceKind>
+  readonly watches?: ReadonlyArray<Watched<any>>
+  readonly reconcile: (object: ObjectOf<P>, context: Context) => Effect.Effect<Action.Action, E, R>
+  /** Keys reconciled at once. Default 1. */
+  readonly concurrency?: number
+  /** Watch one namespace only. Default: all. */
+  readonly namespace?: string
+  /** Filter primary objects by label. */
+  readonly labelSelector?: string
+  /**
+   * `generation` (default): changes that only touch status or unrelated metadata do not queue
+   * the object. `any`: every change does.
+   */
+  readonly predicate?: "generation" | "any"
+  readonly watcher?: Watcher.Options
+  readonly scheduler?: Omit<Scheduler.Options, "name" | "concurrency">
+  /** How often to re-check a cache entry older than our own write. Default 50 ms. */
+  readonly freshReadPoll?: Duration.Input
+}
+
+/**
+ * The state a controller exposes for health checks.
+ *
+ * @category models
+ */
+export interface Status {
+  /** Every store has its first full list. */
+  readonly synced: () => boolean
+  /** The most recent list/watch failure per kind, cleared by the next success. */
+  readonly errors: () => ReadonlyArray<{ readonly kind: string; readonly error: KubeError.KubeError }>
+}
+
+const sameStrings = (a: ReadonlyArray<string> | undefined, b: ReadonlyArray<string> | undefined) =>
+  (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === b?.[i])
+
+const sameLabels = (a: Record<string, string> | undefined, b: Record<string, string> | undefined) => {
+  const ka = Object.keys(a ?? {})
+  return ka.length === Object.keys(b ?? {}).length && ka.every((k) => a?.[k] === b?.[k])
+}
+
+/**
+ * The default predicate: does this change deserve a reconcile?
+ *
+ * @category predicates
+ */
+export const generationChanged = (previous: Store.KubeObject | undefined, next: Store.KubeObject): boolean => {
+  if (previous === undefined) return true
+  const a = previous.metadata
+  const b = next.metadata
+  return (
+    a.generation !== b.generation ||
+    a.deletionTimestamp !== b.deletionTimestamp ||
+    !sameStrings(a.finalizers, b.finalizers) ||
+    !sameLabels(a.labels, b.labels) ||
+    a.uid !== b.uid
+  )
+}
+
+/**
+ * Maps an object to the keys of its controller owners of `owner` kind (same namespace).
+ *
+ * @category constructors
+ */
+export const controllerOwnerKeys =
+  (owner: ResourceKind) =>
+  (object: Store.KubeObject): ReadonlyArray<Store.Key> =>
+    (object.metadata.ownerReferences ?? [])
+      .filter((ref) => ref.controller === true && ref.kind === owner.kind && ref.apiVersion === owner.apiVersion)
+      .map((ref) => Store.key({ namespace: object.metadata.namespace, name: ref.name }))
+
+const tracked = (
+  client: KubeClient.Shape,
+  primary: ResourceKind,
+  tracker: WriteTracker.WriteTracker
+): KubeClient.Shape => {
+  const note = <A>(kind: ResourceKind, effect: Effect.Effect<A, KubeError.KubeError>) =>
+    kind.kind === primary.kind && kind.apiVersion === primary.apiVersion
+      ? Effect.tap(effect, (object) =>
+          Effect.sync(() => {
+            const metadata = (object as Store.KubeObject).metadata
+            tracker.record(Store.keyOf(object as Store.KubeObject), metadata.resourceVersion)
+          })
+        )
+      : effect
+  return {
+    ...client,
+    create: (kind, object, options) => note(kind, client.create(kind, object, options)),
+    apply: (kind, object, options) => note(kind, client.apply(kind, object, options)),
+    applyStatus: (kind, object, options) => note(kind, client.applyStatus(kind, object, options)),
+    patch: (kind, ref, patch, options) => note(kind, client.patch(kind, ref, patch, options)),
+    replace: (kind, object, options) => note(kind, client.replace(kind, object, options))
+  }
+}
+
+/**
+ * Runs the controller until interrupted. Interrupting it stops the watchers and interrupts
+ * in-flight reconciles.
+ *
+ * @category constructors
+ */
+export const run = <P extends ResourceKind, E, R>(
+  options: Options<P, E, R>,
+  onStatus?: (status: Status) => void
+): Effect.Effect<never, never, KubeClient.KubeClient | R> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const client = yield* KubeClient.KubeClient
+      const attributes = { controller: options.name }
+      const scheduler = yield* Scheduler.make({
+        ...options.scheduler,
+        name: options.name,
+        concurrency: options.concurrency ?? 1
+      })
+      const tracker = WriteTracker.make()
+      const errors = new Map<string, KubeError.KubeError>()
+      const stores = new Map<string, Store.Writer<Store.KubeObject>>()
+      const storeFor = (kind: ResourceKind) => {
+        const id = `${kind.apiVersion}/${kind.kind}`
+        let writer = stores.get(id)
+        if (writer === undefined) {
+          writer = Effect.runSync(Store.make<Store.KubeObject>())
+          stores.set(id, writer)
+        }
+        return writer
+      }
+      const context: Context = { store: (kind) => storeFor(kind).store as never }
+      onStatus?.({
+        synced: () => [...stores.values()].every((w) => w.store.isReady()),
+        errors: () => [...errors].map(([kind, error]) => ({ kind, error }))
+      })
+
+      const primary = storeFor(options.for)
+      const predicate = options.predicate === "any" ? () => true : generationChanged
+      const scheduleAll = (keys: Iterable<Store.Key>) =>
+        Effect.forEach(keys, (k) => scheduler.schedule(k), { discard: true })
+
+      /** Feeds one kind's store and turns its events into primary keys. */
+      const follow = (
+        kind: ResourceKind,
+        watcherOptions: Watcher.Options,
+        keysOf: (
+          event: Watcher.Event<Store.KubeObject>,
+          previous: Store.KubeObject | undefined
+        ) => ReadonlyArray<Store.Key>
+      ) => {
+        const writer = storeFor(kind)
+        return Watcher.watch(client, kind, watcherOptions).pipe(
+          Stream.runForEach((event) =>
+            Effect.suspend(() => {
+              const typed = event as Watcher.Event<Store.KubeObject>
+              let previous: Store.KubeObject | undefined
+              switch (typed._tag) {
+                case "Error":
+                  errors.set(kind.kind, typed.error)
+                  return Effect.void
+                case "Restarted":
+                  errors.delete(kind.kind)
+                  writer.reset(typed.objects)
+                  break
+                case "Applied":
+                  errors.delete(kind.kind)
+                  previous = Option.getOrUndefined(writer.store.get(Store.keyOf(typed.object)))
+                  writer.apply(typed.object)
+                  break
+                case "Deleted":
+                  errors.delete(kind.kind)
+                  previous = Option.getOrUndefined(writer.store.get(Store.keyOf(typed.object)))
+                  writer.delete(typed.object)
+                  break
+              }
+              return scheduleAll(keysOf(typed, previous))
+            })
+          ),
+          Effect.forkScoped
+        )
+      }
+
+      const selection = {
+        ...options.watcher,
+        ...(options.namespace === undefined ? {} : { namespace: options.namespace })
+      }
+      yield* follow(
+        options.for,
+        { ...selection, ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }) },
+        (event, previous) => {
+          switch (event._tag) {
+            case "Restarted":
+              return event.objects.map(Store.keyOf)
+            case "Applied":
+              return predicate(previous, event.object) ? [Store.keyOf(event.object)] : []
+            case "Deleted":
+              tracker.forget(Store.keyOf(event.object))
+              return []
+            default:
+              return []
+          }
+        }
+      )
+      const related =
+        (map: (object: Store.KubeObject) => ReadonlyArray<Store.Key>) =>
+        (event: Watcher.Event<Store.KubeObject>): ReadonlyArray<Store.Key> => {
+          switch (event._tag) {
+            case "Restarted":
+              return event.objects.flatMap(map)
+            case "Applied":
+            case "Deleted":
+              return map(event.object)
+            default:
+              return []
+          }
+        }
+      for (const kind of options.owns ?? []) yield* follow(kind, selection, related(controllerOwnerKeys(options.for)))
+      for (const watched of options.watches ?? []) yield* follow(watched.kind, selection, related(watched.map as never))
+
+      yield* Effect.forEach([...stores.values()], (w) => w.store.waitUntilReady, { discard: true })
+      yield* Effect.logInfo(`Controller ${options.name} started`).pipe(
+        Effect.annotateLogs({ kinds: [...stores.keys()] })
+      )
+
+      const freshReadPoll = Duration.fromInputUnsafe(options.freshReadPoll ?? "50 millis")
+      const client$ = tracked(client, options.for, tracker)
+      const active = Metrics.activeWorkers.pipe(Metric.withAttributes(attributes))
+      let running = 0
+
+      const work = (key: Store.Key): Effect.Effect<Scheduler.Outcome, never, R> =>
+        Effect.gen(function* () {
+          const cached = primary.store.get(key)
+          if (Option.isNone(cached)) return { _tag: "Succeeded" } as const
+          if (!tracker.isFresh(key, cached.value.metadata.resourceVersion)) {
+            return { _tag: "Succeeded", requeueAfter: freshReadPoll } as const
+          }
+          running++
+          yield* Metric.update(active, running)
+          const started = yield* Clock.currentTimeMillis
+          const exit = yield* options
+            .reconcile(cached.value as ObjectOf<P>, context)
+            .pipe(Effect.provideService(KubeClient.KubeClient, client$), Effect.exit)
+          running--
+          yield* Metric.update(active, running)
+          yield* Metric.update(
+            Metrics.reconcileTime.pipe(Metric.withAttributes(attributes)),
+            ((yield* Clock.currentTimeMillis) - started) / 1000
+          )
+          const count = (result: string) =>
+            Metric.update(Metrics.reconcileTotal.pipe(Metric.withAttributes({ ...attributes, result })), 1)
+          if (exit._tag === "Success") {
+            const action = exit.value
+            if (action._tag === "RequeueAfter") {
+              yield* count("requeue_after")
+              return { _tag: "Succeeded", requeueAfter: action.delay } as const
+            }
+            yield* count("success")
+            return { _tag: "Succeeded" } as const
+          }
+          const failure = exit.cause.reasons.find((r) => r._tag === "Fail")
+          const error = failure?._tag === "Fail" ? failure.error : undefined
+          if (Terminal.isTerminal(error)) {
+            yield* count("terminal")
+            yield* Metric.update(Metrics.terminalErrors.pipe(Metric.withAttributes(attributes)), 1)
+            yield* Effect.logWarning(`Reconcile of ${options.for.kind} ${key} failed permanently`).pipe(
+              Effect.annotateLogs({ controller: options.name, reason: error.reason, message: error.message })
+            )
+            return { _tag: "Terminal" } as const
+          }
+          yield* count("error")
+          yield* Metric.update(Metrics.reconcileErrors.pipe(Metric.withAttributes(attributes)), 1)
+          yield* Effect.logWarning(`Reconcile of ${options.for.kind} ${key} failed; retrying with backoff`).pipe(
+            Effect.annotateLogs({ controller: options.name, cause: String(error ?? exit.cause) })
+          )
+          const retryAfter = KubeError.isKubeError(error) ? Option.getOrUndefined(error.retryAfter) : undefined
+          return { _tag: "Failed", ...(retryAfter === undefined ? {} : { retryAfter }) } as const
+        })
+
+      return yield* scheduler.run(work)
+    })
+  )
+
+/**
+ * The controller as a Layer that runs it in the background for the Layer's lifetime.
+ *
+ * @category layers
+ */
+export const layer = <P extends ResourceKind, E, R>(
+  options: Options<P, E, R>
+): Layer.Layer<never, never, KubeClient.KubeClient | R> => Layer.effectDiscard(Effect.forkScoped(run(options)))

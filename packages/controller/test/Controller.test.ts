@@ -1,0 +1,278 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import { ConfigMap } from "@obol/kube/builtin/ConfigMap"
+import * as KubeClient from "@obol/kube/KubeClient"
+import * as KubeError from "@obol/kube/KubeError"
+import * as FakeKube from "@obol/kube/testing/FakeKube"
+import * as Action from "@obol/controller/Action"
+import * as Controller from "@obol/controller/Controller"
+import * as Terminal from "@obol/controller/Terminal"
+import { configMap, Widget, widget } from "./utils/kinds.ts"
+
+const settle = Effect.gen(function* () {
+  for (let i = 0; i < 50; i++) yield* Effect.yieldNow
+})
+
+type Reconcile = Controller.Options<typeof Widget, unknown, KubeClient.KubeClient>["reconcile"]
+
+/** Starts a controller whose reconcile logs `name` per run and then does `then`. */
+const start = (
+  then: (object: Parameters<Reconcile>[0], n: number) => ReturnType<Reconcile> = () =>
+    Effect.succeed(Action.awaitChange),
+  options: Partial<Controller.Options<typeof Widget, unknown, KubeClient.KubeClient>> = {}
+) =>
+  Effect.gen(function* () {
+    const runs: Array<string> = []
+    const counts = new Map<string, number>()
+    const fiber = yield* Controller.run({
+      name: "widgets",
+      for: Widget,
+      reconcile: (object) => {
+        const name = object.metadata.name ?? ""
+        const n = (counts.get(name) ?? 0) + 1
+        counts.set(name, n)
+        runs.push(name)
+        return then(object, n)
+      },
+      scheduler: { jitter: 0, backoffBase: "1 second" },
+      ...options
+    }).pipe(Effect.forkChild)
+    yield* settle
+    return { runs, fiber }
+  })
+
+const withFake = <A, E>(effect: Effect.Effect<A, E, KubeClient.KubeClient | FakeKube.FakeKube>) =>
+  effect.pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
+
+describe("Controller", () => {
+  it.effect("reconciles every object once its caches are ready, and not before", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const fake = yield* FakeKube.FakeKube
+        yield* client.create(Widget, widget("a"))
+        yield* client.create(Widget, widget("b"))
+        yield* fake.failNext("list", { error: KubeError.fromResponse({ code: 500, body: "" }) })
+        const { runs } = yield* start()
+        expect(runs).toEqual([])
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(runs.toSorted()).toEqual(["a", "b"])
+      })
+    )
+  )
+
+  it.effect("skips status-only changes but reconciles spec, label, finalizer and deletion changes", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* client.create(Widget, widget("a"))
+        const { runs } = yield* start()
+        const ref = { namespace: "ns", name: "a" }
+        const status = () =>
+          client.applyStatus(
+            Widget,
+            {
+              apiVersion: "test.obol.org/v1",
+              kind: "Widget",
+              metadata: { name: "a", namespace: "ns" },
+              status: { observed: runs.length }
+            },
+            { fieldManager: "widgets" }
+          )
+        const step = (effect: Effect.Effect<unknown, KubeError.KubeError>) => Effect.andThen(effect, settle)
+        yield* step(status())
+        expect(runs).toEqual(["a"])
+        yield* step(client.patch(Widget, ref, { type: "merge", patch: { spec: { size: 2 } } }))
+        expect(runs).toEqual(["a", "a"])
+        yield* step(client.patch(Widget, ref, { type: "merge", patch: { metadata: { labels: { tier: "gold" } } } }))
+        expect(runs.length).toBe(3)
+        yield* step(client.patch(Widget, ref, { type: "merge", patch: { metadata: { annotations: { note: "x" } } } }))
+        expect(runs.length).toBe(3)
+        yield* step(client.patch(Widget, ref, { type: "merge", patch: { metadata: { finalizers: ["test/hold"] } } }))
+        expect(runs.length).toBe(4)
+        yield* step(client.delete(Widget, ref))
+        expect(runs.length).toBe(5)
+      })
+    )
+  )
+
+  it.effect("reconciles on every change with the `any` predicate", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* client.create(Widget, widget("a"))
+        const { runs } = yield* start(undefined, { predicate: "any" })
+        yield* client.patch(
+          Widget,
+          { namespace: "ns", name: "a" },
+          { type: "merge", patch: { metadata: { annotations: { n: "1" } } } }
+        )
+        yield* settle
+        expect(runs).toEqual(["a", "a"])
+      })
+    )
+  )
+
+  it.effect("reconciles the controller owner when an owned object changes or is deleted", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const owner = yield* client.create(Widget, widget("a"))
+        yield* client.create(Widget, widget("b"))
+        const { runs } = yield* start(undefined, { owns: [ConfigMap] })
+        expect(runs.toSorted()).toEqual(["a", "b"])
+        const ref = {
+          apiVersion: "test.obol.org/v1",
+          kind: "Widget",
+          name: "a",
+          uid: owner.metadata.uid!,
+          controller: true
+        }
+        yield* client.create(ConfigMap, configMap("a-child", { ownerReferences: [ref] }))
+        yield* client.create(
+          ConfigMap,
+          configMap("b-unowned", { ownerReferences: [{ ...ref, name: "b", controller: false }] })
+        )
+        yield* settle
+        expect(runs.slice(2)).toEqual(["a"])
+        yield* client.delete(ConfigMap, { namespace: "ns", name: "a-child" })
+        yield* settle
+        expect(runs.slice(2)).toEqual(["a", "a"])
+      })
+    )
+  )
+
+  it.effect("reconciles the keys a watches-mapper returns", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* client.create(Widget, widget("a"))
+        const { runs } = yield* start(undefined, {
+          watches: [
+            {
+              kind: ConfigMap,
+              map: (cm) => (cm.metadata.labels?.["widget"] === undefined ? [] : [`ns/${cm.metadata.labels["widget"]}`])
+            }
+          ]
+        })
+        yield* client.create(ConfigMap, configMap("points-at-a", { labels: { widget: "a" } }))
+        yield* settle
+        expect(runs).toEqual(["a", "a"])
+      })
+    )
+  )
+
+  it.effect("requeues after the delay a reconcile asks for", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* client.create(Widget, widget("a"))
+        const { runs } = yield* start(() => Effect.succeed(Action.requeueAfter("30 seconds")))
+        yield* TestClock.adjust("29 seconds")
+        expect(runs.length).toBe(1)
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(runs.length).toBe(2)
+      })
+    )
+  )
+
+  it.effect("retries a failed reconcile with backoff, and stops retrying a Terminal failure", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* client.create(Widget, widget("flaky"))
+        yield* client.create(Widget, widget("broken"))
+        const { runs } = yield* start((object, n) =>
+          object.metadata.name === "broken"
+            ? Effect.fail(new Terminal.Terminal({ reason: "InvalidSize", message: "size must be even" }))
+            : n < 3
+              ? Effect.fail("transient")
+              : Effect.succeed(Action.awaitChange)
+        )
+        yield* TestClock.adjust("1 hour")
+        yield* settle
+        expect(runs.filter((r) => r === "flaky").length).toBe(3)
+        expect(runs.filter((r) => r === "broken").length).toBe(1)
+      })
+    )
+  )
+
+  it.effect("treats a defect in reconcile like a failure: retried, and the controller keeps running", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* client.create(Widget, widget("a"))
+        const { runs, fiber } = yield* start((_, n) =>
+          n === 1 ? Effect.die(new Error("bug")) : Effect.succeed(Action.awaitChange)
+        )
+        yield* TestClock.adjust("2 seconds")
+        yield* settle
+        expect(runs).toEqual(["a", "a"])
+        expect(fiber.pollUnsafe()).toBeUndefined()
+      })
+    )
+  )
+
+  it.effect("never reconciles an object that is gone by the time its turn comes", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* client.create(Widget, widget("a"))
+        const { runs } = yield* start(() => Effect.succeed(Action.requeueAfter("10 seconds")))
+        yield* client.delete(Widget, { namespace: "ns", name: "a" })
+        yield* TestClock.adjust("1 minute")
+        yield* settle
+        expect(runs).toEqual(["a"])
+      })
+    )
+  )
+
+  it.effect("does not reconcile from a cache entry older than its own last write", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* client.create(Widget, widget("a"))
+        const seen: Array<{ rv: string | undefined; written: string | undefined }> = []
+        let lastWritten: string | undefined
+        yield* start(
+          (object, n) =>
+            Effect.gen(function* () {
+              seen.push({ rv: object.metadata.resourceVersion, written: lastWritten })
+              if (n > 3) return Action.awaitChange
+              const k = yield* KubeClient.KubeClient
+              const written = yield* k.patch(
+                Widget,
+                { namespace: "ns", name: "a" },
+                {
+                  type: "merge",
+                  patch: { spec: { size: n + 1 } }
+                }
+              )
+              lastWritten = written.metadata.resourceVersion
+              return Action.requeueAfter(0)
+            }).pipe(Effect.orDie),
+          { freshReadPoll: "10 millis" }
+        )
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(seen.length).toBe(4)
+        for (const { rv, written } of seen) {
+          if (written !== undefined) expect(Number(rv)).toBeGreaterThanOrEqual(Number(written))
+        }
+      })
+    )
+  )
+
+  it.effect("stops when interrupted", () =>
+    withFake(
+      Effect.gen(function* () {
+        const { fiber } = yield* start()
+        yield* Fiber.interrupt(fiber)
+        expect(fiber.pollUnsafe()?._tag).toBe("Failure")
+      })
+    )
+  )
+})
