@@ -123,6 +123,13 @@ export const jsonPatch = (
     }
     return current as Json
   }
+  const readOrNull = (segments: Array<string>): Json => {
+    try {
+      return read(segments)
+    } catch {
+      return null
+    }
+  }
   const add = (segments: Array<string>, value: Json) => {
     if (segments.length === 0) {
       doc = clone(value)
@@ -160,7 +167,8 @@ export const jsonPatch = (
         add(segments, operation.value as Json)
         break
       case "test":
-        if (!equal(read(segments), operation.value)) {
+        // As the API server's JSON patch does, a missing path tests equal to null.
+        if (!equal(readOrNull(segments), operation.value ?? null)) {
           throw new PatchFailed(`testing value ${operation.path} failed`)
         }
         break

@@ -249,6 +249,36 @@ export const conformance = <R>(backend: Backend<R>) =>
       )
     )
 
+    it.live("lets a JSON patch test a missing path against null, and fails it once the path exists", () =>
+      withClient(backend, (client, ns) =>
+        Effect.gen(function* () {
+          yield* client.create(ConfigMap, configMap(ns, "test-null"))
+          const addFirst = (value: string) =>
+            client.patch(
+              ConfigMap,
+              { namespace: ns, name: "test-null" },
+              {
+                type: "json",
+                patch: [
+                  { op: "test", path: "/metadata/finalizers", value: null },
+                  { op: "add", path: "/metadata/finalizers", value: [value] }
+                ]
+              }
+            )
+          expect((yield* addFirst("test.obol.org/a")).metadata.finalizers).toEqual(["test.obol.org/a"])
+          expect((yield* failure(addFirst("test.obol.org/b"))).reason).toBe("Invalid")
+          yield* client.patch(
+            ConfigMap,
+            { namespace: ns, name: "test-null" },
+            {
+              type: "json",
+              patch: [{ op: "remove", path: "/metadata/finalizers" }]
+            }
+          )
+        })
+      )
+    )
+
     it.live("deletes dependents with their owner (background cascade)", () =>
       withClient(backend, (client, ns) =>
         Effect.gen(function* () {
