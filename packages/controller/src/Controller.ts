@@ -29,6 +29,8 @@ import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import type { ResourceKind } from "@obol/kube/ResourceKind"
 import type * as Action from "./Action.ts"
+import { EventRecorder } from "./EventRecorder.ts"
+import { Health } from "./Health.ts"
 import * as Metrics from "./Metrics.ts"
 import * as Scheduler from "./Scheduler.ts"
 import * as Store from "./Store.ts"
@@ -190,10 +192,27 @@ export const run = <P extends ResourceKind, E, R>(
         return writer
       }
       const context: Context = { store: (kind) => storeFor(kind).store as never }
-      onStatus?.({
+      const status: Status = {
         synced: () => [...stores.values()].every((w) => w.store.isReady()),
         errors: () => [...errors].map(([kind, error]) => ({ kind, error }))
-      })
+      }
+      onStatus?.(status)
+      const health = yield* Effect.serviceOption(Health)
+      if (health._tag === "Some") {
+        yield* health.value.register(`controller ${options.name}`, () => {
+          const failing = status.errors()
+          if (failing.length > 0) {
+            const [first] = failing
+            const verb = first!.error.reason === "Forbidden" ? "is forbidden" : "failed"
+            return { ready: false, reason: `list/watch of ${first!.kind} ${verb}: ${first!.error.message}` }
+          }
+          if (!status.synced()) {
+            const waiting = [...stores].filter(([, w]) => !w.store.isReady()).map(([id]) => id)
+            return { ready: false, reason: `caches not synced yet (${waiting.join(", ")})` }
+          }
+          return { ready: true }
+        })
+      }
 
       const primary = storeFor(options.for)
       const predicate = options.predicate === "any" ? () => true : generationChanged
@@ -283,6 +302,7 @@ export const run = <P extends ResourceKind, E, R>(
         Effect.annotateLogs({ kinds: [...stores.keys()] })
       )
 
+      const recorder = yield* Effect.serviceOption(EventRecorder)
       const freshReadPoll = Duration.fromInputUnsafe(options.freshReadPoll ?? "50 millis")
       const client$ = tracked(client, options.for, tracker)
       const active = Metrics.activeWorkers.pipe(Metric.withAttributes(attributes))
@@ -326,6 +346,22 @@ export const run = <P extends ResourceKind, E, R>(
             yield* Effect.logWarning(`Reconcile of ${options.for.kind} ${key} failed permanently`).pipe(
               Effect.annotateLogs({ controller: options.name, reason: error.reason, message: error.message })
             )
+            if (recorder._tag === "Some") {
+              const { metadata } = cached.value
+              yield* recorder.value.publish({
+                regarding: {
+                  apiVersion: options.for.apiVersion,
+                  kind: options.for.kind,
+                  name: metadata.name ?? "",
+                  ...(metadata.namespace === undefined ? {} : { namespace: metadata.namespace }),
+                  ...(metadata.uid === undefined ? {} : { uid: metadata.uid })
+                },
+                type: "Warning",
+                reason: error.reason,
+                action: "Reconcile",
+                note: error.message
+              })
+            }
             return { _tag: "Terminal" } as const
           }
           yield* count("error")

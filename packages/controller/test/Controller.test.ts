@@ -7,6 +7,7 @@ import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import * as Action from "@obol/controller/Action"
 import * as Controller from "@obol/controller/Controller"
+import * as EventRecorder from "@obol/controller/EventRecorder"
 import * as Terminal from "@obol/controller/Terminal"
 import { configMap, Widget, widget } from "./utils/kinds.ts"
 
@@ -41,6 +42,8 @@ const start = (
     yield* settle
     return { runs, fiber }
   })
+
+const published: Array<EventRecorder.Published> = []
 
 const withFake = <A, E>(effect: Effect.Effect<A, E, KubeClient.KubeClient | FakeKube.FakeKube>) =>
   effect.pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
@@ -198,6 +201,17 @@ describe("Controller", () => {
         expect(runs.filter((r) => r === "broken").length).toBe(1)
       })
     )
+  )
+
+  it.effect("records a Terminal failure as a Warning Event about the object", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient.KubeClient
+      yield* client.create(Widget, widget("broken"))
+      yield* start(() => Effect.fail(new Terminal.Terminal({ reason: "InvalidSize", message: "size must be even" })))
+      expect(published.map((e) => [e.type, e.reason, e.regarding.name, e.note])).toEqual([
+        ["Warning", "InvalidSize", "broken", "size must be even"]
+      ])
+    }).pipe(Effect.provide(Layer.mergeAll(Layer.fresh(FakeKube.layer), EventRecorder.layerMemory(published))))
   )
 
   it.effect("treats a defect in reconcile like a failure: retried, and the controller keeps running", () =>
