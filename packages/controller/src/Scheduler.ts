@@ -11,6 +11,8 @@
  *   run that started *before* the previous backoff elapsed (an early retrigger by an event) does
  *   not increase `n`, so unrelated events cannot make the backoff grow faster than exponentially.
  * - **Requeue.** A successful run may ask to run again after a delay.
+ * - **Drain.** Interrupting `run` starts nothing new and gives running work `drainTimeout` to
+ *   finish before interrupting it.
  *
  * Time is read only through Effect's `Clock` and randomness through `Random`, so `TestClock`
  * drives every timer in tests. This module knows nothing about Kubernetes objects.
@@ -43,6 +45,11 @@ export interface Options {
   readonly backoffMax?: Duration.Input
   /** Relative jitter in [0, 1]: a delay d becomes d * (1 ± jitter/2). Default 0.2. */
   readonly jitter?: number
+  /**
+   * When `run` is interrupted (shutdown), how long running work may take to finish before it is
+   * interrupted too. No new work starts meanwhile. Default 10 seconds.
+   */
+  readonly drainTimeout?: Duration.Input
 }
 
 /**
@@ -182,7 +189,14 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
           if (due.wait === undefined) yield* Queue.take(wake)
           else yield* Effect.raceFirst(Queue.take(wake), Effect.sleep(Duration.millis(due.wait)))
         }
-      })
+      }).pipe(
+        Effect.onInterrupt(() =>
+          FiberSet.awaitEmpty(workers).pipe(
+            Effect.timeoutOption(options.drainTimeout ?? "10 seconds"),
+            Effect.andThen(FiberSet.clear(workers))
+          )
+        )
+      )
 
     return {
       schedule,

@@ -161,14 +161,48 @@ describe("Scheduler", () => {
     })
   )
 
-  it.effect("stops running work when interrupted", () =>
+  it.effect("lets running work finish within the drain timeout when interrupted, and starts nothing new", () =>
     Effect.gen(function* () {
-      const scheduler = yield* Scheduler.make({ name: "stop" })
-      const fiber = yield* scheduler.run(() => Effect.never).pipe(Effect.forkChild)
+      const scheduler = yield* Scheduler.make({ name: "drain", drainTimeout: "5 seconds", concurrency: 1 })
+      const log: Array<string> = []
+      const fiber = yield* scheduler
+        .run((key) =>
+          Effect.gen(function* () {
+            log.push(`${key} start`)
+            yield* Effect.sleep("2 seconds")
+            log.push(`${key} done`)
+            return succeed
+          })
+        )
+        .pipe(Effect.forkChild)
+      yield* scheduler.schedule("a")
+      yield* scheduler.schedule("b")
+      yield* settleAt(1)
+      const stopping = yield* Fiber.interrupt(fiber).pipe(Effect.forkChild)
+      yield* settleAt(2)
+      yield* Fiber.join(stopping)
+      expect(log).toEqual(["a start", "a done"])
+    })
+  )
+
+  it.effect("interrupts work that outlives the drain timeout", () =>
+    Effect.gen(function* () {
+      const scheduler = yield* Scheduler.make({ name: "drain", drainTimeout: "1 second" })
+      const log: Array<string> = []
+      const fiber = yield* scheduler
+        .run(() =>
+          Effect.sleep("1 hour").pipe(
+            Effect.as(succeed),
+            Effect.onInterrupt(() => Effect.sync(() => log.push("interrupted")))
+          )
+        )
+        .pipe(Effect.forkChild)
       yield* scheduler.schedule("a")
       yield* settleAt(1)
-      yield* Fiber.interrupt(fiber)
-      expect(fiber.pollUnsafe()?._tag).toBe("Failure")
+      const stopping = yield* Fiber.interrupt(fiber).pipe(Effect.forkChild)
+      yield* settleAt(1)
+      yield* Fiber.join(stopping)
+      expect(log).toEqual(["interrupted"])
     })
   )
 })
