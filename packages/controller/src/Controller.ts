@@ -225,7 +225,8 @@ export const run = <P extends ResourceKind, E, R>(
         watcherOptions: Watcher.Options,
         keysOf: (
           event: Watcher.Event<Store.KubeObject>,
-          previous: Store.KubeObject | undefined
+          previous: Store.KubeObject | undefined,
+          vanished: ReadonlyArray<Store.KubeObject>
         ) => ReadonlyArray<Store.Key>
       ) => {
         const writer = storeFor(kind)
@@ -238,10 +239,19 @@ export const run = <P extends ResourceKind, E, R>(
                 case "Error":
                   errors.set(kind.kind, typed.error)
                   return Effect.void
-                case "Restarted":
+                case "Restarted": {
                   errors.delete(kind.kind)
-                  writer.reset(typed.objects)
-                  break
+                  // Objects deleted while we were not watching are missing from the relist; their
+                  // deletion is an event too (client-go's DeletedFinalStateUnknown).
+                  const present = new Set(typed.objects.map(Store.keyOf))
+                  const vanished = writer.store.list().filter((o) => !present.has(Store.keyOf(o)))
+                  // Queue first, then fill the store (which may mark it ready and let reconciles
+                  // start), so the first reconciles see every key this list produced.
+                  return Effect.andThen(
+                    scheduleAll(keysOf(typed, undefined, vanished)),
+                    Effect.sync(() => writer.reset(typed.objects))
+                  )
+                }
                 case "Applied":
                   errors.delete(kind.kind)
                   previous = Option.getOrUndefined(writer.store.get(Store.keyOf(typed.object)))
@@ -253,7 +263,7 @@ export const run = <P extends ResourceKind, E, R>(
                   writer.delete(typed.object)
                   break
               }
-              return scheduleAll(keysOf(typed, previous))
+              return scheduleAll(keysOf(typed, previous, []))
             })
           ),
           Effect.forkScoped
@@ -283,10 +293,14 @@ export const run = <P extends ResourceKind, E, R>(
       )
       const related =
         (map: (object: Store.KubeObject) => ReadonlyArray<Store.Key>) =>
-        (event: Watcher.Event<Store.KubeObject>): ReadonlyArray<Store.Key> => {
+        (
+          event: Watcher.Event<Store.KubeObject>,
+          _previous: Store.KubeObject | undefined,
+          vanished: ReadonlyArray<Store.KubeObject>
+        ): ReadonlyArray<Store.Key> => {
           switch (event._tag) {
             case "Restarted":
-              return event.objects.flatMap(map)
+              return [...event.objects, ...vanished].flatMap(map)
             case "Applied":
             case "Deleted":
               return map(event.object)

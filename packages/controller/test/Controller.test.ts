@@ -147,6 +147,38 @@ describe("Controller", () => {
     )
   )
 
+  it.effect("reconciles the owner of a child deleted while no watch was open (found missing by the relist)", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const fake = yield* FakeKube.FakeKube
+        const owner = yield* client.create(Widget, widget("a"))
+        const ref = {
+          apiVersion: "test.obol.org/v1",
+          kind: "Widget",
+          name: "a",
+          uid: owner.metadata.uid!,
+          controller: true
+        }
+        yield* client.create(ConfigMap, configMap("a-child", { ownerReferences: [ref] }))
+        const { runs } = yield* start(undefined, { owns: [ConfigMap] })
+        expect(runs).toEqual(["a"])
+        // The ConfigMap watch breaks with 410; the relist is slow, and the child is deleted meanwhile.
+        yield* fake.failNext("watch", {
+          error: new KubeError.KubeError({ reason: "Gone", code: 410, message: "too old" }),
+          when: (r) => r.kind === "ConfigMap"
+        })
+        yield* fake.setLatency("list", "1 second")
+        yield* fake.closeWatches
+        yield* settle
+        yield* client.delete(ConfigMap, { namespace: "ns", name: "a-child" })
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(runs).toEqual(["a", "a"])
+      })
+    )
+  )
+
   it.effect("reconciles the keys a watches-mapper returns", () =>
     withFake(
       Effect.gen(function* () {
