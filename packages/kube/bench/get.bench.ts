@@ -11,7 +11,6 @@ import * as k8s from "@kubernetes/client-node"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { execFile } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
-import { createConnection, createServer, type Socket } from "node:net"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { parse, stringify } from "yaml"
@@ -22,6 +21,7 @@ import * as ResourceKind from "../src/ResourceKind.ts"
 import { ObjectMeta } from "../src/ObjectMeta.ts"
 import { Schema } from "effect"
 import { ControlPlane } from "@obol/test-envs/ControlPlane"
+import * as TcpProxy from "@obol/test-envs/TcpProxy"
 
 const run = promisify(execFile)
 const N = Number(process.env["BENCH_N"] ?? 500)
@@ -43,38 +43,6 @@ const Offer = ResourceKind.make({
   })
 })
 
-/** A TCP proxy that counts accepted connections. */
-const countingProxy = (target: URL) =>
-  new Promise<{ port: number; connections: () => number; reset: () => void; close: () => void }>((resolve) => {
-    let count = 0
-    const sockets = new Set<Socket>()
-    const server = createServer((client) => {
-      count++
-      const upstream = createConnection({ host: target.hostname, port: Number(target.port), noDelay: true })
-      client.setNoDelay(true)
-      sockets.add(client).add(upstream)
-      client.pipe(upstream).pipe(client)
-      const drop = () => {
-        client.destroy()
-        upstream.destroy()
-      }
-      client.on("error", drop).on("close", drop)
-      upstream.on("error", drop).on("close", drop)
-    })
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      resolve({
-        port: typeof address === "object" && address !== null ? address.port : 0,
-        connections: () => count,
-        reset: () => (count = 0),
-        close: () => {
-          for (const s of sockets) s.destroy()
-          server.close()
-        }
-      })
-    })
-  })
-
 const time = async (n: number, call: () => Promise<unknown>) => {
   const started = performance.now()
   for (let i = 0; i < n; i++) await call()
@@ -88,7 +56,7 @@ const main = async () => {
     const control = await Effect.runPromise(
       Layer.buildWithScope(ControlPlane.layer(), scope).pipe(Effect.map((c) => Context.get(c, ControlPlane)))
     )
-    const proxy = await countingProxy(new URL(control.server))
+    const proxy = await Effect.runPromise(TcpProxy.make(control.server).pipe(Scope.provide(scope)))
     const proxied = `https://127.0.0.1:${proxy.port}`
     const kubeconfigText = parse(readFileSync(control.kubeconfig, "utf8"))
     kubeconfigText.clusters[0].cluster.server = proxied
@@ -126,7 +94,7 @@ const main = async () => {
         const client = yield* KubeClient.KubeClient
         const get = () => Effect.runPromise(client.get(Offer, { namespace: ns, name: "bench" }))
         yield* Effect.promise(() => get()) // warm-up: connect once
-        proxy.reset()
+        proxy.resetCount()
         yield* Effect.promise(() => time(100, get))
         const connectionsPer100 = proxy.connections()
         const rps = yield* Effect.promise(() => time(N, get))
@@ -148,7 +116,7 @@ const main = async () => {
         name: "bench"
       })
     await cnGet()
-    proxy.reset()
+    proxy.resetCount()
     await time(100, cnGet)
     const cnConnections = proxy.connections()
     results.push({
@@ -160,7 +128,7 @@ const main = async () => {
     // 3. kubectl get --raw, one process per call.
     const path = `/apis/obol.org/v1alpha1/namespaces/${ns}/serviceoffers/bench`
     const kubectlGet = () => run("kubectl", ["--kubeconfig", kubeconfig, "get", "--raw", path])
-    proxy.reset()
+    proxy.resetCount()
     const kubectlRps = await time(N_KUBECTL, kubectlGet)
     results.push({
       name: "kubectl get --raw (loop)",
@@ -168,7 +136,6 @@ const main = async () => {
       connectionsPer100: (proxy.connections() * 100) / N_KUBECTL
     })
 
-    proxy.close()
     const baseline = results[0]!.rps
     console.log(`\nsequential get of one ServiceOffer, ${N} calls (kubectl: ${N_KUBECTL}), same run, same machine`)
     console.log("| client | requests/s | vs @obol/kube | TLS connections per 100 calls |")
