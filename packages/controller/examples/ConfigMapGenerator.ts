@@ -11,7 +11,7 @@
  * Settings (environment): HEALTH_PORT (default 8081), LEASE_NAMESPACE (default "default"),
  * POD_NAME (identity for leader election; default hostname plus a random suffix).
  */
-import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Effect, Layer, Schema } from "effect"
 import { HttpRouter } from "effect/http"
 import { ConfigMap } from "@obol/kube/builtin/ConfigMap"
@@ -26,6 +26,7 @@ import * as Action from "../src/Action.ts"
 import * as Controller from "../src/Controller.ts"
 import * as Health from "../src/Health.ts"
 import * as LeaderElection from "../src/LeaderElection.ts"
+import * as Main_ from "../src/Main.ts"
 
 export const ConfigMapGenerator = ResourceKind.make({
   group: "examples.obol.org",
@@ -125,4 +126,4 @@ const Main = Layer.unwrap(
   })
 )
 
-if (import.meta.main) Layer.launch(Main).pipe(NodeRuntime.runMain)
+if (import.meta.main) Main_.launch(Main)

@@ -227,5 +227,12 @@ describe("leader election between two controller processes", () => {
     expect(next).not.toBe(first)
     await run(KubeClient.KubeClient.use((c) => c.create(ConfigMapGenerator, generator("after", "y"))))
     expect(await eventually("the new leader to reconcile", () => configMapContent("after-generated"))).toBe("y")
+
+    // A graceful stop (SIGTERM): the process exits cleanly and hands the lease back.
+    const survivor = next === "instance-a" ? processes.a : processes.b
+    const exited = new Promise<number | null>((resolve) => survivor.once("exit", (code) => resolve(code)))
+    survivor.kill("SIGTERM")
+    expect(await exited).toBe(0)
+    expect(await holder()).toBeUndefined()
   }, 120_000)
 })
