@@ -123,7 +123,8 @@ const main = Effect.gen(function* () {
         .run(() => Effect.sync(() => void done++).pipe(Effect.as({ _tag: "Succeeded" } as const)))
         .pipe(Effect.forkChild)
       for (let i = 0; i < N; i++) yield* scheduler.schedule(`k${i}`)
-      while (done < N) yield* Effect.sleep("1 millis")
+      const finished = () => done >= N
+      while (!finished()) yield* Effect.sleep("1 millis")
       yield* Fiber.interrupt(fiber)
       return N / ((performance.now() - started) / 1000)
     })
@@ -145,7 +146,8 @@ const main = Effect.gen(function* () {
           return Action.awaitChange
         })
     }).pipe(Effect.forkChild)
-    while (done < N) yield* Effect.sleep("5 millis")
+    const finished = () => done >= N
+    while (!finished()) yield* Effect.sleep("5 millis")
     const rate = N / ((performance.now() - first) / 1000)
     yield* Fiber.interrupt(fiber)
     rates.push([workers, rate])
