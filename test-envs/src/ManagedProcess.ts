@@ -77,7 +77,12 @@ const isAlive = (pid: number) => {
   }
 }
 
-const groupAlive = (pgid: number) => {
+/**
+ * Whether any process of the process group `pgid` is still alive.
+ *
+ * @category predicates
+ */
+export const isGroupAlive = (pgid: number) => {
   try {
     process.kill(-pgid, 0)
     return true
@@ -165,7 +170,7 @@ export const start = (spec: Spec): Effect.Effect<ManagedProcess, ProcessFailed, 
         // Children of the process (if any) share its group; make sure none is left, and wait
         // until the group is gone so its ports and files are free when the scope has closed.
         signalGroup(pid, "SIGKILL")
-        yield* Effect.sync(() => groupAlive(pid)).pipe(
+        yield* Effect.sync(() => isGroupAlive(pid)).pipe(
           Effect.repeat({ while: (alive) => alive, schedule: Schedule.spaced("20 millis"), times: 250 })
         )
         if (watchdog !== undefined && isAlive(watchdog)) signalGroup(watchdog, "SIGKILL")

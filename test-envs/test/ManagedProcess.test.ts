@@ -6,15 +6,6 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as ManagedProcess from "../src/ManagedProcess.ts"
 
-const groupAlive = (pgid: number) => {
-  try {
-    process.kill(-pgid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 const waitFor = async (what: string, check: () => boolean, timeoutMs = 20_000) => {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
@@ -36,9 +27,9 @@ describe("ManagedProcess", () => {
         logFile: logFile()
       }).pipe(Scope.provide(scope))
     )
-    expect(groupAlive(proc.pid)).toBe(true)
+    expect(ManagedProcess.isGroupAlive(proc.pid)).toBe(true)
     await Effect.runPromise(Scope.close(scope, Exit.void))
-    expect(groupAlive(proc.pid)).toBe(false)
+    expect(ManagedProcess.isGroupAlive(proc.pid)).toBe(false)
   })
 
   it("fails with the tail of the log when the process exits before it is ready", async () => {
@@ -80,8 +71,8 @@ describe("ManagedProcess", () => {
       starter.stdout.once("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim())))
       starter.once("exit", (code) => reject(new Error(`starter exited early (${code})`)))
     })
-    expect(groupAlive(pid)).toBe(true)
+    expect(ManagedProcess.isGroupAlive(pid)).toBe(true)
     starter.kill("SIGKILL")
-    await waitFor("the orphaned process group to be killed by its watchdog", () => !groupAlive(pid))
+    await waitFor("the orphaned process group to be killed by its watchdog", () => !ManagedProcess.isGroupAlive(pid))
   })
 })

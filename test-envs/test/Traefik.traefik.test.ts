@@ -132,19 +132,10 @@ afterAll(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void))
   await new Promise((resolve) => authServer?.close(resolve))
   // Everything the test started is gone: Traefik's process group and the test host's namespace.
-  expect(alive(traefik.process.pid)).toBe(false)
+  expect(ManagedProcess.isGroupAlive(traefik.process.pid)).toBe(false)
   const { execFileSync } = await import("node:child_process")
   expect(execFileSync("ip", ["netns", "list"], { encoding: "utf8" })).not.toContain(host.namespace)
 })
-
-const alive = (pid: number) => {
-  try {
-    process.kill(-pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 const get = (path: string, headers: Record<string, string> = {}) =>
   fetch(`http://127.0.0.1:${traefik.webPort}${path}`, { headers, signal: AbortSignal.timeout(10_000) })

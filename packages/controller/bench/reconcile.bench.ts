@@ -9,10 +9,10 @@
 import { Context, Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeConfig from "@obol/kube/KubeConfig"
-import { ObjectMeta } from "@obol/kube/ObjectMeta"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
 import * as ResourceKind from "@obol/kube/ResourceKind"
 import { ControlPlane } from "@obol/test-envs/ControlPlane"
+import { LooseServiceOffer } from "@obol/test-envs/TestKinds"
 import * as Action from "../src/Action.ts"
 import * as Controller from "../src/Controller.ts"
 import * as Scheduler from "../src/Scheduler.ts"
@@ -21,21 +21,7 @@ import * as Store from "../src/Store.ts"
 const N = Number(process.env["BENCH_OBJECTS"] ?? 10_000)
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 
-const Offer = ResourceKind.make({
-  group: "obol.org",
-  version: "v1alpha1",
-  kind: "ServiceOffer",
-  plural: "serviceoffers",
-  namespaced: true,
-  statusSubresource: true,
-  schema: Schema.Struct({
-    apiVersion: Schema.Literal("obol.org/v1alpha1"),
-    kind: Schema.Literal("ServiceOffer"),
-    metadata: ObjectMeta,
-    spec: Schema.Record(Schema.String, Schema.Unknown),
-    status: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
-  })
-})
+const Offer = LooseServiceOffer
 
 const offer = (i: number) => ({
   apiVersion: "obol.org/v1alpha1",

@@ -17,31 +17,15 @@ import { parse, stringify } from "yaml"
 import * as KubeClient from "../src/KubeClient.ts"
 import * as KubeConfig from "../src/KubeConfig.ts"
 import * as NodeKubeClient from "../src/NodeKubeClient.ts"
-import * as ResourceKind from "../src/ResourceKind.ts"
-import { ObjectMeta } from "../src/ObjectMeta.ts"
-import { Schema } from "effect"
 import { ControlPlane } from "@obol/test-envs/ControlPlane"
+import { LooseServiceOffer } from "@obol/test-envs/TestKinds"
 import * as TcpProxy from "@obol/test-envs/TcpProxy"
 
 const run = promisify(execFile)
 const N = Number(process.env["BENCH_N"] ?? 500)
 const N_KUBECTL = Number(process.env["BENCH_N_KUBECTL"] ?? 40)
 
-const Offer = ResourceKind.make({
-  group: "obol.org",
-  version: "v1alpha1",
-  kind: "ServiceOffer",
-  plural: "serviceoffers",
-  namespaced: true,
-  statusSubresource: true,
-  schema: Schema.Struct({
-    apiVersion: Schema.Literal("obol.org/v1alpha1"),
-    kind: Schema.Literal("ServiceOffer"),
-    metadata: ObjectMeta,
-    spec: Schema.Record(Schema.String, Schema.Unknown),
-    status: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
-  })
-})
+const Offer = LooseServiceOffer
 
 const time = async (n: number, call: () => Promise<unknown>) => {
   const started = performance.now()

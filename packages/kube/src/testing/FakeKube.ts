@@ -181,6 +181,25 @@ const ownedPaths = (object: JsonObject, part: "main" | "status"): Set<string> =>
   return new Set(paths.map(Fields.key))
 }
 
+/**
+ * With a status subresource, a write to one part cannot change the other: a main write keeps the
+ * stored status, a `/status` write keeps everything but status.
+ */
+const confineToPart = (
+  kind: ResourceKind,
+  written: JsonObject,
+  before: JsonObject,
+  part: "main" | "status"
+): JsonObject => {
+  if (!kind.statusSubresource) return written
+  if (part === "main") {
+    const { status: _ignored, ...rest } = written
+    return before["status"] === undefined ? rest : { ...rest, status: before["status"] }
+  }
+  const { status: _old, ...kept } = Fields.clone(before)
+  return written["status"] === undefined ? kept : { ...kept, status: written["status"] }
+}
+
 const invalid = (request: string, message: string, field?: string) =>
   new KubeError.KubeError({
     reason: "Invalid",
@@ -714,19 +733,7 @@ export const make = Effect.sync(() => {
           const path = Fields.unkey(k)
           Fields.setPath(next, path, Fields.getPath(applied, path) ?? null)
         }
-        const normalized = yield* normalize(kind, next, request)
-        if (usePart === "main" && kind.statusSubresource) {
-          if (before["status"] === undefined) delete normalized["status"]
-          else normalized["status"] = before["status"]
-        }
-        if (usePart === "status") {
-          // Only status changes through /status.
-          const { status } = normalized
-          for (const k of Object.keys(normalized)) delete normalized[k]
-          Object.assign(normalized, Fields.clone(before))
-          if (status === undefined) delete normalized["status"]
-          else normalized["status"] = status
-        }
+        const normalized = confineToPart(kind, yield* normalize(kind, next, request), before, usePart)
         if (options.dryRun === true) return yield* decodeOut(kind, normalized, request)
         const committed = yield* transact(stored, () => {
           // Ownership: forced fields move to us; we own exactly what we applied.
@@ -774,19 +781,7 @@ export const make = Effect.sync(() => {
       })
       if (!Fields.isObject(patched)) return yield* invalid(request, "patch result is not an object")
       const part: "main" | "status" = options.subresource === "status" && kind.statusSubresource ? "status" : "main"
-      const normalized = yield* normalize(kind, patched, request)
-      if (kind.statusSubresource) {
-        if (part === "main") {
-          if (before["status"] === undefined) delete normalized["status"]
-          else normalized["status"] = before["status"]
-        } else {
-          const { status } = normalized
-          for (const k of Object.keys(normalized)) delete normalized[k]
-          Object.assign(normalized, Fields.clone(before))
-          if (status === undefined) delete normalized["status"]
-          else normalized["status"] = status
-        }
-      }
+      const normalized = confineToPart(kind, yield* normalize(kind, patched, request), before, part)
       const rvGiven = metadataOf(patched)["resourceVersion"]
       if (rvGiven !== undefined && rvGiven !== metadataOf(before)["resourceVersion"]) {
         return yield* conflictError(kind, ref.name, request)
@@ -833,20 +828,13 @@ export const make = Effect.sync(() => {
       if (given !== metadataOf(stored.object)["resourceVersion"])
         return yield* conflictError(kind, object.metadata.name, request)
       const before = Fields.clone(stored.object)
-      const normalized = yield* normalize(kind, Fields.clone(object as unknown as JsonObject), request)
       const part: "main" | "status" = options.subresource === "status" && kind.statusSubresource ? "status" : "main"
-      if (kind.statusSubresource) {
-        if (part === "main") {
-          if (before["status"] === undefined) delete normalized["status"]
-          else normalized["status"] = before["status"]
-        } else {
-          const { status } = normalized
-          for (const k of Object.keys(normalized)) delete normalized[k]
-          Object.assign(normalized, Fields.clone(before))
-          if (status === undefined) delete normalized["status"]
-          else normalized["status"] = status
-        }
-      }
+      const normalized = confineToPart(
+        kind,
+        yield* normalize(kind, Fields.clone(object as unknown as JsonObject), request),
+        before,
+        part
+      )
       if (options.dryRun === true) return yield* decodeOut(kind, normalized, request)
       const committed = yield* transact(stored, () => {
         stored.object = normalized

@@ -2,25 +2,8 @@
  * Kinds the conformance suite uses. `Offer` is the ServiceOffer CRD (installed in the test control
  * plane) seen through a loose Schema, so this package's tests need nothing from `@obol/api`.
  */
-import { Schema } from "effect"
-import { ObjectMeta } from "@obol/kube/ObjectMeta"
-import * as ResourceKind from "@obol/kube/ResourceKind"
 
-export const Offer = ResourceKind.make({
-  group: "obol.org",
-  version: "v1alpha1",
-  kind: "ServiceOffer",
-  plural: "serviceoffers",
-  namespaced: true,
-  statusSubresource: true,
-  schema: Schema.Struct({
-    apiVersion: Schema.Literal("obol.org/v1alpha1"),
-    kind: Schema.Literal("ServiceOffer"),
-    metadata: ObjectMeta,
-    spec: Schema.Record(Schema.String, Schema.Unknown),
-    status: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
-  })
-})
+export { LooseServiceOffer as Offer } from "@obol/test-envs/TestKinds"
 
 export const offer = (namespace: string, name: string, price = "0.001", extra: Record<string, unknown> = {}) => ({
   apiVersion: "obol.org/v1alpha1",
