@@ -1,0 +1,282 @@
+/**
+ * The objects a ServiceOffer needs, computed from its spec alone by pure functions: the ForwardAuth
+ * `Middleware`, the `PaymentRoute` the verifier serves, the public `HTTPRoute`, and (when
+ * registration is enabled) the `RegistrationRequest`. The reconciler applies them with
+ * server-side apply; this module does no I/O and decides nothing about *when* each is applied
+ * (the fail-closed ordering lives in the reconciler).
+ *
+ * Every child lives in the offer's namespace, carries a controller ownerReference to the offer
+ * (so the garbage collector removes it with the offer) and the label
+ * `obol.org/serviceoffer: <name>`, and contains only the fields we own, so a repeated apply is a
+ * no-op.
+ *
+ * @since 0.1.0
+ */
+import { Data, Result } from "effect"
+import type { ServiceOffer } from "@obol/api/ServiceOffer"
+import type { Manifest } from "@obol/kube/KubeClient"
+import * as Price from "@obol/x402/Price"
+import * as Names from "./Names.ts"
+import * as Networks from "./Networks.ts"
+
+/**
+ * Where the children point: the verifier, the Gateway, the public base URL.
+ *
+ * @category models
+ */
+export interface Settings {
+  /**
+   * ForwardAuth address; `{namespace}` and `{name}` are replaced with the offer's, so the
+   * verifier knows the offer without guessing from the path.
+   */
+  readonly verifierAddress: string
+  readonly gateway: { readonly namespace: string; readonly name: string; readonly sectionName?: string }
+  /** Public base URL of the gateway, e.g. `https://seller.example`; used for registration endpoints. */
+  readonly publicBaseUrl: string
+  readonly networks: ReadonlyArray<Networks.Network>
+  /** Tokens assumed per request when converting perMTok prices. */
+  readonly approxTokensPerRequest: number
+}
+
+/**
+ * @category constants
+ */
+export const defaultSettings: Settings = {
+  verifierAddress: "http://x402-verifier.x402.svc.cluster.local:8080/verify/{namespace}/{name}",
+  gateway: { namespace: "traefik", name: "traefik-gateway", sectionName: "web" },
+  publicBaseUrl: "http://obol.stack:8080",
+  networks: Networks.defaults,
+  approxTokensPerRequest: 1000
+}
+
+/**
+ * Headers the verifier sets on an admitted request, which Traefik copies to the upstream.
+ *
+ * @category constants
+ */
+export const authResponseHeaders = [
+  "PAYMENT-RESPONSE",
+  "X-PAYMENT-RESPONSE",
+  "X-Payment-Status",
+  "X-Payment-Tx",
+  "X-Payment-Payer"
+]
+
+/**
+ * Why an offer's children cannot be computed. The reconciler reports it on a condition.
+ *
+ * @category errors
+ */
+export class InvalidOffer extends Data.TaggedError("InvalidOffer")<{
+  readonly reason: "UnknownNetwork" | "InvalidPrice"
+  readonly message: string
+}> {}
+
+/**
+ * @category models
+ */
+export interface Desired {
+  readonly middleware: Manifest
+  readonly paymentRoute: Manifest
+  readonly httpRoute: Manifest
+  /** Present when `registration.enabled`. */
+  readonly registrationRequest?: Manifest
+}
+
+/**
+ * The offer's public path: `spec.path`, or `/services/<name>`.
+ *
+ * @category getters
+ */
+export const pathOf = (offer: ServiceOffer): string => offer.spec.path ?? `/services/${offer.metadata.name}`
+
+const ownerReference = (offer: ServiceOffer) => ({
+  apiVersion: offer.apiVersion,
+  kind: offer.kind,
+  name: offer.metadata.name ?? "",
+  uid: offer.metadata.uid ?? "",
+  controller: true,
+  blockOwnerDeletion: true
+})
+
+const metadata = (offer: ServiceOffer, name: string) => ({
+  name,
+  namespace: offer.metadata.namespace ?? "default",
+  labels: {
+    "app.kubernetes.io/managed-by": "serviceoffer-controller",
+    "obol.org/serviceoffer": offer.metadata.name ?? ""
+  },
+  ownerReferences: [ownerReference(offer)]
+})
+
+/**
+ * The ForwardAuth Middleware.
+ *
+ * @category constructors
+ */
+export const middleware = (offer: ServiceOffer, settings: Settings): Manifest => ({
+  apiVersion: "traefik.io/v1alpha1",
+  kind: "Middleware",
+  metadata: metadata(offer, Names.middleware(offer.metadata.name ?? "")),
+  spec: {
+    forwardAuth: {
+      address: settings.verifierAddress
+        .replaceAll("{namespace}", encodeURIComponent(offer.metadata.namespace ?? "default"))
+        .replaceAll("{name}", encodeURIComponent(offer.metadata.name ?? "")),
+      trustForwardHeader: false,
+      authResponseHeaders: [...authResponseHeaders]
+    }
+  }
+})
+
+/**
+ * The PaymentRoute: the exact price in atomic units, the token and the recipient.
+ *
+ * @category constructors
+ */
+export const paymentRoute = (offer: ServiceOffer, settings: Settings): Result.Result<Manifest, InvalidOffer> => {
+  const payment = offer.spec.payment
+  const network = Networks.find(settings.networks, payment.network)
+  if (network._tag === "None") {
+    const known = settings.networks.flatMap((n) => [...n.names, n.caip2]).join(", ")
+    return Result.fail(
+      new InvalidOffer({
+        reason: "UnknownNetwork",
+        message: `network "${payment.network}" is not configured (known: ${known})`
+      })
+    )
+  }
+  const token = payment.asset ?? network.value.usdc
+  return Price.effective(payment.price, token.decimals, settings.approxTokensPerRequest).pipe(
+    Result.mapError((error) => new InvalidOffer({ reason: "InvalidPrice", message: error.message })),
+    Result.map((price): Manifest => ({
+      apiVersion: "obol.org/v1alpha1",
+      kind: "PaymentRoute",
+      metadata: metadata(offer, Names.paymentRoute(offer.metadata.name ?? "")),
+      spec: {
+        offer: {
+          namespace: offer.metadata.namespace ?? "default",
+          name: offer.metadata.name ?? "",
+          ...(offer.metadata.uid === undefined ? {} : { uid: offer.metadata.uid })
+        },
+        pattern: `${pathOf(offer).replace(/\/+$/u, "")}/*`,
+        scheme: payment.scheme,
+        price: price.atomic.toString(),
+        priceModel: price.model,
+        ...(price.model === "perMTok"
+          ? { perMTok: price.decimal, approxTokensPerRequest: price.approxTokensPerRequest }
+          : {}),
+        payTo: payment.payTo,
+        network: network.value.caip2,
+        asset: {
+          address: token.address,
+          decimals: token.decimals,
+          eip712Name: token.eip712Name,
+          eip712Version: token.eip712Version
+        },
+        maxTimeoutSeconds: payment.maxTimeoutSeconds,
+        description:
+          offer.spec.registration?.description ??
+          `${offer.spec.type} service ${offer.metadata.namespace}/${offer.metadata.name}`
+      }
+    }))
+  )
+}
+
+/**
+ * The public HTTPRoute: path prefix → ForwardAuth → prefix stripped → upstream Service.
+ *
+ * @category constructors
+ */
+export const httpRoute = (offer: ServiceOffer, settings: Settings): Manifest => {
+  const { upstream } = offer.spec
+  const namespace = offer.metadata.namespace ?? "default"
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: metadata(offer, Names.httpRoute(offer.metadata.name ?? "")),
+    spec: {
+      parentRefs: [
+        {
+          namespace: settings.gateway.namespace,
+          name: settings.gateway.name,
+          ...(settings.gateway.sectionName === undefined ? {} : { sectionName: settings.gateway.sectionName })
+        }
+      ],
+      rules: [
+        {
+          matches: [{ path: { type: "PathPrefix", value: pathOf(offer) } }],
+          filters: [
+            {
+              type: "ExtensionRef",
+              extensionRef: {
+                group: "traefik.io",
+                kind: "Middleware",
+                name: Names.middleware(offer.metadata.name ?? "")
+              }
+            },
+            { type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } }
+          ],
+          backendRefs: [
+            {
+              name: upstream.service,
+              ...(upstream.namespace === undefined || upstream.namespace === namespace
+                ? {}
+                : { namespace: upstream.namespace }),
+              port: upstream.port
+            }
+          ],
+          // The request may wait for payment settlement plus the upstream; bound it by the payment's validity.
+          timeouts: { request: `${offer.spec.payment.maxTimeoutSeconds}s` }
+        }
+      ]
+    }
+  }
+}
+
+/**
+ * The RegistrationRequest for an offer with `registration.enabled`.
+ *
+ * @category constructors
+ */
+export const registrationRequest = (offer: ServiceOffer, settings: Settings): Manifest | undefined => {
+  const registration = offer.spec.registration
+  if (registration === undefined || !registration.enabled) return undefined
+  const endpoint = `${settings.publicBaseUrl.replace(/\/+$/u, "")}${pathOf(offer)}`
+  return {
+    apiVersion: "obol.org/v1alpha1",
+    kind: "RegistrationRequest",
+    metadata: metadata(offer, Names.registrationRequest(offer.metadata.name ?? "")),
+    spec: {
+      name: registration.name ?? offer.metadata.name ?? "",
+      ...(registration.description === undefined ? {} : { description: registration.description }),
+      ...(registration.image === undefined ? {} : { image: registration.image }),
+      endpoint,
+      chain: offer.spec.payment.network,
+      ...(registration.services === undefined ? {} : { services: registration.services.map((s) => ({ ...s })) }),
+      ...(registration.supportedTrust === undefined ? {} : { supportedTrust: [...registration.supportedTrust] }),
+      ...(registration.skills === undefined ? {} : { skills: [...registration.skills] }),
+      ...(registration.domains === undefined ? {} : { domains: [...registration.domains] }),
+      ...(registration.metadata === undefined ? {} : { metadata: { ...registration.metadata } }),
+      x402Support: true
+    }
+  }
+}
+
+/**
+ * Every child of an offer, or why they cannot be computed.
+ *
+ * @category constructors
+ */
+export const desired = (offer: ServiceOffer, settings: Settings): Result.Result<Desired, InvalidOffer> =>
+  paymentRoute(offer, settings).pipe(
+    Result.map((route) => {
+      const registration = registrationRequest(offer, settings)
+      return {
+        middleware: middleware(offer, settings),
+        paymentRoute: route,
+        httpRoute: httpRoute(offer, settings),
+        ...(registration === undefined ? {} : { registrationRequest: registration })
+      }
+    })
+  )

@@ -1,0 +1,33 @@
+/**
+ * Names of the objects the controller derives from a ServiceOffer's name. Kubernetes limits
+ * these to 63 characters (DNS labels: HTTPRoute and Middleware names end up in Traefik router
+ * names, and label values share the limit), so a long offer name is shortened and given a hash
+ * suffix: the result is stable, unique per input, and still starts with the readable prefix.
+ *
+ * @since 0.1.0
+ */
+import { createHash } from "node:crypto"
+
+const limit = 63
+
+/**
+ * `prefix + base + suffix`, shortened to 63 characters with an 8-character hash when needed.
+ *
+ * @category constructors
+ */
+export const derived = (base: string, options: { readonly prefix?: string; readonly suffix?: string } = {}): string => {
+  const full = `${options.prefix ?? ""}${base}${options.suffix ?? ""}`
+  if (full.length <= limit) return full
+  const hash = createHash("sha256").update(full).digest("hex").slice(0, 8)
+  const room = limit - hash.length - 1
+  return `${full.slice(0, room).replace(/[-.]+$/u, "")}-${hash}`
+}
+
+/** @category constructors */
+export const middleware = (offer: string) => derived(offer, { prefix: "x402-" })
+/** @category constructors */
+export const paymentRoute = (offer: string) => derived(offer, { suffix: "-payment" })
+/** @category constructors */
+export const httpRoute = (offer: string) => derived(offer, { prefix: "so-" })
+/** @category constructors */
+export const registrationRequest = (offer: string) => derived(offer, { suffix: "-registration" })

@@ -1,0 +1,60 @@
+/**
+ * The chains an offer can be paid on: a chain name or CAIP-2 id, mapped to its CAIP-2 id and
+ * default payment token (USDC). The table is configuration: the defaults cover Base Sepolia and
+ * Base, and a deployment (or the local test chain) adds its own.
+ *
+ * @since 0.1.0
+ */
+import { Option } from "effect"
+
+/**
+ * @category models
+ */
+export interface Token {
+  readonly address: string
+  readonly decimals: number
+  readonly eip712Name: string
+  readonly eip712Version: string
+}
+
+/**
+ * @category models
+ */
+export interface Network {
+  /** Names sellers may write, e.g. `base-sepolia`. */
+  readonly names: ReadonlyArray<string>
+  /** CAIP-2 id, e.g. `eip155:84532`. */
+  readonly caip2: string
+  readonly usdc: Token
+}
+
+/**
+ * Base Sepolia and Base with Circle's USDC (EIP-712 domains as the tokens declare them).
+ *
+ * @category constants
+ */
+export const defaults: ReadonlyArray<Network> = [
+  {
+    names: ["base-sepolia"],
+    caip2: "eip155:84532",
+    usdc: { address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e", decimals: 6, eip712Name: "USDC", eip712Version: "2" }
+  },
+  {
+    names: ["base"],
+    caip2: "eip155:8453",
+    usdc: {
+      address: "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913",
+      decimals: 6,
+      eip712Name: "USD Coin",
+      eip712Version: "2"
+    }
+  }
+]
+
+/**
+ * Finds a network by name or CAIP-2 id.
+ *
+ * @category getters
+ */
+export const find = (networks: ReadonlyArray<Network>, nameOrCaip2: string): Option.Option<Network> =>
+  Option.fromUndefinedOr(networks.find((n) => n.caip2 === nameOrCaip2 || n.names.includes(nameOrCaip2)))

@@ -1,0 +1,163 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Result } from "effect"
+import * as CustomResource from "@obol/api/CustomResource"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
+import { RegistrationRequest } from "@obol/api/RegistrationRequest"
+import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
+import { Middleware } from "@obol/kube/builtin/Middleware"
+import { Schema } from "effect"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { parse, stringify } from "yaml"
+import * as Children from "@obol/serviceoffer-controller/Children"
+import * as Names from "@obol/serviceoffer-controller/Names"
+
+const repoRoot = join(import.meta.dirname, "..", "..", "..")
+
+/** Decodes a manifest file as a ServiceOffer that the API server has stored (uid, namespace). */
+const offerFrom = (relative: string, uid = "00000000-0000-4000-8000-000000000001") => {
+  const raw = parse(readFileSync(join(repoRoot, relative), "utf8"))
+  raw.metadata = { namespace: "default", ...raw.metadata, uid, generation: 1 }
+  delete raw.status
+  const decoded = CustomResource.decodeResult(ServiceOffer, raw)
+  if (Result.isFailure(decoded)) throw new Error(decoded.failure.message)
+  return decoded.success
+}
+
+const settings = { ...Children.defaultSettings, publicBaseUrl: "https://seller.example" }
+
+const desiredOf = (offer: ReturnType<typeof offerFrom>) => {
+  const result = Children.desired(offer, settings)
+  if (Result.isFailure(result)) throw new Error(result.failure.message)
+  return result.success
+}
+
+const goldens = [
+  ["deploy/samples/serviceoffer-http-per-request.yaml", "http-per-request.yaml"],
+  ["deploy/samples/serviceoffer-inference-per-mtok.yaml", "inference-per-mtok.yaml"],
+  ["deploy/samples/serviceoffer-paused.yaml", "paused.yaml"],
+  ["packages/api/test/fixtures/obol-stack-serviceoffer.yaml", "obol-stack.yaml"]
+] as const
+
+describe("Children", () => {
+  it.each(goldens)("renders the children of %s as in golden/%s", (sample, golden) => {
+    const desired = desiredOf(offerFrom(sample))
+    const text = [desired.middleware, desired.paymentRoute, desired.httpRoute, desired.registrationRequest]
+      .filter((m) => m !== undefined)
+      .map((m) => stringify(m, { lineWidth: 0 }))
+      .join("---\n")
+    const file = join(import.meta.dirname, "golden", golden)
+    if (process.env["UPDATE_GOLDEN"] === "1") writeFileSync(file, text)
+    if (!existsSync(file)) throw new Error(`missing golden file ${file}; run with UPDATE_GOLDEN=1 and review it`)
+    expect(text).toBe(readFileSync(file, "utf8"))
+  })
+
+  it.each(goldens)("produces children of %s that their own Schemas accept", (sample) => {
+    const desired = desiredOf(offerFrom(sample))
+    expect(Result.isSuccess(CustomResource.decodeResult(PaymentRoute, desired.paymentRoute, { strict: true }))).toBe(
+      true
+    )
+    if (desired.registrationRequest !== undefined) {
+      const rr = CustomResource.decodeResult(RegistrationRequest, desired.registrationRequest, { strict: true })
+      expect(Result.isSuccess(rr) ? "ok" : rr.failure.message).toBe("ok")
+    }
+    expect(() => Schema.decodeUnknownSync(HTTPRoute.schema)(desired.httpRoute)).not.toThrow()
+    expect(() => Schema.decodeUnknownSync(Middleware.schema)(desired.middleware)).not.toThrow()
+  })
+
+  it("names the offer in the ForwardAuth address, so the verifier never guesses from the path", () => {
+    const offer = offerFrom("deploy/samples/serviceoffer-http-per-request.yaml")
+    expect((Children.middleware(offer, settings).spec as any).forwardAuth.address).toBe(
+      "http://x402-verifier.x402.svc.cluster.local:8080/verify/sellers/weather-api"
+    )
+  })
+
+  it("prices exactly: 0.001 USDC per request is 1000 atomic units; 1.25 per MTok at 1000 tokens is 1250", () => {
+    expect(
+      (desiredOf(offerFrom("deploy/samples/serviceoffer-http-per-request.yaml")).paymentRoute.spec as any).price
+    ).toBe("1000")
+    const inference = desiredOf(offerFrom("deploy/samples/serviceoffer-inference-per-mtok.yaml")).paymentRoute
+      .spec as any
+    expect([inference.price, inference.priceModel, inference.perMTok, inference.approxTokensPerRequest]).toEqual([
+      "1250",
+      "perMTok",
+      "1.25",
+      1000
+    ])
+  })
+
+  it("routes PathPrefix <path> through the Middleware, strips the prefix, and bounds the request time", () => {
+    const route = Children.httpRoute(offerFrom("deploy/samples/serviceoffer-inference-per-mtok.yaml"), settings)
+      .spec as any
+    expect(route.parentRefs).toEqual([{ namespace: "traefik", name: "traefik-gateway", sectionName: "web" }])
+    expect(route.rules[0].matches).toEqual([{ path: { type: "PathPrefix", value: "/services/qwen" } }])
+    expect(route.rules[0].filters.map((f: { type: string }) => f.type)).toEqual(["ExtensionRef", "URLRewrite"])
+    expect(route.rules[0].backendRefs).toEqual([{ name: "ollama", port: 11434 }])
+    expect(route.rules[0].timeouts).toEqual({ request: "120s" })
+  })
+
+  it("names the upstream namespace only when it differs from the offer's", () => {
+    const offer = offerFrom("packages/api/test/fixtures/obol-stack-serviceoffer.yaml")
+    expect((Children.httpRoute(offer, settings).spec as any).rules[0].backendRefs).toEqual([
+      { name: "litellm", namespace: "llm", port: 4000 }
+    ])
+  })
+
+  it("asks for registration only when it is enabled", () => {
+    expect(
+      desiredOf(offerFrom("deploy/samples/serviceoffer-http-per-request.yaml")).registrationRequest
+    ).toBeUndefined()
+    const rr = desiredOf(offerFrom("deploy/samples/serviceoffer-inference-per-mtok.yaml")).registrationRequest
+      ?.spec as any
+    expect([rr.name, rr.endpoint, rr.chain]).toEqual([
+      "Qwen 3.5 35B",
+      "https://seller.example/services/qwen",
+      "base-sepolia"
+    ])
+  })
+
+  it("gives every child a controller ownerReference to the offer, in the offer's namespace", () => {
+    const desired = desiredOf(offerFrom("deploy/samples/serviceoffer-inference-per-mtok.yaml", "uid-42"))
+    for (const child of [desired.middleware, desired.paymentRoute, desired.httpRoute, desired.registrationRequest!]) {
+      expect(child.metadata.namespace).toBe("llm")
+      expect(child.metadata["ownerReferences"]).toEqual([
+        {
+          apiVersion: "obol.org/v1alpha1",
+          kind: "ServiceOffer",
+          name: "qwen",
+          uid: "uid-42",
+          controller: true,
+          blockOwnerDeletion: true
+        }
+      ])
+    }
+  })
+
+  it("refuses an unknown network and an unrepresentable price, saying why", () => {
+    const offer = offerFrom("deploy/samples/serviceoffer-http-per-request.yaml")
+    const unknown = Children.desired(
+      { ...offer, spec: { ...offer.spec, payment: { ...offer.spec.payment, network: "solana" } } },
+      settings
+    )
+    expect(Result.isFailure(unknown) && [unknown.failure.reason, unknown.failure.message]).toEqual([
+      "UnknownNetwork",
+      'network "solana" is not configured (known: base-sepolia, eip155:84532, base, eip155:8453)'
+    ])
+    const tooPrecise = Children.desired(
+      { ...offer, spec: { ...offer.spec, payment: { ...offer.spec.payment, price: { perRequest: "0.0000001" } } } },
+      settings
+    )
+    expect(Result.isFailure(tooPrecise) && tooPrecise.failure.reason).toBe("InvalidPrice")
+  })
+
+  it("shortens long names to 63 characters with a stable hash suffix", () => {
+    const long = "a".repeat(60)
+    const name = Names.registrationRequest(long)
+    expect(name.length).toBe(63)
+    expect(name).toMatch(/^a+-[0-9a-f]{8}$/u)
+    expect(Names.registrationRequest(long)).toBe(name)
+    expect(Names.registrationRequest(`${long}b`)).not.toBe(name)
+    expect(Names.httpRoute("short")).toBe("so-short")
+  })
+})
