@@ -1,0 +1,38 @@
+/**
+ * The ServiceOffer controller: `ServiceOfferReconciler.reconcile` run by the runtime's
+ * `Controller` for ServiceOffers, re-triggered by every child it owns (PaymentRoute admission,
+ * the Gateway's verdict on the HTTPRoute, the registrar's phase, and any drift).
+ *
+ * @since 0.1.0
+ */
+import { PaymentRoute } from "@obol/api/PaymentRoute"
+import { RegistrationRequest } from "@obol/api/RegistrationRequest"
+import { ServiceOffer } from "@obol/api/ServiceOffer"
+import * as Controller from "@obol/controller/Controller"
+import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
+import { Middleware } from "@obol/kube/builtin/Middleware"
+import * as ServiceOfferReconciler from "./ServiceOfferReconciler.ts"
+
+/**
+ * @category models
+ */
+export interface Options {
+  /** Watch one namespace only. Default: all. */
+  readonly namespace?: string
+  readonly concurrency?: number
+}
+
+/**
+ * Runs the controller until interrupted.
+ *
+ * @category constructors
+ */
+export const run = (options: Options = {}) =>
+  Controller.run({
+    name: "serviceoffer",
+    for: ServiceOffer,
+    owns: [PaymentRoute, HTTPRoute, Middleware, RegistrationRequest],
+    reconcile: ServiceOfferReconciler.reconcile,
+    concurrency: options.concurrency ?? 4,
+    ...(options.namespace === undefined ? {} : { namespace: options.namespace })
+  })

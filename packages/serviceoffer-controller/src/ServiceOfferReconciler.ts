@@ -1,0 +1,318 @@
+/**
+ * The ServiceOffer reconciler: level-based, one pass from the current offer to the desired world.
+ *
+ * Expected flow (each step reads what exists; nothing depends on which event woke us):
+ * 1. Deleting: withdraw the HTTPRoute, delete the RegistrationRequest and wait (bounded) for the
+ *    registrar's tombstone, then release the finalizer; the garbage collector removes the rest.
+ * 2. Ensure the finalizer `obol.org/serviceoffer-cleanup`.
+ * 3. Compute the children (pure, `Children`). An offer that cannot be priced gets no route.
+ * 4. Apply Middleware and PaymentRoute (server-side apply, one field manager).
+ * 5. Fail closed: publish the HTTPRoute only when the verifier has admitted the PaymentRoute's
+ *    current generation, the offer is not paused, and no older offer claims an overlapping path;
+ *    otherwise make sure no HTTPRoute exists.
+ * 6. Observe: admission → PaymentGateReady, the Gateway's verdict on the HTTPRoute →
+ *    RoutePublished, the upstream probe → UpstreamHealthy, the model list → ModelReady (inference),
+ *    the registrar's phase → Registered (never blocks Ready).
+ * 7. Write status once, only when it changed; requeue after the health period.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Duration, Effect, Layer, Option, Random, Result } from "effect"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
+import { RegistrationRequest } from "@obol/api/RegistrationRequest"
+import { ServiceOffer } from "@obol/api/ServiceOffer"
+import * as Action from "@obol/controller/Action"
+import * as Conditions from "@obol/controller/Conditions"
+import type * as Controller from "@obol/controller/Controller"
+import { EventRecorder } from "@obol/controller/EventRecorder"
+import * as Finalizer from "@obol/controller/Finalizer"
+import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
+import { Middleware } from "@obol/kube/builtin/Middleware"
+import * as KubeClient from "@obol/kube/KubeClient"
+import * as KubeError from "@obol/kube/KubeError"
+import * as Children from "./Children.ts"
+import { canonical } from "./internal/canonical.ts"
+import * as Names from "./Names.ts"
+import { UpstreamProbe } from "./UpstreamProbe.ts"
+
+type Offer = typeof ServiceOffer.schema.Type
+
+/**
+ * @category models
+ */
+export interface Settings extends Children.Settings {
+  readonly fieldManager: string
+  /** How often health is re-probed (jittered ±10 %). */
+  readonly healthPeriod: Duration.Duration
+  /** How long deletion waits for the registrar's tombstone before giving up (with an Event). */
+  readonly tombstoneTimeout: Duration.Duration
+}
+
+/**
+ * @category services
+ */
+export class ReconcilerSettings extends Context.Service<ReconcilerSettings, Settings>()(
+  "@obol/serviceoffer-controller/ReconcilerSettings"
+) {
+  static readonly layer = (settings: Partial<Settings> = {}) =>
+    Layer.succeed(ReconcilerSettings, {
+      ...Children.defaultSettings,
+      fieldManager: "serviceoffer-controller",
+      healthPeriod: Duration.seconds(30),
+      tombstoneTimeout: Duration.minutes(2),
+      ...settings
+    })
+}
+
+/** @category constants */
+export const finalizer = "obol.org/serviceoffer-cleanup"
+
+const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/u, "Z"))
+
+const refOf = (offer: Offer, name: string) => ({ namespace: offer.metadata.namespace ?? "default", name })
+
+const trimSlash = (path: string) => (path.length > 1 ? path.replace(/\/+$/u, "") : path)
+
+/**
+ * Whether two public paths overlap (equal, or one is a segment prefix of the other).
+ *
+ * @category predicates
+ */
+export const pathsOverlap = (a: string, b: string): boolean => {
+  const x = trimSlash(a)
+  const y = trimSlash(b)
+  return x === y || x === "/" || y === "/" || x.startsWith(`${y}/`) || y.startsWith(`${x}/`)
+}
+
+/** Older offers win a path; ties break by namespace/name so the verdict is deterministic. */
+const olderThan = (a: Offer, b: Offer) => {
+  const ta = a.metadata.creationTimestamp ?? ""
+  const tb = b.metadata.creationTimestamp ?? ""
+  if (ta !== tb) return ta < tb
+  return `${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}`
+}
+
+const deleteIfPresent = <K extends Parameters<KubeClient.Shape["delete"]>[0]>(
+  client: KubeClient.Shape,
+  kind: K,
+  ref: { namespace: string; name: string }
+) => KubeError.ignoreNotFound(client.delete(kind, ref)).pipe(Effect.asVoid)
+
+/**
+ * One reconcile of one offer.
+ *
+ * @category reconcile
+ */
+export const reconcile = (offer: Offer, context: Controller.Context) =>
+  Effect.gen(function* () {
+    const client = yield* KubeClient.KubeClient
+    const settings = yield* ReconcilerSettings
+    const name = offer.metadata.name ?? ""
+
+    const cleanup = (current: Offer) =>
+      Effect.gen(function* () {
+        // Withdraw the public route first: from here on no request reaches the upstream.
+        yield* deleteIfPresent(client, HTTPRoute, refOf(current, Names.httpRoute(name)))
+        const registration = refOf(current, Names.registrationRequest(name))
+        const existing = yield* KubeError.ignoreNotFound(client.get(RegistrationRequest, registration))
+        if (Option.isNone(existing)) return Finalizer.done
+        if (existing.value.metadata.deletionTimestamp === undefined) {
+          yield* deleteIfPresent(client, RegistrationRequest, registration)
+          // Without a registrar finalizer (registration never started) it is gone at once.
+          if (Option.isNone(yield* KubeError.ignoreNotFound(client.get(RegistrationRequest, registration))))
+            return Finalizer.done
+        }
+        const since = Date.parse(current.metadata.deletionTimestamp ?? "")
+        const waited = (yield* Clock.currentTimeMillis) - (Number.isNaN(since) ? 0 : since)
+        if (waited < Duration.toMillis(settings.tombstoneTimeout)) return Finalizer.pending("5 seconds")
+        const recorder = yield* Effect.serviceOption(EventRecorder)
+        if (recorder._tag === "Some") {
+          yield* recorder.value.publish({
+            regarding: {
+              apiVersion: current.apiVersion,
+              kind: current.kind,
+              name,
+              namespace: current.metadata.namespace ?? "default",
+              ...(current.metadata.uid === undefined ? {} : { uid: current.metadata.uid })
+            },
+            type: "Warning",
+            reason: "TombstoneTimeout",
+            action: "Delete",
+            note: `gave up waiting ${Duration.format(settings.tombstoneTimeout)} for the registrar to tombstone the on-chain registration`
+          })
+        }
+        return Finalizer.done
+      })
+
+    return yield* Finalizer.run({
+      kind: ServiceOffer,
+      object: offer,
+      finalizer,
+      cleanup,
+      apply: (current) => apply(current, context)
+    })
+  })
+
+const apply = (offer: Offer, context: Controller.Context) =>
+  Effect.gen(function* () {
+    const client = yield* KubeClient.KubeClient
+    const settings = yield* ReconcilerSettings
+    const probe = yield* UpstreamProbe
+    const name = offer.metadata.name ?? ""
+    const generation = offer.metadata.generation ?? 1
+    const applyOptions = { fieldManager: settings.fieldManager, force: true }
+    const updates: Array<Conditions.Update> = []
+    const condition = (type: string, status: Conditions.Status, reason: string, message: string) =>
+      updates.push({ type, status, reason, message, observedGeneration: generation })
+    const withdrawRoute = deleteIfPresent(client, HTTPRoute, refOf(offer, Names.httpRoute(name)))
+
+    const desired = Children.desired(offer, settings)
+    let agentId: string | undefined
+    let txHash: string | undefined
+
+    if (Result.isFailure(desired)) {
+      yield* withdrawRoute
+      condition("PaymentGateReady", "False", desired.failure.reason, desired.failure.message)
+      condition("RoutePublished", "False", "PaymentGateNotReady", "the route is withheld until the offer can be priced")
+    } else {
+      const children = desired.success
+      yield* client.apply(Middleware, children.middleware, applyOptions)
+      const route = yield* client.apply(PaymentRoute, children.paymentRoute, applyOptions)
+      const admitted =
+        route.status?.admitted === true && route.status.lastAdmittedGeneration === route.metadata.generation
+      if (admitted) condition("PaymentGateReady", "True", "Admitted", "the x402 verifier serves the current price")
+      else if (route.status?.reason !== undefined && route.status.admitted === false) {
+        condition(
+          "PaymentGateReady",
+          "False",
+          route.status.reason,
+          route.status.message ?? "the verifier rejected the route"
+        )
+      } else
+        condition(
+          "PaymentGateReady",
+          "False",
+          "AwaitingAdmission",
+          "waiting for the x402 verifier to admit the current price"
+        )
+
+      const conflict = context
+        .store(ServiceOffer)
+        .list()
+        .filter(
+          (other) =>
+            other.metadata.uid !== offer.metadata.uid &&
+            other.metadata.deletionTimestamp === undefined &&
+            pathsOverlap(Children.pathOf(other as Offer), Children.pathOf(offer)) &&
+            olderThan(other as Offer, offer)
+        )[0]
+
+      if (offer.spec.paused) {
+        yield* withdrawRoute
+        condition("RoutePublished", "False", "Paused", "the offer is paused; its route is withdrawn")
+      } else if (conflict !== undefined) {
+        yield* withdrawRoute
+        condition(
+          "RoutePublished",
+          "False",
+          "PathConflict",
+          `path ${Children.pathOf(offer)} overlaps ${Children.pathOf(conflict as Offer)} of the older offer ${conflict.metadata.namespace}/${conflict.metadata.name}`
+        )
+      } else if (!admitted) {
+        // Fail closed: without an admitted price the route must not exist (it would be free or broken).
+        yield* withdrawRoute
+        condition(
+          "RoutePublished",
+          "False",
+          "AwaitingPaymentGate",
+          "the route is published once the verifier admits the price"
+        )
+      } else {
+        const published = yield* client.apply(HTTPRoute, children.httpRoute, applyOptions)
+        const parent = (published.status?.parents ?? []).find(
+          (p) =>
+            p.parentRef.name === settings.gateway.name &&
+            (p.parentRef.namespace ?? offer.metadata.namespace) === settings.gateway.namespace
+        )
+        const byType = new Map((parent?.conditions ?? []).map((c) => [c.type, c]))
+        const accepted = byType.get("Accepted")
+        const resolved = byType.get("ResolvedRefs")
+        if (accepted?.status === "True" && resolved?.status === "True") {
+          condition(
+            "RoutePublished",
+            "True",
+            "Accepted",
+            `the Gateway ${settings.gateway.namespace}/${settings.gateway.name} serves ${Children.pathOf(offer)}`
+          )
+        } else {
+          const failing = [accepted, resolved].find((c) => c !== undefined && c.status !== "True")
+          condition(
+            "RoutePublished",
+            "False",
+            failing?.reason ?? "AwaitingGateway",
+            failing?.message ?? "waiting for the Gateway to accept the route"
+          )
+        }
+      }
+
+      if (children.registrationRequest !== undefined) {
+        const request = yield* client.apply(RegistrationRequest, children.registrationRequest, applyOptions)
+        const phase = request.status?.phase ?? "Pending"
+        agentId = request.status?.agentId
+        txHash = request.status?.txHash
+        if (phase === "Confirmed") condition("Registered", "True", "Confirmed", `registered as agent ${agentId ?? "?"}`)
+        else if (phase === "OffChainOnly")
+          condition("Registered", "True", "OffChainOnly", request.status?.errorMessage ?? "published off-chain only")
+        else if (phase === "Failed")
+          condition(
+            "Registered",
+            "False",
+            "RegistrationFailed",
+            request.status?.errorMessage ?? "registration failed; retrying"
+          )
+        else condition("Registered", "False", phase, "registration in progress")
+      } else {
+        yield* deleteIfPresent(client, RegistrationRequest, refOf(offer, Names.registrationRequest(name)))
+      }
+    }
+
+    const upstream = yield* probe.upstream(offer)
+    if (upstream.healthy) condition("UpstreamHealthy", "True", "Healthy", upstream.message)
+    else condition("UpstreamHealthy", "False", upstream.reason, upstream.message)
+    const required = ["UpstreamHealthy", "PaymentGateReady", "RoutePublished"]
+    if (offer.spec.type === "inference") {
+      const model = yield* probe.model(offer)
+      if (model.healthy) condition("ModelReady", "True", "ModelPresent", model.message)
+      else condition("ModelReady", "False", model.reason, model.message)
+      required.push("ModelReady")
+    }
+
+    const time = yield* now
+    const previous = (offer.status?.conditions ?? []) as ReadonlyArray<Conditions.Condition>
+    let conditions = Conditions.setAll(previous, updates, time)
+    if (!updates.some((u) => u.type === "Registered")) conditions = Conditions.remove(conditions, "Registered")
+    conditions = Conditions.set(conditions, Conditions.summarize(conditions, required, generation), time)
+    const ready = Conditions.isTrue(conditions, "Ready", generation)
+    const status = {
+      observedGeneration: generation,
+      conditions,
+      phase: offer.spec.paused ? "Paused" : ready ? "Ready" : "NotReady",
+      endpoint: `${settings.publicBaseUrl.replace(/\/+$/u, "")}${Children.pathOf(offer)}`,
+      ...(agentId === undefined ? {} : { agentId }),
+      ...(txHash === undefined ? {} : { registrationTxHash: txHash })
+    }
+    if (canonical(status) !== canonical(offer.status ?? {})) {
+      yield* client.applyStatus(
+        ServiceOffer,
+        {
+          apiVersion: offer.apiVersion,
+          kind: offer.kind,
+          metadata: { name, namespace: offer.metadata.namespace ?? "default" },
+          status
+        },
+        { fieldManager: settings.fieldManager, force: true }
+      )
+    }
+    const jitter = 0.9 + (yield* Random.next) * 0.2
+    return Action.requeueAfter(Duration.millis(Math.round(Duration.toMillis(settings.healthPeriod) * jitter)))
+  })

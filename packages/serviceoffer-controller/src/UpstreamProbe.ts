@@ -1,0 +1,194 @@
+/**
+ * Is an offer's upstream serving? And, for inference offers, does it have the model?
+ *
+ * The live probe goes where Traefik goes: to the addresses of the upstream Service's ready
+ * EndpointSlice endpoints (the port matched by name from the Service port), never to the Service's
+ * ClusterIP, so it works both in-cluster and from outside it. Each probe has a timeout; a
+ * connection failure or a 5xx answer is unhealthy; no ready endpoint is `NoEndpoints`. Model
+ * presence is read from the runtime's model list (`/api/tags` for Ollama, `/v1/models` for vLLM,
+ * `/info` for TGI); nothing is ever pulled.
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect, Layer, Option } from "effect"
+import { EndpointSlice, serviceNameLabel } from "@obol/kube/builtin/EndpointSlice"
+import { Service } from "@obol/kube/builtin/Service"
+import * as KubeClient from "@obol/kube/KubeClient"
+import * as KubeError from "@obol/kube/KubeError"
+import type { ServiceOffer } from "@obol/api/ServiceOffer"
+
+/**
+ * @category models
+ */
+export type Result =
+  | { readonly healthy: true; readonly message: string }
+  | {
+      readonly healthy: false
+      readonly reason: "NoEndpoints" | "ServiceNotFound" | "Unreachable" | "ServerError" | "ModelMissing"
+      readonly message: string
+    }
+
+/**
+ * @category models
+ */
+export interface Shape {
+  readonly upstream: (offer: ServiceOffer) => Effect.Effect<Result>
+  /** Only called for inference offers. */
+  readonly model: (offer: ServiceOffer) => Effect.Effect<Result>
+}
+
+/**
+ * @category services
+ */
+export class UpstreamProbe extends Context.Service<UpstreamProbe, Shape>()(
+  "@obol/serviceoffer-controller/UpstreamProbe"
+) {}
+
+const timeout = Duration.seconds(3)
+
+/** Ready endpoint addresses and the target port for the offer's upstream. */
+const targets = (client: KubeClient.Shape, offer: ServiceOffer) =>
+  Effect.gen(function* () {
+    const namespace = offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default"
+    const name = offer.spec.upstream.service
+    const service = yield* KubeError.ignoreNotFound(client.get(Service, { namespace, name }))
+    if (Option.isNone(service)) return { _tag: "ServiceNotFound" as const, namespace, name }
+    const servicePort = (service.value.spec?.ports ?? []).find((p) => p.port === offer.spec.upstream.port)
+    const slices = yield* client.list(EndpointSlice, { namespace, labelSelector: `${serviceNameLabel}=${name}` })
+    const found: Array<{ address: string; port: number }> = []
+    for (const slice of slices.items) {
+      const ports = slice.ports ?? []
+      const port =
+        ports.find((p) => servicePort?.name !== undefined && p.name === servicePort.name)?.port ??
+        (ports.length === 1 ? ports[0]?.port : undefined) ??
+        (typeof servicePort?.targetPort === "number" ? servicePort.targetPort : offer.spec.upstream.port)
+      for (const endpoint of slice.endpoints ?? []) {
+        if (endpoint.conditions?.ready === false) continue
+        for (const address of endpoint.addresses) found.push({ address, port })
+      }
+    }
+    return { _tag: "Targets" as const, targets: found, namespace, name }
+  })
+
+const get = (url: string) =>
+  Effect.tryPromise({
+    try: async (signal) => {
+      const res = await fetch(url, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(Duration.toMillis(timeout))])
+      })
+      return { status: res.status, body: await res.text() }
+    },
+    catch: (error) => (error instanceof Error ? error.message : String(error))
+  })
+
+const host = (address: string) => (address.includes(":") ? `[${address}]` : address)
+
+/**
+ * Probes through EndpointSlices with `fetch`.
+ *
+ * @category layers
+ */
+export const layer: Layer.Layer<UpstreamProbe, never, KubeClient.KubeClient> = Layer.effect(
+  UpstreamProbe,
+  Effect.gen(function* () {
+    const client = yield* KubeClient.KubeClient
+    const probe = (offer: ServiceOffer, path: string, check: (status: number, body: string) => Result) =>
+      targets(client, offer).pipe(
+        Effect.flatMap((found): Effect.Effect<Result> => {
+          if (found._tag === "ServiceNotFound") {
+            return Effect.succeed({
+              healthy: false,
+              reason: "ServiceNotFound",
+              message: `Service ${found.namespace}/${found.name} does not exist`
+            })
+          }
+          const first = found.targets[0]
+          if (first === undefined) {
+            return Effect.succeed({
+              healthy: false,
+              reason: "NoEndpoints",
+              message: `Service ${found.namespace}/${found.name} has no ready endpoints`
+            })
+          }
+          const url = `http://${host(first.address)}:${first.port}${path}`
+          return get(url).pipe(
+            Effect.map(({ status, body }) => check(status, body)),
+            Effect.catch((message) =>
+              Effect.succeed<Result>({ healthy: false, reason: "Unreachable", message: `GET ${url}: ${message}` })
+            )
+          )
+        }),
+        Effect.catch((error) =>
+          Effect.succeed<Result>({
+            healthy: false,
+            reason: "Unreachable",
+            message: `reading endpoints: ${error.message}`
+          })
+        )
+      )
+    return UpstreamProbe.of({
+      upstream: (offer) =>
+        probe(offer, offer.spec.upstream.healthPath, (status) =>
+          status >= 500
+            ? { healthy: false, reason: "ServerError", message: `health check answered ${status}` }
+            : { healthy: true, message: `health check answered ${status}` }
+        ),
+      model: (offer) => {
+        const model = offer.spec.model
+        if (model === undefined)
+          return Effect.succeed({ healthy: false, reason: "ModelMissing", message: "no model declared" })
+        const path = model.runtime === "ollama" ? "/api/tags" : model.runtime === "vllm" ? "/v1/models" : "/info"
+        return probe(offer, path, (status, body) => {
+          if (status >= 400) return { healthy: false, reason: "ServerError", message: `${path} answered ${status}` }
+          let names: Array<string> = []
+          try {
+            const json = JSON.parse(body) as {
+              models?: Array<{ name?: string }>
+              data?: Array<{ id?: string }>
+              model_id?: string
+            }
+            names = [
+              ...(json.models ?? []).map((m) => m.name ?? ""),
+              ...(json.data ?? []).map((m) => m.id ?? ""),
+              ...(json.model_id === undefined ? [] : [json.model_id])
+            ]
+          } catch {
+            return { healthy: false, reason: "ServerError", message: `${path} did not answer JSON` }
+          }
+          return names.includes(model.name)
+            ? { healthy: true, message: `${model.runtime} serves ${model.name}` }
+            : {
+                healthy: false,
+                reason: "ModelMissing",
+                message: `${model.runtime} does not list ${model.name} (has: ${names.join(", ") || "none"})`
+              }
+        })
+      }
+    })
+  })
+)
+
+/**
+ * Answers from a table keyed by `namespace/name`, healthy when absent; for tests.
+ *
+ * @category layers
+ */
+export const layerMemory = (table: Map<string, { upstream?: Result; model?: Result }>): Layer.Layer<UpstreamProbe> =>
+  Layer.succeed(
+    UpstreamProbe,
+    UpstreamProbe.of({
+      upstream: (offer) =>
+        Effect.sync(
+          () =>
+            table.get(`${offer.metadata.namespace}/${offer.metadata.name}`)?.upstream ?? {
+              healthy: true,
+              message: "ok"
+            }
+        ),
+      model: (offer) =>
+        Effect.sync(
+          () =>
+            table.get(`${offer.metadata.namespace}/${offer.metadata.name}`)?.model ?? { healthy: true, message: "ok" }
+        )
+    })
+  )

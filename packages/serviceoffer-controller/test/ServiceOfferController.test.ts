@@ -1,0 +1,316 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { TestClock } from "effect/testing"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
+import { RegistrationRequest } from "@obol/api/RegistrationRequest"
+import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
+import { Middleware } from "@obol/kube/builtin/Middleware"
+import * as KubeClient from "@obol/kube/KubeClient"
+import * as KubeError from "@obol/kube/KubeError"
+import * as FakeKube from "@obol/kube/testing/FakeKube"
+import * as EventRecorder from "@obol/controller/EventRecorder"
+import * as ServiceOfferController from "@obol/serviceoffer-controller/ServiceOfferController"
+import * as ServiceOfferReconciler from "@obol/serviceoffer-controller/ServiceOfferReconciler"
+import * as UpstreamProbe from "@obol/serviceoffer-controller/UpstreamProbe"
+
+const settle = Effect.gen(function* () {
+  for (let i = 0; i < 100; i++) yield* Effect.yieldNow
+})
+
+const ns = "sellers"
+const offer = (
+  name: string,
+  extra: { path?: string; paused?: boolean; perRequest?: string; registration?: object } = {}
+) => ({
+  apiVersion: "obol.org/v1alpha1",
+  kind: "ServiceOffer",
+  metadata: { name, namespace: ns },
+  spec: {
+    type: "http",
+    upstream: { service: "weather", port: 8080 },
+    payment: {
+      network: "base-sepolia",
+      payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+      price: { perRequest: extra.perRequest ?? "0.001" }
+    },
+    ...(extra.path === undefined ? {} : { path: extra.path }),
+    ...(extra.paused === undefined ? {} : { paused: extra.paused }),
+    ...(extra.registration === undefined ? {} : { registration: extra.registration })
+  }
+})
+
+const probes = new Map<string, { upstream?: UpstreamProbe.Result }>()
+const events: Array<EventRecorder.Published> = []
+
+const layer = () =>
+  Layer.mergeAll(
+    Layer.fresh(FakeKube.layer),
+    ServiceOfferReconciler.ReconcilerSettings.layer({ publicBaseUrl: "https://seller.example" }),
+    UpstreamProbe.layerMemory(probes),
+    EventRecorder.layerMemory(events)
+  )
+
+const start = Effect.gen(function* () {
+  yield* ServiceOfferController.run().pipe(Effect.forkChild)
+  yield* settle
+})
+
+const get = <K extends Parameters<KubeClient.Shape["get"]>[0]>(kind: K, name: string) =>
+  KubeClient.KubeClient.use((c) => KubeError.ignoreNotFound(c.get(kind, { namespace: ns, name })))
+
+const conditionsOf = (name: string) =>
+  Effect.map(get(ServiceOffer, name), (o) =>
+    o._tag === "Some"
+      ? Object.fromEntries((o.value.status?.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]))
+      : {}
+  )
+
+/** Plays the x402 verifier: admits the PaymentRoute's current generation. */
+const admit = (name: string) =>
+  Effect.gen(function* () {
+    const client = yield* KubeClient.KubeClient
+    const route = yield* client.get(PaymentRoute, { namespace: ns, name: `${name}-payment` })
+    yield* client.patch(
+      PaymentRoute,
+      { namespace: ns, name: `${name}-payment` },
+      {
+        type: "merge",
+        patch: { status: { admitted: true, lastAdmittedGeneration: route.metadata.generation } }
+      },
+      { subresource: "status" }
+    )
+    yield* settle
+  })
+
+/** Plays the Gateway: accepts the HTTPRoute. */
+const accept = (name: string) =>
+  Effect.gen(function* () {
+    const client = yield* KubeClient.KubeClient
+    const condition = (type: string) => ({
+      type,
+      status: "True",
+      reason: type,
+      message: "",
+      lastTransitionTime: "2026-11-27T00:00:00Z"
+    })
+    yield* client.patch(
+      HTTPRoute,
+      { namespace: ns, name: `so-${name}` },
+      {
+        type: "merge",
+        patch: {
+          status: {
+            parents: [
+              {
+                parentRef: { namespace: "traefik", name: "traefik-gateway", sectionName: "web" },
+                controllerName: "traefik.io/gateway-controller",
+                conditions: [condition("Accepted"), condition("ResolvedRefs")]
+              }
+            ]
+          }
+        }
+      },
+      { subresource: "status" }
+    )
+    yield* settle
+  })
+
+const create = (object: ReturnType<typeof offer>) =>
+  KubeClient.KubeClient.use((c) => c.create(ServiceOffer, object)).pipe(Effect.andThen(settle))
+
+describe("ServiceOfferController", () => {
+  it.effect(
+    "withholds the HTTPRoute until the verifier admits the price, then reports Ready once the Gateway accepts",
+    () =>
+      Effect.gen(function* () {
+        yield* start
+        yield* create(offer("weather"))
+        expect(
+          (yield* get(ServiceOffer, "weather")).pipe((o) => o._tag === "Some" && o.value.metadata.finalizers)
+        ).toEqual([ServiceOfferReconciler.finalizer])
+        expect((yield* get(Middleware, "x402-weather"))._tag).toBe("Some")
+        expect((yield* get(PaymentRoute, "weather-payment"))._tag).toBe("Some")
+        expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("None")
+        expect(yield* conditionsOf("weather")).toMatchObject({
+          PaymentGateReady: "False/AwaitingAdmission",
+          RoutePublished: "False/AwaitingPaymentGate",
+          UpstreamHealthy: "True/Healthy",
+          Ready: "False/AwaitingAdmission"
+        })
+
+        yield* admit("weather")
+        expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("Some")
+        expect(yield* conditionsOf("weather")).toMatchObject({
+          PaymentGateReady: "True/Admitted",
+          RoutePublished: "False/AwaitingGateway"
+        })
+
+        yield* accept("weather")
+        expect(yield* conditionsOf("weather")).toMatchObject({ RoutePublished: "True/Accepted", Ready: "True/Ready" })
+        const status = (yield* get(ServiceOffer, "weather")).pipe((o) =>
+          o._tag === "Some" ? o.value.status : undefined
+        )
+        expect([status?.phase, status?.observedGeneration, status?.endpoint]).toEqual([
+          "Ready",
+          1,
+          "https://seller.example/services/weather"
+        ])
+      }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect(
+    "after a price change keeps Ready false until the new price is admitted, then Ready at the new generation",
+    () =>
+      Effect.gen(function* () {
+        yield* start
+        yield* create(offer("weather"))
+        yield* admit("weather")
+        yield* accept("weather")
+        const client = yield* KubeClient.KubeClient
+        yield* client.patch(
+          ServiceOffer,
+          { namespace: ns, name: "weather" },
+          {
+            type: "merge",
+            patch: { spec: { payment: { price: { perRequest: "0.002" } } } }
+          }
+        )
+        yield* settle
+        expect((yield* get(PaymentRoute, "weather-payment")).pipe((o) => o._tag === "Some" && o.value.spec.price)).toBe(
+          "2000"
+        )
+        expect(yield* conditionsOf("weather")).toMatchObject({
+          PaymentGateReady: "False/AwaitingAdmission",
+          Ready: "False/AwaitingAdmission"
+        })
+        expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("None")
+        yield* admit("weather")
+        yield* accept("weather")
+        const status = (yield* get(ServiceOffer, "weather")).pipe((o) =>
+          o._tag === "Some" ? o.value.status : undefined
+        )
+        expect([status?.phase, status?.observedGeneration]).toEqual(["Ready", 2])
+      }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("withdraws the route while paused and says so", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("weather"))
+      yield* admit("weather")
+      const client = yield* KubeClient.KubeClient
+      yield* client.patch(
+        ServiceOffer,
+        { namespace: ns, name: "weather" },
+        { type: "merge", patch: { spec: { paused: true } } }
+      )
+      yield* settle
+      expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("None")
+      expect(yield* conditionsOf("weather")).toMatchObject({ RoutePublished: "False/Paused" })
+      expect((yield* get(ServiceOffer, "weather")).pipe((o) => o._tag === "Some" && o.value.status?.phase)).toBe(
+        "Paused"
+      )
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("gives an overlapping path to the older offer only", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("first", { path: "/services/shared" }))
+      yield* TestClock.adjust("1 second")
+      yield* create(offer("second", { path: "/services/shared/v2" }))
+      yield* admit("first")
+      yield* admit("second")
+      expect((yield* get(HTTPRoute, "so-first"))._tag).toBe("Some")
+      expect((yield* get(HTTPRoute, "so-second"))._tag).toBe("None")
+      expect(yield* conditionsOf("second")).toMatchObject({ RoutePublished: "False/PathConflict" })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("restores a child deleted or edited from outside", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("weather"))
+      const client = yield* KubeClient.KubeClient
+      yield* client.delete(PaymentRoute, { namespace: ns, name: "weather-payment" })
+      yield* settle
+      expect((yield* get(PaymentRoute, "weather-payment"))._tag).toBe("Some")
+      yield* client.patch(
+        Middleware,
+        { namespace: ns, name: "x402-weather" },
+        {
+          type: "merge",
+          patch: { spec: { forwardAuth: { address: "http://attacker.example/verify" } } }
+        }
+      )
+      yield* settle
+      const middleware = yield* get(Middleware, "x402-weather")
+      expect(middleware._tag === "Some" && middleware.value.spec.forwardAuth?.address).toBe(
+        "http://x402-verifier.x402.svc.cluster.local:8080/verify/sellers/weather"
+      )
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("does not write status again when nothing changed", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("weather"))
+      yield* admit("weather")
+      yield* accept("weather")
+      const fake = yield* FakeKube.FakeKube
+      yield* fake.clearRequests
+      yield* TestClock.adjust("1 minute") // periodic health re-probes
+      yield* settle
+      const writes = (yield* fake.requests).filter((r) => r.verb === "applyStatus")
+      expect(writes).toEqual([])
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("reports an unhealthy upstream, with the probe's reason", () =>
+    Effect.gen(function* () {
+      probes.set(`${ns}/down`, {
+        upstream: { healthy: false, reason: "NoEndpoints", message: "Service sellers/weather has no ready endpoints" }
+      })
+      yield* start
+      yield* create(offer("down"))
+      expect(yield* conditionsOf("down")).toMatchObject({ UpstreamHealthy: "False/NoEndpoints" })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("refuses to route an offer it cannot price, and says why", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("precise", { perRequest: "0.0000001" }))
+      expect(yield* conditionsOf("precise")).toMatchObject({
+        PaymentGateReady: "False/InvalidPrice",
+        RoutePublished: "False/PaymentGateNotReady"
+      })
+      expect((yield* get(PaymentRoute, "precise-payment"))._tag).toBe("None")
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("on delete withdraws the route, deletes the registration, then releases the finalizer", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("weather", { registration: { enabled: true, name: "Weather" } }))
+      yield* admit("weather")
+      expect((yield* get(RegistrationRequest, "weather-registration"))._tag).toBe("Some")
+      const fake = yield* FakeKube.FakeKube
+      yield* fake.clearRequests
+      yield* KubeClient.KubeClient.use((c) => c.delete(ServiceOffer, { namespace: ns, name: "weather" }))
+      yield* settle
+      const deletes = (yield* fake.requests)
+        .filter((r) => r.verb === "delete" || (r.verb === "patch" && r.kind === "ServiceOffer"))
+        .map((r) => `${r.verb} ${r.kind}`)
+      expect(deletes).toEqual([
+        "delete ServiceOffer",
+        "delete HTTPRoute",
+        "delete RegistrationRequest",
+        "patch ServiceOffer"
+      ])
+      expect((yield* get(ServiceOffer, "weather"))._tag).toBe("None")
+      expect((yield* get(PaymentRoute, "weather-payment"))._tag).toBe("None")
+    }).pipe(Effect.provide(layer()))
+  )
+})
