@@ -1,0 +1,124 @@
+/**
+ * Every setting of the serviceoffer-controller process, read from the environment through
+ * Effect `Config`, and the `--help` text listing them (name, environment variable, default).
+ * One table drives both, so the help can never miss a setting.
+ *
+ * @since 0.1.0
+ */
+import { Config, Duration, Effect, Schema } from "effect"
+import * as Children from "./Children.ts"
+import * as Networks from "./Networks.ts"
+
+interface Entry {
+  readonly env: string
+  readonly fallback: string
+  readonly help: string
+}
+
+/**
+ * @category constants
+ */
+export const table: ReadonlyArray<Entry> = [
+  { env: "KUBECONFIG", fallback: "(~/.kube/config, then in-cluster)", help: "cluster to manage" },
+  { env: "WATCH_NAMESPACE", fallback: "(all namespaces)", help: "watch ServiceOffers in this namespace only" },
+  {
+    env: "VERIFIER_ADDRESS",
+    fallback: Children.defaultSettings.verifierAddress,
+    help: "ForwardAuth address; {namespace} and {name} name the offer"
+  },
+  { env: "GATEWAY_NAMESPACE", fallback: "traefik", help: "namespace of the Gateway HTTPRoutes attach to" },
+  { env: "GATEWAY_NAME", fallback: "traefik-gateway", help: "name of that Gateway" },
+  { env: "GATEWAY_SECTION", fallback: "web", help: "listener (sectionName) of that Gateway; empty for none" },
+  {
+    env: "PUBLIC_BASE_URL",
+    fallback: Children.defaultSettings.publicBaseUrl,
+    help: "public URL of the Gateway, for endpoints and registrations"
+  },
+  { env: "FIELD_MANAGER", fallback: "serviceoffer-controller", help: "server-side apply field manager" },
+  {
+    env: "NETWORKS_JSON",
+    fallback: "(Base Sepolia and Base with USDC)",
+    help: "extra networks: JSON [{names, caip2, usdc:{address,decimals,eip712Name,eip712Version}}]"
+  },
+  {
+    env: "APPROX_TOKENS_PER_REQUEST",
+    fallback: "1000",
+    help: "tokens assumed per request when pricing perMTok offers"
+  },
+  { env: "HEALTH_PERIOD_SECONDS", fallback: "30", help: "how often upstream health is re-probed" },
+  { env: "CONCURRENCY", fallback: "4", help: "offers reconciled at once" },
+  { env: "HEALTH_PORT", fallback: "8081", help: "port of /healthz, /readyz and /metrics" },
+  { env: "LEASE_NAMESPACE", fallback: "(POD_NAMESPACE, else default)", help: "namespace of the leader-election Lease" },
+  { env: "POD_NAME", fallback: "(hostname + random suffix)", help: "leader-election identity" }
+]
+
+/**
+ * The help text for `--help`.
+ *
+ * @category constants
+ */
+export const help = (bin: string) =>
+  [
+    `${bin}: reconciles ServiceOffers into x402-gated routes (obol.org/v1alpha1).`,
+    "",
+    "Settings (environment variables):",
+    ...table.map((e) => `  ${e.env.padEnd(26)} ${e.help}\n  ${"".padEnd(26)} default: ${e.fallback}`),
+    ""
+  ].join("\n")
+
+const NetworkList = Schema.Array(
+  Schema.Struct({
+    names: Schema.Array(Schema.String),
+    caip2: Schema.String,
+    usdc: Schema.Struct({
+      address: Schema.String,
+      decimals: Schema.Int,
+      eip712Name: Schema.String,
+      eip712Version: Schema.String
+    })
+  })
+)
+
+/**
+ * The settings, read from the environment.
+ *
+ * @category constructors
+ */
+export const fromEnv = Effect.gen(function* () {
+  const optional = (name: string) => Config.String(name).pipe(Config.option)
+  const networksJson = yield* optional("NETWORKS_JSON")
+  const extra =
+    networksJson._tag === "Some"
+      ? yield* Schema.decodeUnknownEffect(Schema.fromJsonString(NetworkList))(networksJson.value).pipe(
+          Effect.mapError((error) => new Error(`NETWORKS_JSON is invalid: ${error.message}`)),
+          Effect.orDie
+        )
+      : []
+  const section = yield* Config.String("GATEWAY_SECTION").pipe(Config.withDefault("web"))
+  return {
+    namespace: yield* optional("WATCH_NAMESPACE"),
+    verifierAddress: yield* Config.String("VERIFIER_ADDRESS").pipe(
+      Config.withDefault(Children.defaultSettings.verifierAddress)
+    ),
+    gateway: {
+      namespace: yield* Config.String("GATEWAY_NAMESPACE").pipe(Config.withDefault("traefik")),
+      name: yield* Config.String("GATEWAY_NAME").pipe(Config.withDefault("traefik-gateway")),
+      ...(section === "" ? {} : { sectionName: section })
+    },
+    publicBaseUrl: yield* Config.String("PUBLIC_BASE_URL").pipe(
+      Config.withDefault(Children.defaultSettings.publicBaseUrl)
+    ),
+    fieldManager: yield* Config.String("FIELD_MANAGER").pipe(Config.withDefault("serviceoffer-controller")),
+    networks: [...extra, ...Networks.defaults],
+    approxTokensPerRequest: yield* Config.Int("APPROX_TOKENS_PER_REQUEST").pipe(Config.withDefault(1000)),
+    healthPeriod: Duration.seconds(yield* Config.Int("HEALTH_PERIOD_SECONDS").pipe(Config.withDefault(30))),
+    tombstoneTimeout: Duration.minutes(2),
+    concurrency: yield* Config.Int("CONCURRENCY").pipe(Config.withDefault(4)),
+    healthPort: yield* Config.Port("HEALTH_PORT").pipe(Config.withDefault(8081)),
+    leaseNamespace: yield* Config.String("LEASE_NAMESPACE").pipe(
+      Config.orElse(() => Config.String("POD_NAMESPACE")),
+      Config.withDefault("default")
+    ),
+    identity: yield* optional("POD_NAME")
+  }
+})

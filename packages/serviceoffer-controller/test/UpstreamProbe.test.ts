@@ -1,0 +1,128 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { EndpointSlice } from "@obol/kube/builtin/EndpointSlice"
+import { Service } from "@obol/kube/builtin/Service"
+import * as KubeClient from "@obol/kube/KubeClient"
+import * as FakeKube from "@obol/kube/testing/FakeKube"
+import * as UpstreamProbe from "@obol/serviceoffer-controller/UpstreamProbe"
+
+/** An upstream on loopback answering `path` with `status` and `body`. */
+const upstream = (routes: Record<string, readonly [number, string]>) =>
+  Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<Server>((resolve) => {
+          const server = createServer((req, res) => {
+            const [status, body] = routes[req.url ?? ""] ?? [404, "not found"]
+            res.writeHead(status, { "content-type": "application/json" })
+            res.end(body)
+          })
+          server.listen(0, "127.0.0.1", () => resolve(server))
+        })
+    ),
+    (server) => Effect.promise(() => new Promise((resolve) => server.close(resolve)))
+  ).pipe(Effect.map((server) => (server.address() as AddressInfo).port))
+
+const offer = (type: "http" | "inference" = "http") =>
+  ({
+    apiVersion: "obol.org/v1alpha1",
+    kind: "ServiceOffer",
+    metadata: { name: "o", namespace: "ns" },
+    spec: {
+      type,
+      ...(type === "inference" ? { model: { name: "qwen3.5:35b", runtime: "ollama" } } : {}),
+      upstream: { service: "up", port: 80, healthPath: "/health" },
+      payment: {
+        scheme: "exact",
+        network: "base-sepolia",
+        payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        maxTimeoutSeconds: 300,
+        price: { perRequest: "1" }
+      },
+      paused: false
+    }
+  }) as unknown as typeof ServiceOffer.schema.Type
+
+/** Creates the Service (port 80, named http) and, when given, a slice pointing at 127.0.0.1:port. */
+const wire = (port: number | undefined, ready = true) =>
+  Effect.gen(function* () {
+    const client = yield* KubeClient.KubeClient
+    yield* client.create(Service, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "up", namespace: "ns" },
+      spec: { ports: [{ name: "http", port: 80, targetPort: 8080 }] }
+    })
+    if (port === undefined) return
+    yield* client.create(EndpointSlice, {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: { name: "up-1", namespace: "ns", labels: { "kubernetes.io/service-name": "up" } },
+      addressType: "IPv4",
+      endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready } }],
+      ports: [{ name: "http", port, protocol: "TCP" }]
+    })
+  })
+
+const layer = () => UpstreamProbe.layer.pipe(Layer.provideMerge(Layer.fresh(FakeKube.layer)))
+
+describe("UpstreamProbe", () => {
+  it.live("is healthy when the health path answers below 500 through a ready endpoint", () =>
+    Effect.gen(function* () {
+      const port = yield* upstream({ "/health": [200, "{}"] })
+      yield* wire(port)
+      const result = yield* UpstreamProbe.UpstreamProbe.use((p) => p.upstream(offer()))
+      expect(result).toEqual({ healthy: true, message: "health check answered 200" })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.live("is unhealthy on a 5xx answer", () =>
+    Effect.gen(function* () {
+      const port = yield* upstream({ "/health": [503, "{}"] })
+      yield* wire(port)
+      const result = yield* UpstreamProbe.UpstreamProbe.use((p) => p.upstream(offer()))
+      expect(result).toMatchObject({ healthy: false, reason: "ServerError" })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.live("reports NoEndpoints when no endpoint is ready, and ServiceNotFound without a Service", () =>
+    Effect.gen(function* () {
+      expect(yield* UpstreamProbe.UpstreamProbe.use((p) => p.upstream(offer()))).toMatchObject({
+        healthy: false,
+        reason: "ServiceNotFound"
+      })
+      yield* wire(9, false)
+      expect(yield* UpstreamProbe.UpstreamProbe.use((p) => p.upstream(offer()))).toMatchObject({
+        healthy: false,
+        reason: "NoEndpoints"
+      })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.live("reports Unreachable when nothing listens", () =>
+    Effect.gen(function* () {
+      const port = yield* Effect.scoped(upstream({}))
+      yield* wire(port)
+      expect(yield* UpstreamProbe.UpstreamProbe.use((p) => p.upstream(offer()))).toMatchObject({
+        healthy: false,
+        reason: "Unreachable"
+      })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.live("finds the model in Ollama's /api/tags, and reports it missing otherwise", () =>
+    Effect.gen(function* () {
+      const port = yield* upstream({ "/api/tags": [200, JSON.stringify({ models: [{ name: "llama3:8b" }] })] })
+      yield* wire(port)
+      const result = yield* UpstreamProbe.UpstreamProbe.use((p) => p.model(offer("inference")))
+      expect(result).toEqual({
+        healthy: false,
+        reason: "ModelMissing",
+        message: "ollama does not list qwen3.5:35b (has: llama3:8b)"
+      })
+    }).pipe(Effect.provide(layer()))
+  )
+})
