@@ -166,6 +166,17 @@ const apply = (offer: Offer, context: Controller.Context) =>
       updates.push({ type, status, reason, message, observedGeneration: generation })
     const withdrawRoute = deleteIfPresent(client, HTTPRoute, refOf(offer, Names.httpRoute(name)))
 
+    const upstream = yield* probe.upstream(offer)
+    if (upstream.healthy) condition("UpstreamHealthy", "True", "Healthy", upstream.message)
+    else condition("UpstreamHealthy", "False", upstream.reason, upstream.message)
+    const required = ["UpstreamHealthy", "PaymentGateReady", "RoutePublished"]
+    if (offer.spec.type === "inference") {
+      const model = yield* probe.model(offer)
+      if (model.healthy) condition("ModelReady", "True", "ModelPresent", model.message)
+      else condition("ModelReady", "False", model.reason, model.message)
+      required.push("ModelReady")
+    }
+
     const desired = Children.desired(offer, settings)
     let agentId: string | undefined
     let txHash: string | undefined
@@ -255,7 +266,17 @@ const apply = (offer: Offer, context: Controller.Context) =>
         }
       }
 
-      if (children.registrationRequest !== undefined) {
+      // Register only an offer that serves (everything but registration is True), and keep a
+      // request once made: deleting it would tombstone the on-chain entry.
+      const registrationRef = refOf(offer, Names.registrationRequest(name))
+      const otherwiseReady = required.every((type) => updates.some((u) => u.type === type && u.status === "True"))
+      const requested =
+        children.registrationRequest !== undefined &&
+        (otherwiseReady ||
+          Option.isSome(yield* KubeError.ignoreNotFound(client.get(RegistrationRequest, registrationRef))))
+      if (children.registrationRequest !== undefined && !requested) {
+        condition("Registered", "False", "AwaitingReady", "the offer is registered once it serves")
+      } else if (children.registrationRequest !== undefined) {
         const request = yield* client.apply(RegistrationRequest, children.registrationRequest, applyOptions)
         const phase = request.status?.phase ?? "Pending"
         agentId = request.status?.agentId
@@ -272,19 +293,8 @@ const apply = (offer: Offer, context: Controller.Context) =>
           )
         else condition("Registered", "False", phase, "registration in progress")
       } else {
-        yield* deleteIfPresent(client, RegistrationRequest, refOf(offer, Names.registrationRequest(name)))
+        yield* deleteIfPresent(client, RegistrationRequest, registrationRef)
       }
-    }
-
-    const upstream = yield* probe.upstream(offer)
-    if (upstream.healthy) condition("UpstreamHealthy", "True", "Healthy", upstream.message)
-    else condition("UpstreamHealthy", "False", upstream.reason, upstream.message)
-    const required = ["UpstreamHealthy", "PaymentGateReady", "RoutePublished"]
-    if (offer.spec.type === "inference") {
-      const model = yield* probe.model(offer)
-      if (model.healthy) condition("ModelReady", "True", "ModelPresent", model.message)
-      else condition("ModelReady", "False", model.reason, model.message)
-      required.push("ModelReady")
     }
 
     const time = yield* now

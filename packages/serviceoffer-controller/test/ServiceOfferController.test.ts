@@ -40,7 +40,7 @@ const offer = (
   }
 })
 
-const probes = new Map<string, { upstream?: UpstreamProbe.Result }>()
+const probes = new Map<string, { upstream?: UpstreamProbe.Result; model?: UpstreamProbe.Result }>()
 const events: Array<EventRecorder.Published> = []
 
 const layer = () =>
@@ -290,11 +290,87 @@ describe("ServiceOfferController", () => {
     }).pipe(Effect.provide(layer()))
   )
 
+  it.effect("registers only once the offer serves, and never lets registration block Ready", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("agent", { registration: { enabled: true, name: "Agent" } }))
+      expect((yield* get(RegistrationRequest, "agent-registration"))._tag).toBe("None")
+      expect(yield* conditionsOf("agent")).toMatchObject({ Registered: "False/AwaitingReady" })
+      yield* admit("agent")
+      yield* accept("agent")
+      expect((yield* get(RegistrationRequest, "agent-registration"))._tag).toBe("Some")
+      expect(yield* conditionsOf("agent")).toMatchObject({ Registered: "False/Pending", Ready: "True/Ready" })
+
+      const client = yield* KubeClient.KubeClient
+      const setPhase = (status: object) =>
+        client
+          .patch(
+            RegistrationRequest,
+            { namespace: ns, name: "agent-registration" },
+            { type: "merge", patch: { status } },
+            { subresource: "status" }
+          )
+          .pipe(Effect.andThen(settle))
+      yield* setPhase({ phase: "Failed", errorMessage: "insufficient funds for gas" })
+      expect(yield* conditionsOf("agent")).toMatchObject({
+        Registered: "False/RegistrationFailed",
+        Ready: "True/Ready"
+      })
+      yield* setPhase({ phase: "Confirmed", agentId: "0", txHash: `0x${"ab".repeat(32)}`, errorMessage: null })
+      expect(yield* conditionsOf("agent")).toMatchObject({ Registered: "True/Confirmed" })
+      const status = (yield* get(ServiceOffer, "agent")).pipe((o) => (o._tag === "Some" ? o.value.status : undefined))
+      expect([status?.agentId, status?.registrationTxHash]).toEqual(["0", `0x${"ab".repeat(32)}`])
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("requires ModelReady for inference offers", () =>
+    Effect.gen(function* () {
+      probes.set(`${ns}/llm`, {
+        model: { healthy: false, reason: "ModelMissing", message: "ollama does not list qwen" }
+      })
+      yield* start
+      const inference = offer("llm")
+      yield* create({
+        ...inference,
+        spec: { ...inference.spec, type: "inference", model: { name: "qwen", runtime: "ollama" } }
+      } as never)
+      yield* admit("llm")
+      yield* accept("llm")
+      expect(yield* conditionsOf("llm")).toMatchObject({
+        ModelReady: "False/ModelMissing",
+        Ready: "False/ModelMissing"
+      })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("reconciles 100 offers at once without mixing them up", () =>
+    Effect.gen(function* () {
+      yield* start
+      const client = yield* KubeClient.KubeClient
+      for (let i = 0; i < 100; i++) {
+        yield* client.create(
+          ServiceOffer,
+          offer(`o${i}`, { path: `/services/o${i}`, perRequest: `0.${String(i + 1).padStart(3, "0")}` })
+        )
+      }
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      for (let i = 0; i < 100; i++) {
+        const route = yield* get(PaymentRoute, `o${i}-payment`)
+        expect(
+          route._tag === "Some" && [route.value.spec.offer.name, route.value.spec.pattern, route.value.spec.price]
+        ).toEqual([`o${i}`, `/services/o${i}/*`, String((i + 1) * 1000)])
+      }
+    }).pipe(Effect.provide(layer()))
+  )
+
   it.effect("on delete withdraws the route, deletes the registration, then releases the finalizer", () =>
     Effect.gen(function* () {
       yield* start
       yield* create(offer("weather", { registration: { enabled: true, name: "Weather" } }))
       yield* admit("weather")
+      yield* accept("weather")
       expect((yield* get(RegistrationRequest, "weather-registration"))._tag).toBe("Some")
       const fake = yield* FakeKube.FakeKube
       yield* fake.clearRequests
