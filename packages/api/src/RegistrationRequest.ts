@@ -89,6 +89,11 @@ export const RegistrationRequestStatus = Schema.Struct({
   phase: Schema.optionalKey(RegistrationPhase),
   agentId: Schema.optionalKey(Uint256String.annotate({ description: "ERC-8004 agent id (token id); ids start at 0." })),
   agentURI: Schema.optionalKey(Schema.String.annotate({ description: "The agent URI registered on chain." })),
+  agentRegistry: Schema.optionalKey(
+    Schema.String.check(
+      Schema.isPattern(/^eip155:[0-9]+:0x[0-9a-fA-F]{40}$/u, { expected: "eip155:<chainId>:<registry address>" })
+    ).annotate({ description: "The registry the agent is registered in, as eip155:<chainId>:<address>." })
+  ),
   txHash: Schema.optionalKey(
     TxHash.annotate({ description: "Registration transaction, written before its receipt is awaited." })
   ),

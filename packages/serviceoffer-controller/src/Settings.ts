@@ -48,6 +48,24 @@ export const table: ReadonlyArray<Entry> = [
   { env: "HEALTH_PERIOD_SECONDS", fallback: "30", help: "how often upstream health is re-probed" },
   { env: "CONCURRENCY", fallback: "4", help: "offers reconciled at once" },
   { env: "HEALTH_PORT", fallback: "8081", help: "port of /healthz, /readyz and /metrics" },
+  { env: "WELL_KNOWN_PORT", fallback: "8082", help: "port of /.well-known/agent-registration.json (public)" },
+  { env: "AGENT_NAME", fallback: "Obol Stack seller", help: "name in the registration document" },
+  {
+    env: "AGENT_DESCRIPTION",
+    fallback: "Services sold with x402 payments",
+    help: "description in the registration document"
+  },
+  { env: "AGENT_IMAGE", fallback: "(none)", help: "image URL in the registration document" },
+  {
+    env: "CONTROLLER_NAMESPACE",
+    fallback: "(POD_NAMESPACE, else default)",
+    help: "namespace of the controller's Service (for the well-known HTTPRoute)"
+  },
+  {
+    env: "CONTROLLER_SERVICE",
+    fallback: "serviceoffer-controller",
+    help: "the controller's Service name (for the well-known HTTPRoute)"
+  },
   { env: "LEASE_NAMESPACE", fallback: "(POD_NAMESPACE, else default)", help: "namespace of the leader-election Lease" },
   { env: "POD_NAME", fallback: "(hostname + random suffix)", help: "leader-election identity" }
 ]
@@ -119,6 +137,19 @@ export const fromEnv = Effect.gen(function* () {
       Config.orElse(() => Config.String("POD_NAMESPACE")),
       Config.withDefault("default")
     ),
-    identity: yield* optional("POD_NAME")
+    identity: yield* optional("POD_NAME"),
+    wellKnownPort: yield* Config.Port("WELL_KNOWN_PORT").pipe(Config.withDefault(8082)),
+    agent: {
+      name: yield* Config.String("AGENT_NAME").pipe(Config.withDefault("Obol Stack seller")),
+      description: yield* Config.String("AGENT_DESCRIPTION").pipe(
+        Config.withDefault("Services sold with x402 payments")
+      ),
+      image: yield* optional("AGENT_IMAGE")
+    },
+    controllerNamespace: yield* Config.String("CONTROLLER_NAMESPACE").pipe(
+      Config.orElse(() => Config.String("POD_NAMESPACE")),
+      Config.withDefault("default")
+    ),
+    controllerService: yield* Config.String("CONTROLLER_SERVICE").pipe(Config.withDefault("serviceoffer-controller"))
   }
 })

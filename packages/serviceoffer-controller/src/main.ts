@@ -1,7 +1,8 @@
 /**
  * The serviceoffer-controller process: Layer composition only. Settings come from the
- * environment (`--help` lists them); leader election decides which replica reconciles; every
- * replica serves /healthz, /readyz and /metrics.
+ * environment (`--help` lists them); leader election decides which replica reconciles (and
+ * publishes the well-known route); every replica serves /healthz, /readyz and /metrics, and the
+ * public /.well-known/agent-registration.json from its own cache.
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
@@ -10,6 +11,8 @@ import * as EventRecorder from "@obol/controller/EventRecorder"
 import * as Health from "@obol/controller/Health"
 import * as LeaderElection from "@obol/controller/LeaderElection"
 import * as Main from "@obol/controller/Main"
+import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
+import * as KubeClient from "@obol/kube/KubeClient"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
 import { randomBytes } from "node:crypto"
 import { createServer } from "node:http"
@@ -18,33 +21,68 @@ import * as ServiceOfferController from "./ServiceOfferController.ts"
 import * as ServiceOfferReconciler from "./ServiceOfferReconciler.ts"
 import * as Settings from "./Settings.ts"
 import * as UpstreamProbe from "./UpstreamProbe.ts"
+import * as WellKnown from "./WellKnown.ts"
 
 const Process = Layer.unwrap(
   Effect.gen(function* () {
     const settings = yield* Settings.fromEnv
     const identity = Option.getOrElse(settings.identity, () => `${hostname()}-${randomBytes(3).toString("hex")}`)
-    const controller = ServiceOfferController.run({
-      concurrency: settings.concurrency,
-      ...Option.match(settings.namespace, { onNone: () => ({}), onSome: (namespace) => ({ namespace }) })
+    const watchNamespace = Option.match(settings.namespace, {
+      onNone: () => ({}),
+      onSome: (namespace) => ({ namespace })
     })
+
+    const publishWellKnown = KubeClient.KubeClient.use((client) =>
+      client.apply(
+        HTTPRoute,
+        WellKnown.httpRoute({
+          namespace: settings.controllerNamespace,
+          service: settings.controllerService,
+          port: settings.wellKnownPort,
+          gateway: settings.gateway
+        }),
+        { fieldManager: settings.fieldManager, force: true }
+      )
+    ).pipe(
+      Effect.catch((error) =>
+        Effect.logWarning("Publishing the well-known HTTPRoute failed").pipe(
+          Effect.annotateLogs({ error: error.message })
+        )
+      )
+    )
     const reconcilers = Layer.effectDiscard(
       Effect.forkScoped(
         LeaderElection.run(
           { lease: { namespace: settings.leaseNamespace, name: "serviceoffer-controller" }, identity },
-          controller
+          Effect.andThen(
+            publishWellKnown,
+            ServiceOfferController.run({ concurrency: settings.concurrency, ...watchNamespace })
+          )
         )
       )
     )
     const health = HttpRouter.serve(Health.routes, { disableLogger: true }).pipe(
       Layer.provide(NodeHttpServer.layer(createServer, { port: settings.healthPort }))
     )
+    const identityDocument = {
+      name: settings.agent.name,
+      description: settings.agent.description,
+      publicBaseUrl: settings.publicBaseUrl,
+      ...Option.match(settings.agent.image, { onNone: () => ({}), onSome: (image) => ({ image }) })
+    }
+    const wellKnown = HttpRouter.serve(WellKnown.routes(identityDocument, watchNamespace), {
+      disableLogger: true
+    }).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: settings.wellKnownPort })))
     const services = Layer.mergeAll(
       ServiceOfferReconciler.ReconcilerSettings.layer(settings),
       UpstreamProbe.layer,
       EventRecorder.layer({ controller: "obol.org/serviceoffer-controller", instance: identity }),
       Health.Health.layer
     )
-    return Layer.mergeAll(reconcilers, health).pipe(Layer.provide(services), Layer.provide(NodeKubeClient.layerFromEnv))
+    return Layer.mergeAll(reconcilers, health, wellKnown).pipe(
+      Layer.provide(services),
+      Layer.provide(NodeKubeClient.layerFromEnv)
+    )
   })
 )
 
