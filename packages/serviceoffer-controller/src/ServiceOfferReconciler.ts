@@ -92,6 +92,24 @@ const olderThan = (a: Offer, b: Offer) => {
   return `${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}`
 }
 
+/**
+ * After a spec change the verifier still serves the previously admitted generation until it admits
+ * the new one; an existing HTTPRoute may keep serving meanwhile (requests are charged the previous
+ * price, never free). Not when the verifier rejected the route, and not before a first admission.
+ */
+const keepsServing = (route: typeof PaymentRoute.schema.Type) =>
+  Effect.gen(function* () {
+    if (route.status?.admitted !== true || route.status.reason !== undefined) return false
+    const client = yield* KubeClient.KubeClient
+    const existing = yield* KubeError.ignoreNotFound(
+      client.get(HTTPRoute, {
+        namespace: route.metadata.namespace ?? "default",
+        name: Names.httpRoute(route.spec.offer.name)
+      })
+    )
+    return Option.isSome(existing)
+  })
+
 const deleteIfPresent = <K extends Parameters<KubeClient.Shape["delete"]>[0]>(
   client: KubeClient.Shape,
   kind: K,
@@ -229,7 +247,7 @@ const apply = (offer: Offer, context: Controller.Context) =>
           "PathConflict",
           `path ${Children.pathOf(offer)} overlaps ${Children.pathOf(conflict as Offer)} of the older offer ${conflict.metadata.namespace}/${conflict.metadata.name}`
         )
-      } else if (!admitted) {
+      } else if (!admitted && !(yield* keepsServing(route))) {
         // Fail closed: without an admitted price the route must not exist (it would be free or broken).
         yield* withdrawRoute
         condition(
@@ -239,7 +257,13 @@ const apply = (offer: Offer, context: Controller.Context) =>
           "the route is published once the verifier admits the price"
         )
       } else {
-        const published = yield* client.apply(HTTPRoute, children.httpRoute, applyOptions)
+        // Admitted, or re-admission of a changed price is pending while the verifier still gates the
+        // route at the previous price: keep serving (never free), and apply only when admitted.
+        const published = admitted
+          ? yield* client.apply(HTTPRoute, children.httpRoute, applyOptions)
+          : Option.getOrThrow(
+              yield* KubeError.ignoreNotFound(client.get(HTTPRoute, refOf(offer, Names.httpRoute(name))))
+            )
         const parent = (published.status?.parents ?? []).find(
           (p) =>
             p.parentRef.name === settings.gateway.name &&

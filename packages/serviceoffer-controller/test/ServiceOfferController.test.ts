@@ -184,7 +184,8 @@ describe("ServiceOfferController", () => {
           PaymentGateReady: "False/AwaitingAdmission",
           Ready: "False/AwaitingAdmission"
         })
-        expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("None")
+        // The route keeps serving at the previous, still admitted price meanwhile: charged, never free.
+        expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("Some")
         yield* admit("weather")
         yield* accept("weather")
         const status = (yield* get(ServiceOffer, "weather")).pipe((o) =>
@@ -192,6 +193,37 @@ describe("ServiceOfferController", () => {
         )
         expect([status?.phase, status?.observedGeneration]).toEqual(["Ready", 2])
       }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("withdraws the route when the verifier rejects the changed route", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("weather"))
+      yield* admit("weather")
+      yield* accept("weather")
+      const client = yield* KubeClient.KubeClient
+      yield* client.patch(
+        PaymentRoute,
+        { namespace: ns, name: "weather-payment" },
+        {
+          type: "merge",
+          patch: {
+            status: {
+              admitted: false,
+              reason: "UnsupportedNetwork",
+              message: "eip155:84532 is not served by the facilitator"
+            }
+          }
+        },
+        { subresource: "status" }
+      )
+      yield* settle
+      expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("None")
+      expect(yield* conditionsOf("weather")).toMatchObject({
+        PaymentGateReady: "False/UnsupportedNetwork",
+        RoutePublished: "False/AwaitingPaymentGate"
+      })
+    }).pipe(Effect.provide(layer()))
   )
 
   it.effect("withdraws the route while paused and says so", () =>
@@ -264,6 +296,15 @@ describe("ServiceOfferController", () => {
       yield* settle
       const writes = (yield* fake.requests).filter((r) => r.verb === "applyStatus")
       expect(writes).toEqual([])
+      // Re-applying unchanged children is a no-op too: their resourceVersions stay.
+      expect((yield* fake.requests).filter((r) => r.verb === "apply").length).toBeGreaterThan(0)
+      const rv = get(PaymentRoute, "weather-payment").pipe(
+        Effect.map((o) => (o._tag === "Some" ? o.value.metadata.resourceVersion : ""))
+      )
+      const before = yield* rv
+      yield* TestClock.adjust("1 minute")
+      yield* settle
+      expect(yield* rv).toBe(before)
     }).pipe(Effect.provide(layer()))
   )
 

@@ -26,7 +26,9 @@
  * Limits (what the real server does that this does not):
  * - every list is atomic for server-side apply (no `x-kubernetes-list-type: map`/`set` merging),
  *   so two managers applying different entries of one list conflict instead of merging;
- * - `managedFields` is a summary (manager, operation) without `fieldsV1` detail;
+ * - `managedFields` is a summary (manager, operation) without `fieldsV1` detail, and a write that
+ *   changes only field ownership (a second manager applying identical values) keeps the
+ *   resourceVersion, where the API server records the new owner with a new resourceVersion;
  * - no admission, RBAC or authentication: `Forbidden`/`Unauthorized` only by injection;
  * - no CEL rules (only what the Schema's own checks enforce, which includes our CEL twins);
  * - names are checked as DNS subdomains for every kind (some built-in kinds are stricter);
@@ -401,10 +403,11 @@ export const make = Effect.sync(() => {
         if (beforeMeta[k] === undefined) delete meta[k]
         else meta[k] = beforeMeta[k]!
       }
-      const time = yield* now
-      summarizeManagedFields(stored, time)
       meta["resourceVersion"] = beforeMeta["resourceVersion"]!
+      // A write that changes nothing but managedFields is a no-op, as on the API server.
+      meta["managedFields"] = beforeMeta["managedFields"] ?? []
       if (Fields.equal(stored.object, before)) return stored.object
+      summarizeManagedFields(stored, yield* now)
       if (!Fields.equal(specPart(stored.object), specPart(before)))
         meta["generation"] = Number(beforeMeta["generation"] ?? 1) + 1
       rv++
