@@ -406,6 +406,81 @@ describe("ServiceOfferController", () => {
     }).pipe(Effect.provide(layer()))
   )
 
+  it.effect("reports the Gateway's refusal of the route with its reason", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("weather"))
+      yield* admit("weather")
+      const client = yield* KubeClient.KubeClient
+      yield* client.patch(
+        HTTPRoute,
+        { namespace: ns, name: "so-weather" },
+        {
+          type: "merge",
+          patch: {
+            status: {
+              parents: [
+                {
+                  parentRef: { namespace: "traefik", name: "traefik-gateway", sectionName: "web" },
+                  controllerName: "traefik.io/gateway-controller",
+                  conditions: [
+                    {
+                      type: "Accepted",
+                      status: "True",
+                      reason: "Accepted",
+                      message: "",
+                      lastTransitionTime: "2026-11-27T00:00:00Z"
+                    },
+                    {
+                      type: "ResolvedRefs",
+                      status: "False",
+                      reason: "RefNotPermitted",
+                      message: "backendRef to another namespace needs a ReferenceGrant",
+                      lastTransitionTime: "2026-11-27T00:00:00Z"
+                    }
+                  ]
+                }
+              ]
+            }
+          }
+        },
+        { subresource: "status" }
+      )
+      yield* settle
+      expect(yield* conditionsOf("weather")).toMatchObject({
+        RoutePublished: "False/RefNotPermitted",
+        Ready: "False/RefNotPermitted"
+      })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("waits for the registrar's tombstone on delete, and gives up after the bound with a Warning Event", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("agent", { registration: { enabled: true, name: "Agent" } }))
+      yield* admit("agent")
+      yield* accept("agent")
+      const client = yield* KubeClient.KubeClient
+      // Play the registrar: it holds its own finalizer on the request and never releases it.
+      yield* client.patch(
+        RegistrationRequest,
+        { namespace: ns, name: "agent-registration" },
+        { type: "merge", patch: { metadata: { finalizers: ["obol.org/registrar-tombstone"] } } }
+      )
+      yield* client.delete(ServiceOffer, { namespace: ns, name: "agent" })
+      yield* settle
+      expect((yield* get(HTTPRoute, "so-agent"))._tag).toBe("None")
+      expect((yield* get(ServiceOffer, "agent"))._tag).toBe("Some")
+      yield* TestClock.adjust("1 minute")
+      yield* settle
+      expect((yield* get(ServiceOffer, "agent"))._tag).toBe("Some")
+      yield* TestClock.adjust("70 seconds")
+      yield* settle
+      expect((yield* get(ServiceOffer, "agent"))._tag).toBe("None")
+      expect(events.filter((e) => e.reason === "TombstoneTimeout").map((e) => e.regarding.name)).toEqual(["agent"])
+    }).pipe(Effect.provide(layer()))
+  )
+
   it.effect("on delete withdraws the route, deletes the registration, then releases the finalizer", () =>
     Effect.gen(function* () {
       yield* start
