@@ -86,8 +86,11 @@ describe("the serviceoffer-controller command", () => {
     await eventually("the first PaymentRoute", async () =>
       (await managersOf(routePath("one"))) === undefined ? undefined : true
     )
-    // Give the standby every chance to write, then check that only the leader's field manager did.
-    await new Promise((resolve) => setTimeout(resolve, 3000))
+    // Once the leader has written the offer's status, only its field manager has touched anything.
+    await eventually("the leader to write the offer's status", async () => {
+      const res = await request("GET", `${offers}/one`)
+      return res.json?.status?.observedGeneration === 1 ? true : undefined
+    })
     expect(await managersOf(routePath("one"))).toEqual([`serviceoffer-controller-${first}`])
     expect(await managersOf(`${offers}/one`)).not.toContain(`serviceoffer-controller-${first === "a" ? "b" : "a"}`)
 
