@@ -1,0 +1,105 @@
+/**
+ * What a 402 answer carries: the x402 v2 `PAYMENT-REQUIRED` header (base64 JSON, via
+ * `@x402/core`'s codec) and a JSON body in the v1 shape, so both generations of clients can pay.
+ * One route yields one "exact" requirement with the resource URL and description filled in.
+ *
+ * @since 0.1.0
+ */
+import { encodePaymentRequiredHeader } from "@x402/core/http"
+import type { PaymentRequired, PaymentRequirements } from "@x402/core/types"
+import type { PaymentRequirementsV1 } from "@x402/core/types/v1"
+
+/**
+ * The priced route, as the verifier holds it (from a PaymentRoute).
+ *
+ * @category models
+ */
+export interface Route {
+  readonly scheme: "exact"
+  /** Atomic units, as a decimal integer string. */
+  readonly amount: string
+  /** CAIP-2, e.g. `eip155:84532`. */
+  readonly network: `${string}:${string}`
+  readonly asset: { readonly address: string; readonly eip712Name: string; readonly eip712Version: string }
+  readonly payTo: string
+  readonly maxTimeoutSeconds: number
+  readonly description: string
+}
+
+/**
+ * @category models
+ */
+export interface Resource {
+  /** The URL the buyer asked for (scheme, host and path from Traefik's X-Forwarded-* headers). */
+  readonly url: string
+  readonly mimeType?: string
+}
+
+/**
+ * Chain names v1 clients know for the CAIP-2 ids we use.
+ *
+ * @category constants
+ */
+export const v1Networks: Readonly<Record<string, string>> = {
+  "eip155:84532": "base-sepolia",
+  "eip155:8453": "base",
+  "eip155:1": "ethereum",
+  "eip155:11155111": "sepolia"
+}
+
+/**
+ * The v2 requirement of a route.
+ *
+ * @category constructors
+ */
+export const requirement = (route: Route): PaymentRequirements => ({
+  scheme: route.scheme,
+  network: route.network,
+  asset: route.asset.address,
+  amount: route.amount,
+  payTo: route.payTo,
+  maxTimeoutSeconds: route.maxTimeoutSeconds,
+  extra: { name: route.asset.eip712Name, version: route.asset.eip712Version }
+})
+
+/**
+ * The v1 form of the same requirement.
+ *
+ * @category constructors
+ */
+export const requirementV1 = (route: Route, resource: Resource): PaymentRequirementsV1 => ({
+  scheme: route.scheme,
+  network: (v1Networks[route.network] ?? route.network) as PaymentRequirementsV1["network"],
+  maxAmountRequired: route.amount,
+  resource: resource.url,
+  description: route.description,
+  mimeType: resource.mimeType ?? "application/json",
+  outputSchema: {},
+  payTo: route.payTo,
+  maxTimeoutSeconds: route.maxTimeoutSeconds,
+  asset: route.asset.address,
+  extra: { name: route.asset.eip712Name, version: route.asset.eip712Version }
+})
+
+/**
+ * Headers and body of a 402 answer. `error` says why (e.g. a mismatch reason) when a payment was
+ * presented and refused.
+ *
+ * @category constructors
+ */
+export const paymentRequired = (route: Route, resource: Resource, error = "Payment required") => {
+  const required: PaymentRequired = {
+    x402Version: 2,
+    error,
+    resource: { url: resource.url, description: route.description, mimeType: resource.mimeType ?? "application/json" },
+    accepts: [requirement(route)]
+  }
+  return {
+    headers: {
+      "PAYMENT-REQUIRED": encodePaymentRequiredHeader(required),
+      "Content-Type": "application/json",
+      "Cache-Control": "no-store"
+    },
+    body: { x402Version: 1, error, accepts: [requirementV1(route, resource)] }
+  }
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "@effect/vitest"
+import { decodePaymentRequiredHeader } from "@x402/core/http"
+import * as Requirements from "@obol/x402/Requirements"
+import { route } from "./utils/route.ts"
+
+describe("Requirements", () => {
+  it("puts a v2 PaymentRequired in the PAYMENT-REQUIRED header that @x402/core decodes", () => {
+    const answer = Requirements.paymentRequired(route, { url: "https://seller.example/services/weather/today" })
+    expect(decodePaymentRequiredHeader(answer.headers["PAYMENT-REQUIRED"])).toEqual({
+      x402Version: 2,
+      error: "Payment required",
+      resource: {
+        url: "https://seller.example/services/weather/today",
+        description: "weather forecasts, 0.001 USDC per request",
+        mimeType: "application/json"
+      },
+      accepts: [
+        {
+          scheme: "exact",
+          network: "eip155:84532",
+          asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+          amount: "1000",
+          payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+          maxTimeoutSeconds: 300,
+          extra: { name: "USDC", version: "2" }
+        }
+      ]
+    })
+    expect(answer.headers["Cache-Control"]).toBe("no-store")
+  })
+
+  it("answers v1 clients in the body, with the chain name and the resource filled in", () => {
+    const { body } = Requirements.paymentRequired(
+      route,
+      { url: "https://seller.example/services/weather" },
+      "amount too low"
+    )
+    expect(body).toEqual({
+      x402Version: 1,
+      error: "amount too low",
+      accepts: [
+        {
+          scheme: "exact",
+          network: "base-sepolia",
+          maxAmountRequired: "1000",
+          resource: "https://seller.example/services/weather",
+          description: "weather forecasts, 0.001 USDC per request",
+          mimeType: "application/json",
+          outputSchema: {},
+          payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+          maxTimeoutSeconds: 300,
+          asset: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+          extra: { name: "USDC", version: "2" }
+        }
+      ]
+    })
+  })
+})
