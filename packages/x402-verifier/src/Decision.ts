@@ -1,0 +1,130 @@
+/**
+ * The verifier's answer to one ForwardAuth call, as a decision table. Fail closed in every row:
+ *
+ * | situation | answer |
+ * |---|---|
+ * | no route for the offer, or its current price not admitted | 503 |
+ * | no payment header | 402 with the requirements |
+ * | a payment header that cannot be read | 400 with the reason |
+ * | a payment for another route, amount, asset, network or recipient | 402 with the reason |
+ * | facilitator down, slow or answering garbage | 503 |
+ * | facilitator says the payment is invalid | 402 with its reason |
+ * | settlement fails | 402 with its reason |
+ * | settled | 200 with the receipt headers for the upstream |
+ *
+ * Settlement happens here, before the upstream runs ("upfront" flow): ForwardAuth has no step after
+ * the upstream. A charge counts only when the facilitator confirms the settlement.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Option, Result } from "effect"
+import * as Facilitator from "@obol/x402/Facilitator"
+import * as Payment from "@obol/x402/Payment"
+import * as Requirements from "@obol/x402/Requirements"
+
+/**
+ * @category models
+ */
+export interface Answer {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: unknown
+  /** For metrics and logs: what happened, in one word. */
+  readonly outcome:
+    | "Unknown"
+    | "Required"
+    | "Malformed"
+    | "Mismatch"
+    | "Unavailable"
+    | "Invalid"
+    | "SettleFailed"
+    | "Settled"
+}
+
+const json = (
+  status: number,
+  outcome: Answer["outcome"],
+  body: unknown,
+  headers: Record<string, string> = {}
+): Answer => ({
+  status,
+  outcome,
+  headers: { "Content-Type": "application/json", "Cache-Control": "no-store", ...headers },
+  body
+})
+
+const required = (
+  route: Requirements.Route,
+  resource: Requirements.Resource,
+  outcome: Answer["outcome"],
+  error?: string
+): Answer => {
+  const answer = Requirements.paymentRequired(route, resource, error)
+  return { status: 402, outcome, headers: answer.headers, body: answer.body }
+}
+
+/**
+ * Decides one request.
+ *
+ * @category constructors
+ */
+export const decide = (input: {
+  /** The admitted route of the offer, if there is one. */
+  readonly route: Option.Option<Requirements.Route>
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly resource: Requirements.Resource
+}): Effect.Effect<Answer, never, Facilitator.Facilitator> =>
+  Effect.gen(function* () {
+    if (Option.isNone(input.route)) {
+      return json(
+        503,
+        "Unknown",
+        { error: "this offer has no admitted price yet; try again shortly" },
+        { "Retry-After": "5" }
+      )
+    }
+    const route = input.route.value
+    const read = Payment.fromHeaders(input.headers)
+    if (Result.isFailure(read)) return json(400, "Malformed", { error: read.failure.message })
+    if (Option.isNone(read.success)) return required(route, input.resource, "Required")
+    const payment = read.success.value
+    const wrong = Payment.mismatch(payment, route)
+    if (wrong !== undefined) return required(route, input.resource, "Mismatch", wrong)
+
+    const facilitator = yield* Facilitator.Facilitator
+    const request: Facilitator.Request = {
+      x402Version: payment.version,
+      paymentPayload: payment.raw,
+      paymentRequirements:
+        payment.version === 2
+          ? (Requirements.requirement(route) as unknown as Record<string, unknown>)
+          : (Requirements.requirementV1(route, input.resource) as unknown as Record<string, unknown>)
+    }
+    const unavailable = (error: Facilitator.FacilitatorError) =>
+      Effect.succeed(
+        json(503, "Unavailable", { error: `payment could not be checked: ${error.message}` }, { "Retry-After": "5" })
+      )
+
+    const verified = yield* facilitator.verify(request).pipe(Effect.result)
+    if (Result.isFailure(verified)) return yield* unavailable(verified.failure)
+    if (!verified.success.isValid) {
+      return required(route, input.resource, "Invalid", verified.success.invalidReason ?? "payment is invalid")
+    }
+    const settled = yield* facilitator.settle(request).pipe(Effect.result)
+    if (Result.isFailure(settled)) return yield* unavailable(settled.failure)
+    if (!settled.success.success) {
+      return required(route, input.resource, "SettleFailed", settled.success.errorReason ?? "settlement failed")
+    }
+    const receipt = Buffer.from(JSON.stringify(settled.success)).toString("base64")
+    return {
+      status: 200,
+      outcome: "Settled",
+      body: undefined,
+      headers: {
+        [payment.version === 2 ? "PAYMENT-RESPONSE" : "X-PAYMENT-RESPONSE"]: receipt,
+        "X-Payment-Status": "settled",
+        ...(settled.success.transaction === undefined ? {} : { "X-Payment-Tx": settled.success.transaction }),
+        ...(settled.success.payer === undefined ? {} : { "X-Payment-Payer": settled.success.payer })
+      }
+    } satisfies Answer
+  })
