@@ -1,0 +1,263 @@
+/**
+ * The x402 verifier: a PaymentRoute informer feeding an immutable route table, an admission
+ * writer, and the ForwardAuth endpoints Traefik calls.
+ *
+ * - Every change to a PaymentRoute rebuilds the table from the cache and swaps it in one step;
+ *   requests in flight keep the table they started with.
+ * - Admission: each route's `status.admitted`/`lastAdmittedGeneration` (or `reason`/`message`
+ *   when it cannot be served) is written with server-side apply on `/status`, field manager
+ *   `x402-verifier`, only when it differs from what the object already says. Replicas write the
+ *   same values, so their writes agree.
+ * - `/verify/<namespace>/<name>` serves the offer named in the Middleware address; `/verify`
+ *   without an identity falls back to path matching over all routes and denies unknown paths
+ *   (403, unless `allowUnknownPaths`, for gateways that also route free traffic through it).
+ *   Resource URLs come from Traefik's `X-Forwarded-Proto/-Host/-Uri`.
+ *
+ * Metrics by offer: `obol_x402_verifier_requests_total`, `…_payment_required_total`,
+ * `…_payment_verified_total`, `…_payment_failed_total`, `…_charged_requests_total` (only after a
+ * confirmed settle), and `obol_x402_verifier_decision_seconds`.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Effect, Layer, Metric, Option, Result, Stream } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
+import { Health } from "@obol/controller/Health"
+import * as Store from "@obol/controller/Store"
+import * as Watcher from "@obol/controller/Watcher"
+import * as KubeClient from "@obol/kube/KubeClient"
+import * as Facilitator from "@obol/x402/Facilitator"
+import * as Decision from "./Decision.ts"
+import * as PathMatch from "./PathMatch.ts"
+import * as Routes from "./Routes.ts"
+import * as RouteTable from "./RouteTable.ts"
+
+type RouteObject = typeof PaymentRoute.schema.Type
+
+/**
+ * @category models
+ */
+export interface Settings {
+  readonly namespace?: string
+  readonly facilitatorUrl: string
+  readonly fieldManager: string
+  /** Let `/verify` without an identity pass requests that match no route. Default false (deny). */
+  readonly allowUnknownPaths: boolean
+}
+
+const counter = (name: string, description: string) => Metric.counter(`obol_x402_verifier_${name}`, { description })
+const metrics = {
+  requests: counter("requests_total", "ForwardAuth requests per offer"),
+  required: counter("payment_required_total", "402 answers without a payment"),
+  verified: counter("payment_verified_total", "payments the facilitator verified"),
+  failed: counter("payment_failed_total", "payments refused (malformed, mismatched, invalid or not settled)"),
+  charged: counter("charged_requests_total", "requests charged: settlement confirmed"),
+  latency: Metric.histogram("obol_x402_verifier_decision_seconds", {
+    description: "time to answer a ForwardAuth request",
+    boundaries: Metric.boundariesFromIterable([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5])
+  })
+}
+
+/**
+ * The current table, for handlers and tests.
+ *
+ * @category services
+ */
+export class Table extends Context.Service<Table, RouteTable.Holder<Routes.Loaded>>()("@obol/x402-verifier/Table") {}
+
+/**
+ * Keeps the table in step with the PaymentRoutes and writes their admission. Registers a readiness
+ * check (ready once the first list is in) when `Health` is present.
+ *
+ * @category layers
+ */
+export const informer = (settings: Settings) =>
+  Layer.effect(
+    Table,
+    Effect.gen(function* () {
+      const client = yield* KubeClient.KubeClient
+      const facilitator = yield* Facilitator.Facilitator
+      const holder = RouteTable.holder<Routes.Loaded>()
+      const writer = yield* Store.make<RouteObject>()
+      const health = yield* Effect.serviceOption(Health)
+      if (Option.isSome(health)) {
+        yield* health.value.register("x402-verifier routes", () =>
+          writer.store.isReady() ? { ready: true } : { ready: false, reason: "PaymentRoutes not listed yet" }
+        )
+      }
+      const supportedNetworks = facilitator.supported.pipe(
+        Effect.map(
+          (s) => new Set(s.kinds.filter((k) => k.scheme === "exact").map((k) => k.network)) as ReadonlySet<string>
+        ),
+        Effect.option
+      )
+
+      const admit = (
+        route: RouteObject,
+        verdict: ReturnType<typeof Routes.build>["verdicts"] extends Map<string, infer V> ? V : never
+      ) => {
+        const status = route.status ?? {}
+        const desired = verdict.admitted
+          ? { admitted: true, lastAdmittedGeneration: verdict.generation }
+          : { admitted: false, reason: verdict.reason, message: verdict.message }
+        const same =
+          status.admitted === desired.admitted &&
+          (desired.admitted
+            ? status.lastAdmittedGeneration === desired.lastAdmittedGeneration && status.reason === undefined
+            : status.reason === desired.reason && status.message === desired.message)
+        if (same) return Effect.void
+        return client
+          .applyStatus(
+            PaymentRoute,
+            {
+              apiVersion: route.apiVersion,
+              kind: route.kind,
+              metadata: { name: route.metadata.name ?? "", namespace: route.metadata.namespace ?? "default" },
+              status: desired
+            },
+            { fieldManager: settings.fieldManager, force: true }
+          )
+          .pipe(
+            Effect.catch((error) =>
+              Effect.logWarning("Writing PaymentRoute admission failed").pipe(
+                Effect.annotateLogs({
+                  route: `${route.metadata.namespace}/${route.metadata.name}`,
+                  error: error.message
+                })
+              )
+            )
+          )
+      }
+
+      const rebuild = Effect.gen(function* () {
+        const networks = yield* supportedNetworks
+        const routes = writer.store.list()
+        const { table, verdicts } = Routes.build(routes, {
+          facilitatorUrl: settings.facilitatorUrl,
+          ...(Option.isSome(networks) ? { supportedNetworks: networks.value } : {})
+        })
+        holder.set(table)
+        for (const route of routes) {
+          const verdict = verdicts.get(`${route.metadata.namespace}/${route.metadata.name}`)
+          if (verdict !== undefined) yield* admit(route, verdict)
+        }
+      })
+
+      yield* Watcher.watch(
+        client,
+        PaymentRoute,
+        settings.namespace === undefined ? {} : { namespace: settings.namespace }
+      ).pipe(
+        Stream.runForEach((event) =>
+          Effect.gen(function* () {
+            if (event._tag === "Error") return
+            if (event._tag === "Restarted") writer.reset(event.objects)
+            else if (event._tag === "Applied") writer.apply(event.object)
+            else writer.delete(event.object)
+            yield* rebuild
+          })
+        ),
+        Effect.forkScoped
+      )
+      return holder
+    })
+  )
+
+const header = (headers: Readonly<Record<string, string | undefined>>, name: string) => headers[name.toLowerCase()]
+
+/**
+ * The answer to one ForwardAuth request, from the current table.
+ *
+ * @category constructors
+ */
+export const handle = (
+  table: RouteTable.RouteTable<Routes.Loaded>,
+  request: { readonly identity?: string; readonly headers: Readonly<Record<string, string | undefined>> },
+  settings: Pick<Settings, "allowUnknownPaths">
+): Effect.Effect<Decision.Answer | "Pass", never, Facilitator.Facilitator> =>
+  Effect.gen(function* () {
+    const uri = header(request.headers, "X-Forwarded-Uri") ?? "/"
+    const proto = header(request.headers, "X-Forwarded-Proto") ?? "http"
+    const host = header(request.headers, "X-Forwarded-Host") ?? "localhost"
+    const url = `${proto}://${host}${uri}`
+    let route: Option.Option<RouteTable.Route<Routes.Loaded>>
+    if (request.identity !== undefined) route = table.byOffer(request.identity)
+    else {
+      const path = PathMatch.normalize(uri)
+      if (Result.isFailure(path)) {
+        return {
+          status: 400,
+          outcome: "Malformed",
+          headers: { "Content-Type": "application/json" },
+          body: { error: path.failure }
+        } as const
+      }
+      route = table.match(path.success)
+      if (Option.isNone(route)) {
+        return settings.allowUnknownPaths
+          ? "Pass"
+          : ({
+              status: 403,
+              outcome: "Unknown",
+              headers: { "Content-Type": "application/json" },
+              body: { error: "no paid route matches this path" }
+            } as const)
+      }
+    }
+    return yield* Decision.decide({
+      route: Option.map(route, (r) => r.value.requirement),
+      headers: request.headers,
+      resource: { url }
+    })
+  })
+
+const respond = (answer: Decision.Answer | "Pass") =>
+  answer === "Pass"
+    ? HttpServerResponse.empty({ status: 200 })
+    : answer.body === undefined
+      ? HttpServerResponse.empty({ status: answer.status, headers: answer.headers })
+      : HttpServerResponse.jsonUnsafe(answer.body, { status: answer.status, headers: answer.headers })
+
+/**
+ * `/verify/:namespace/:name` and `/verify` for an `HttpRouter`.
+ *
+ * @category layers
+ */
+export const routes = (settings: Pick<Settings, "allowUnknownPaths">) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      const holder = yield* Table
+      const facilitator = yield* Facilitator.Facilitator
+      const serve = (identity: string | undefined) =>
+        Effect.gen(function* () {
+          const started = yield* Clock.currentTimeMillis
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const headers = request.headers as Readonly<Record<string, string | undefined>>
+          const answer = yield* handle(
+            holder.get(),
+            identity === undefined ? { headers } : { identity, headers },
+            settings
+          ).pipe(Effect.provideService(Facilitator.Facilitator, facilitator))
+          const [namespace = "", name = ""] = (identity ?? "/").split("/")
+          const attributes = { offer_namespace: namespace, offer_name: name }
+          const count = (m: Metric.Counter<number>) => Metric.update(m.pipe(Metric.withAttributes(attributes)), 1)
+          yield* count(metrics.requests)
+          if (answer !== "Pass") {
+            if (answer.outcome === "Required") yield* count(metrics.required)
+            if (answer.outcome === "Settled") yield* Effect.andThen(count(metrics.verified), count(metrics.charged))
+            if (["Malformed", "Mismatch", "Invalid", "SettleFailed"].includes(answer.outcome))
+              yield* count(metrics.failed)
+          }
+          yield* Metric.update(metrics.latency, ((yield* Clock.currentTimeMillis) - started) / 1000)
+          return respond(answer)
+        })
+      return Layer.mergeAll(
+        HttpRouter.add(
+          "*",
+          "/verify/:namespace/:name",
+          Effect.flatMap(HttpRouter.params, (p) => serve(`${p["namespace"]}/${p["name"]}`))
+        ),
+        HttpRouter.add("*", "/verify", serve(undefined))
+      )
+    })
+  )
