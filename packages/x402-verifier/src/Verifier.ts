@@ -78,6 +78,8 @@ export const informer = (settings: Settings) =>
       const client = yield* KubeClient.KubeClient
       const facilitator = yield* Facilitator.Facilitator
       const holder = RouteTable.holder<Routes.Loaded>()
+      /** The admission status last sent per route (by uid), so a pending write is not repeated. */
+      const written = new Map<string, string>()
       const writer = yield* Store.make<RouteObject>()
       const health = yield* Effect.serviceOption(Health)
       if (Option.isSome(health)) {
@@ -105,7 +107,11 @@ export const informer = (settings: Settings) =>
           (desired.admitted
             ? status.lastAdmittedGeneration === desired.lastAdmittedGeneration && status.reason === undefined
             : status.reason === desired.reason && status.message === desired.message)
-        if (same) return Effect.void
+        const key = `${route.metadata.namespace}/${route.metadata.name}@${route.metadata.uid}`
+        const wanted = JSON.stringify(desired)
+        // Our last write may not have come back through the watch yet: do not send it again.
+        if (same || written.get(key) === wanted) return Effect.void
+        written.set(key, wanted)
         return client
           .applyStatus(
             PaymentRoute,
@@ -119,7 +125,8 @@ export const informer = (settings: Settings) =>
           )
           .pipe(
             Effect.catch((error) =>
-              Effect.logWarning("Writing PaymentRoute admission failed").pipe(
+              Effect.sync(() => written.delete(key)).pipe(
+                Effect.andThen(Effect.logWarning("Writing PaymentRoute admission failed")),
                 Effect.annotateLogs({
                   route: `${route.metadata.namespace}/${route.metadata.name}`,
                   error: error.message

@@ -1,0 +1,51 @@
+/**
+ * Every setting of the x402-verifier process, from the environment, and its `--help` text.
+ *
+ * @since 0.1.0
+ */
+import { Config, Effect } from "effect"
+
+/**
+ * @category constants
+ */
+export const table = [
+  { env: "KUBECONFIG", fallback: "(~/.kube/config, then in-cluster)", help: "cluster to read PaymentRoutes from" },
+  { env: "WATCH_NAMESPACE", fallback: "(all namespaces)", help: "serve PaymentRoutes of this namespace only" },
+  { env: "FACILITATOR_URL", fallback: "(required)", help: "x402 facilitator; https, or http on loopback" },
+  { env: "FACILITATOR_TIMEOUT_SECONDS", fallback: "10", help: "per-call timeout; slower answers are 503" },
+  { env: "FIELD_MANAGER", fallback: "x402-verifier", help: "server-side apply field manager for admission status" },
+  {
+    env: "ALLOW_UNKNOWN_PATHS",
+    fallback: "false",
+    help: "let /verify pass requests that match no route (default: deny with 403)"
+  },
+  { env: "PORT", fallback: "8080", help: "port of /verify (ForwardAuth)" },
+  { env: "HEALTH_PORT", fallback: "8081", help: "port of /healthz, /readyz and /metrics" }
+] as const
+
+/**
+ * @category constants
+ */
+export const help = (bin: string) =>
+  [
+    `${bin}: x402 payment gate for Traefik ForwardAuth, serving PaymentRoutes (obol.org/v1alpha1).`,
+    "",
+    "Settings (environment variables):",
+    ...table.map((e) => `  ${e.env.padEnd(28)} ${e.help}\n  ${"".padEnd(28)} default: ${e.fallback}`),
+    ""
+  ].join("\n")
+
+/**
+ * @category constructors
+ */
+export const fromEnv = Effect.gen(function* () {
+  return {
+    namespace: yield* Config.String("WATCH_NAMESPACE").pipe(Config.option),
+    facilitatorUrl: yield* Config.String("FACILITATOR_URL"),
+    facilitatorTimeoutSeconds: yield* Config.Int("FACILITATOR_TIMEOUT_SECONDS").pipe(Config.withDefault(10)),
+    fieldManager: yield* Config.String("FIELD_MANAGER").pipe(Config.withDefault("x402-verifier")),
+    allowUnknownPaths: yield* Config.Boolean("ALLOW_UNKNOWN_PATHS").pipe(Config.withDefault(false)),
+    port: yield* Config.Port("PORT").pipe(Config.withDefault(8080)),
+    healthPort: yield* Config.Port("HEALTH_PORT").pipe(Config.withDefault(8081))
+  }
+})
