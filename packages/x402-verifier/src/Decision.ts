@@ -29,6 +29,8 @@ export interface Answer {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: unknown
+  /** `body` already encoded as JSON, when it was encoded ahead of time. */
+  readonly bodyJson?: string
   /** For metrics and logs: what happened, in one word. */
   readonly outcome:
     | "Unknown"
@@ -60,7 +62,7 @@ const required = (
   error?: string
 ): Answer => {
   const answer = Requirements.paymentRequired(route, resource, error)
-  return { status: 402, outcome, headers: answer.headers, body: answer.body }
+  return { status: 402, outcome, headers: answer.headers, body: answer.body, bodyJson: answer.bodyJson }
 }
 
 /**

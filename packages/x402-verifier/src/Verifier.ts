@@ -173,7 +173,9 @@ export const informer = (settings: Settings) =>
 const header = (headers: Readonly<Record<string, string | undefined>>, name: string) => headers[name.toLowerCase()]
 
 /**
- * The answer to one ForwardAuth request, from the current table.
+ * The answer to one ForwardAuth request, from the current table, and the offer it was for when
+ * the table knows that offer (`undefined` otherwise, so callers can't be made to mint new metric
+ * series by asking about made-up offers).
  *
  * @category constructors
  */
@@ -181,7 +183,11 @@ export const handle = (
   table: RouteTable.RouteTable<Routes.Loaded>,
   request: { readonly identity?: string; readonly headers: Readonly<Record<string, string | undefined>> },
   settings: Pick<Settings, "allowUnknownPaths">
-): Effect.Effect<Decision.Answer | "Pass", never, Facilitator.Facilitator> =>
+): Effect.Effect<
+  { readonly answer: Decision.Answer | "Pass"; readonly offer: string | undefined },
+  never,
+  Facilitator.Facilitator
+> =>
   Effect.gen(function* () {
     const uri = header(request.headers, "X-Forwarded-Uri") ?? "/"
     const proto = header(request.headers, "X-Forwarded-Proto") ?? "http"
@@ -193,37 +199,94 @@ export const handle = (
       const path = PathMatch.normalize(uri)
       if (Result.isFailure(path)) {
         return {
-          status: 400,
-          outcome: "Malformed",
-          headers: { "Content-Type": "application/json" },
-          body: { error: path.failure }
+          offer: undefined,
+          answer: {
+            status: 400,
+            outcome: "Malformed",
+            headers: { "Content-Type": "application/json" },
+            body: { error: path.failure }
+          }
         } as const
       }
       route = table.match(path.success)
       if (Option.isNone(route)) {
-        return settings.allowUnknownPaths
-          ? "Pass"
-          : ({
-              status: 403,
-              outcome: "Unknown",
-              headers: { "Content-Type": "application/json" },
-              body: { error: "no paid route matches this path" }
-            } as const)
+        return {
+          offer: undefined,
+          answer: settings.allowUnknownPaths
+            ? "Pass"
+            : ({
+                status: 403,
+                outcome: "Unknown",
+                headers: { "Content-Type": "application/json" },
+                body: { error: "no paid route matches this path" }
+              } as const)
+        }
       }
     }
-    return yield* Decision.decide({
+    const answer = yield* Decision.decide({
       route: Option.map(route, (r) => r.value.requirement),
       headers: request.headers,
       resource: { url }
     })
+    return { answer, offer: Option.isSome(route) ? route.value.offer : undefined }
   })
+
+interface OfferCounters {
+  readonly requests: Metric.Counter<number>
+  readonly required: Metric.Counter<number>
+  readonly verified: Metric.Counter<number>
+  readonly failed: Metric.Counter<number>
+  readonly charged: Metric.Counter<number>
+}
+
+const countersFor = (offer: string | undefined): OfferCounters => {
+  const [namespace = "", name = ""] = (offer ?? "/").split("/")
+  const attributes = { offer_namespace: namespace, offer_name: name }
+  return {
+    requests: metrics.requests.pipe(Metric.withAttributes(attributes)),
+    required: metrics.required.pipe(Metric.withAttributes(attributes)),
+    verified: metrics.verified.pipe(Metric.withAttributes(attributes)),
+    failed: metrics.failed.pipe(Metric.withAttributes(attributes)),
+    charged: metrics.charged.pipe(Metric.withAttributes(attributes))
+  }
+}
+
+/**
+ * Counter handles per known offer, remembered per table (a new table starts a new memory, so
+ * deleted offers are forgotten and the memory is bounded by the table's size). Unknown offers
+ * share the one series with empty labels.
+ */
+const unknownCounters = countersFor(undefined)
+const counterMemory = new WeakMap<RouteTable.RouteTable<Routes.Loaded>, Map<string, OfferCounters>>()
+const counters = (table: RouteTable.RouteTable<Routes.Loaded>, offer: string | undefined): OfferCounters => {
+  if (offer === undefined) return unknownCounters
+  let byOffer = counterMemory.get(table)
+  if (byOffer === undefined) {
+    byOffer = new Map()
+    counterMemory.set(table, byOffer)
+  }
+  let known = byOffer.get(offer)
+  if (known === undefined) {
+    known = countersFor(offer)
+    byOffer.set(offer, known)
+  }
+  return known
+}
+
+const failures: ReadonlySet<Decision.Answer["outcome"]> = new Set(["Malformed", "Mismatch", "Invalid", "SettleFailed"])
 
 const respond = (answer: Decision.Answer | "Pass") =>
   answer === "Pass"
     ? HttpServerResponse.empty({ status: 200 })
-    : answer.body === undefined
-      ? HttpServerResponse.empty({ status: answer.status, headers: answer.headers })
-      : HttpServerResponse.jsonUnsafe(answer.body, { status: answer.status, headers: answer.headers })
+    : answer.bodyJson !== undefined
+      ? HttpServerResponse.text(answer.bodyJson, {
+          status: answer.status,
+          headers: answer.headers,
+          contentType: "application/json"
+        })
+      : answer.body === undefined
+        ? HttpServerResponse.empty({ status: answer.status, headers: answer.headers })
+        : HttpServerResponse.jsonUnsafe(answer.body, { status: answer.status, headers: answer.headers })
 
 /**
  * `/verify/:namespace/:name` and `/verify` for an `HttpRouter`.
@@ -240,20 +303,21 @@ export const routes = (settings: Pick<Settings, "allowUnknownPaths">) =>
           const started = yield* Clock.currentTimeMillis
           const request = yield* HttpServerRequest.HttpServerRequest
           const headers = request.headers as Readonly<Record<string, string | undefined>>
-          const answer = yield* handle(
-            holder.get(),
+          const table = holder.get()
+          const { answer, offer } = yield* handle(
+            table,
             identity === undefined ? { headers } : { identity, headers },
             settings
           ).pipe(Effect.provideService(Facilitator.Facilitator, facilitator))
-          const [namespace = "", name = ""] = (identity ?? "/").split("/")
-          const attributes = { offer_namespace: namespace, offer_name: name }
-          const count = (m: Metric.Counter<number>) => Metric.update(m.pipe(Metric.withAttributes(attributes)), 1)
-          yield* count(metrics.requests)
+          const offerCounters = counters(table, offer)
+          yield* Metric.update(offerCounters.requests, 1)
           if (answer !== "Pass") {
-            if (answer.outcome === "Required") yield* count(metrics.required)
-            if (answer.outcome === "Settled") yield* Effect.andThen(count(metrics.verified), count(metrics.charged))
-            if (["Malformed", "Mismatch", "Invalid", "SettleFailed"].includes(answer.outcome))
-              yield* count(metrics.failed)
+            if (answer.outcome === "Required") yield* Metric.update(offerCounters.required, 1)
+            if (answer.outcome === "Settled") {
+              yield* Metric.update(offerCounters.verified, 1)
+              yield* Metric.update(offerCounters.charged, 1)
+            }
+            if (failures.has(answer.outcome)) yield* Metric.update(offerCounters.failed, 1)
           }
           yield* Metric.update(metrics.latency, ((yield* Clock.currentTimeMillis) - started) / 1000)
           return respond(answer)

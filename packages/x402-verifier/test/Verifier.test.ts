@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Layer, Metric, Option } from "effect"
 import { HttpRouter } from "effect/http"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
@@ -123,6 +123,34 @@ describe("Verifier", () => {
       expect((yield* call("/verify", "/somewhere/else")).status).toBe(403)
       expect((yield* call("/verify", "/services/%zz")).status).toBe(400)
       yield* Effect.promise(dispose)
+    }).pipe(Effect.provide(layer()))
+  )
+  it.effect("counts requests per known offer, and lumps made-up offers into one series", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient.KubeClient
+      yield* client.create(PaymentRoute, route("counted"))
+      yield* settle
+      const table = yield* Verifier.Table
+      const routes = Verifier.routes(settings).pipe(
+        Layer.provide(Layer.mergeAll(Layer.succeed(Verifier.Table, table), facilitator))
+      )
+      const { handler, dispose } = HttpRouter.toWebHandler(routes, { disableLogger: true })
+      const call = (path: string) => Effect.promise(() => handler(new Request(`http://verifier${path}`)))
+      for (let i = 0; i < 3; i++) yield* call("/verify/sellers/counted")
+      for (let i = 0; i < 5; i++) yield* call(`/verify/sellers/made-up-${i}`)
+      yield* Effect.promise(dispose)
+      const series = (yield* Metric.snapshot).filter((s) => s.id === "obol_x402_verifier_requests_total")
+      const count = (name: string) =>
+        series
+          .filter((s) => s.attributes?.["offer_name"] === name)
+          .map((s) => Number((s.state as { count: number | bigint }).count))
+      expect(count("counted")).toEqual([3])
+      expect(series.filter((s) => String(s.attributes?.["offer_name"]).startsWith("made-up"))).toEqual([])
+      expect(count("")[0]).toBeGreaterThanOrEqual(5)
+      const required = (yield* Metric.snapshot).find(
+        (s) => s.id === "obol_x402_verifier_payment_required_total" && s.attributes?.["offer_name"] === "counted"
+      )
+      expect(Number((required?.state as { count: number | bigint } | undefined)?.count)).toBe(3)
     }).pipe(Effect.provide(layer()))
   )
 })

@@ -82,24 +82,79 @@ export const requirementV1 = (route: Route, resource: Resource): PaymentRequirem
 })
 
 /**
- * Headers and body of a 402 answer. `error` says why (e.g. a mismatch reason) when a payment was
- * presented and refused.
+ * Headers and body of a 402 answer.
  *
- * @category constructors
+ * @category models
  */
-export const paymentRequired = (route: Route, resource: Resource, error = "Payment required") => {
+export interface PaymentRequiredAnswer {
+  readonly headers: {
+    readonly "PAYMENT-REQUIRED": string
+    readonly "Content-Type": string
+    readonly "Cache-Control": string
+  }
+  readonly body: {
+    readonly x402Version: 1
+    readonly error: string
+    readonly accepts: ReadonlyArray<PaymentRequirementsV1>
+  }
+  /** `body` as JSON text, encoded once. */
+  readonly bodyJson: string
+}
+
+const build = (route: Route, resource: Resource, error: string): PaymentRequiredAnswer => {
   const required: PaymentRequired = {
     x402Version: 2,
     error,
     resource: { url: resource.url, description: route.description, mimeType: resource.mimeType ?? "application/json" },
     accepts: [requirement(route)]
   }
-  return {
-    headers: {
+  const body = Object.freeze({ x402Version: 1 as const, error, accepts: [requirementV1(route, resource)] })
+  return Object.freeze({
+    headers: Object.freeze({
       "PAYMENT-REQUIRED": encodePaymentRequiredHeader(required),
       "Content-Type": "application/json",
       "Cache-Control": "no-store"
-    },
-    body: { x402Version: 1, error, accepts: [requirementV1(route, resource)] }
+    }),
+    body,
+    bodyJson: JSON.stringify(body)
+  })
+}
+
+/**
+ * Answers remembered per route object (the verifier keeps one object per admitted route
+ * generation, so an edited price is a new object and never meets a stale answer). Each route keeps
+ * at most {@link answersPerRoute} distinct (resource, error) answers; past that its memory is
+ * cleared, so a buyer walking many URLs costs work, not memory.
+ */
+const answers = new WeakMap<Route, Map<string, PaymentRequiredAnswer>>()
+
+/**
+ * @category constants
+ */
+export const answersPerRoute = 256
+
+/**
+ * Headers and body of a 402 answer. `error` says why (e.g. a mismatch reason) when a payment was
+ * presented and refused. The answer is frozen and remembered for the same route object, resource
+ * and error: encoding the `PAYMENT-REQUIRED` header is most of the cost of an unpaid request.
+ *
+ * @category constructors
+ */
+export const paymentRequired = (
+  route: Route,
+  resource: Resource,
+  error = "Payment required"
+): PaymentRequiredAnswer => {
+  let byKey = answers.get(route)
+  if (byKey === undefined) {
+    byKey = new Map()
+    answers.set(route, byKey)
   }
+  const key = `${resource.mimeType ?? ""}\u0000${error}\u0000${resource.url}`
+  const known = byKey.get(key)
+  if (known !== undefined) return known
+  if (byKey.size >= answersPerRoute) byKey.clear()
+  const answer = build(route, resource, error)
+  byKey.set(key, answer)
+  return answer
 }

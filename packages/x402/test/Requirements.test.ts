@@ -55,4 +55,27 @@ describe("Requirements", () => {
       ]
     })
   })
+  it("remembers an answer per route object, resource and error, and never serves one route's answer for another", () => {
+    const resource = { url: "https://seller.example/services/weather/today" }
+    const first = Requirements.paymentRequired(route, resource)
+    expect(Requirements.paymentRequired(route, resource)).toBe(first)
+    expect(Requirements.paymentRequired(route, resource, "amount too low")).not.toBe(first)
+    expect(Requirements.paymentRequired(route, { url: "https://seller.example/services/weather/week" })).not.toBe(first)
+    const repriced = { ...route, amount: "2000" }
+    const answer = Requirements.paymentRequired(repriced, resource)
+    expect(decodePaymentRequiredHeader(answer.headers["PAYMENT-REQUIRED"]).accepts[0]?.amount).toBe("2000")
+    expect(Object.isFrozen(answer.headers)).toBe(true)
+  })
+
+  it("forgets a route's answers once it has seen too many distinct URLs, and still answers correctly", () => {
+    const fresh = { ...route }
+    const url = (i: number) => `https://seller.example/services/weather/${i}`
+    const first = Requirements.paymentRequired(fresh, { url: url(0) })
+    for (let i = 1; i < Requirements.answersPerRoute; i++) Requirements.paymentRequired(fresh, { url: url(i) })
+    expect(Requirements.paymentRequired(fresh, { url: url(0) })).toBe(first)
+    Requirements.paymentRequired(fresh, { url: url(Requirements.answersPerRoute) })
+    const again = Requirements.paymentRequired(fresh, { url: url(0) })
+    expect(again).not.toBe(first)
+    expect(again).toEqual(first)
+  })
 })
