@@ -66,6 +66,48 @@ const required = (
 }
 
 /**
+ * What can be decided without the facilitator: every row of the table but the last three, or
+ * the payment that still has to be verified and settled.
+ *
+ * @category models
+ */
+export type Local =
+  | { readonly _tag: "Answered"; readonly answer: Answer }
+  | {
+      readonly _tag: "Settle"
+      readonly route: Requirements.Route
+      readonly payment: Payment.Payment
+      readonly resource: Requirements.Resource
+    }
+
+/**
+ * The local part of {@link decide}: no I/O, no fibre.
+ *
+ * @category constructors
+ */
+export const local = (input: {
+  /** The admitted route of the offer, if there is one. */
+  readonly route: Option.Option<Requirements.Route>
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly resource: Requirements.Resource
+}): Local => {
+  const answered = (answer: Answer): Local => ({ _tag: "Answered", answer })
+  if (Option.isNone(input.route)) {
+    return answered(
+      json(503, "Unknown", { error: "this offer has no admitted price yet; try again shortly" }, { "Retry-After": "5" })
+    )
+  }
+  const route = input.route.value
+  const read = Payment.fromHeaders(input.headers)
+  if (Result.isFailure(read)) return answered(json(400, "Malformed", { error: read.failure.message }))
+  if (Option.isNone(read.success)) return answered(required(route, input.resource, "Required"))
+  const payment = read.success.value
+  const wrong = Payment.mismatch(payment, route)
+  if (wrong !== undefined) return answered(required(route, input.resource, "Mismatch", wrong))
+  return { _tag: "Settle", route, payment, resource: input.resource }
+}
+
+/**
  * Decides one request.
  *
  * @category constructors
@@ -75,24 +117,23 @@ export const decide = (input: {
   readonly route: Option.Option<Requirements.Route>
   readonly headers: Readonly<Record<string, string | undefined>>
   readonly resource: Requirements.Resource
+}): Effect.Effect<Answer, never, Facilitator.Facilitator> => {
+  const decided = local(input)
+  return decided._tag === "Answered" ? Effect.succeed(decided.answer) : settle(decided)
+}
+
+/**
+ * Verifies and settles a payment that passed the local checks (the last three rows).
+ *
+ * @category constructors
+ */
+export const settle = (input: {
+  readonly route: Requirements.Route
+  readonly payment: Payment.Payment
+  readonly resource: Requirements.Resource
 }): Effect.Effect<Answer, never, Facilitator.Facilitator> =>
   Effect.gen(function* () {
-    if (Option.isNone(input.route)) {
-      return json(
-        503,
-        "Unknown",
-        { error: "this offer has no admitted price yet; try again shortly" },
-        { "Retry-After": "5" }
-      )
-    }
-    const route = input.route.value
-    const read = Payment.fromHeaders(input.headers)
-    if (Result.isFailure(read)) return json(400, "Malformed", { error: read.failure.message })
-    if (Option.isNone(read.success)) return required(route, input.resource, "Required")
-    const payment = read.success.value
-    const wrong = Payment.mismatch(payment, route)
-    if (wrong !== undefined) return required(route, input.resource, "Mismatch", wrong)
-
+    const { route, payment } = input
     const facilitator = yield* Facilitator.Facilitator
     const request: Facilitator.Request = {
       x402Version: payment.version,

@@ -187,49 +187,51 @@ export const handle = (
   { readonly answer: Decision.Answer | "Pass"; readonly offer: string | undefined },
   never,
   Facilitator.Facilitator
-> =>
-  Effect.gen(function* () {
-    const uri = header(request.headers, "X-Forwarded-Uri") ?? "/"
-    const proto = header(request.headers, "X-Forwarded-Proto") ?? "http"
-    const host = header(request.headers, "X-Forwarded-Host") ?? "localhost"
-    const url = `${proto}://${host}${uri}`
-    let route: Option.Option<RouteTable.Route<Routes.Loaded>>
-    if (request.identity !== undefined) route = table.byOffer(request.identity)
-    else {
-      const path = PathMatch.normalize(uri)
-      if (Result.isFailure(path)) {
-        return {
-          offer: undefined,
-          answer: {
-            status: 400,
-            outcome: "Malformed",
-            headers: { "Content-Type": "application/json" },
-            body: { error: path.failure }
-          }
-        } as const
-      }
-      route = table.match(path.success)
-      if (Option.isNone(route)) {
-        return {
-          offer: undefined,
-          answer: settings.allowUnknownPaths
-            ? "Pass"
-            : ({
-                status: 403,
-                outcome: "Unknown",
-                headers: { "Content-Type": "application/json" },
-                body: { error: "no paid route matches this path" }
-              } as const)
+> => {
+  const uri = header(request.headers, "X-Forwarded-Uri") ?? "/"
+  const proto = header(request.headers, "X-Forwarded-Proto") ?? "http"
+  const host = header(request.headers, "X-Forwarded-Host") ?? "localhost"
+  const url = `${proto}://${host}${uri}`
+  let route: Option.Option<RouteTable.Route<Routes.Loaded>>
+  if (request.identity !== undefined) route = table.byOffer(request.identity)
+  else {
+    const path = PathMatch.normalize(uri)
+    if (Result.isFailure(path)) {
+      return Effect.succeed({
+        offer: undefined,
+        answer: {
+          status: 400,
+          outcome: "Malformed",
+          headers: { "Content-Type": "application/json" },
+          body: { error: path.failure }
         }
-      }
+      } as const)
     }
-    const answer = yield* Decision.decide({
-      route: Option.map(route, (r) => r.value.requirement),
-      headers: request.headers,
-      resource: { url }
-    })
-    return { answer, offer: Option.isSome(route) ? route.value.offer : undefined }
+    route = table.match(path.success)
+    if (Option.isNone(route)) {
+      return Effect.succeed({
+        offer: undefined,
+        answer: settings.allowUnknownPaths
+          ? "Pass"
+          : ({
+              status: 403,
+              outcome: "Unknown",
+              headers: { "Content-Type": "application/json" },
+              body: { error: "no paid route matches this path" }
+            } as const)
+      })
+    }
+  }
+  const offer = Option.isSome(route) ? route.value.offer : undefined
+  const decided = Decision.local({
+    route: Option.map(route, (r) => r.value.requirement),
+    headers: request.headers,
+    resource: { url }
   })
+  return decided._tag === "Answered"
+    ? Effect.succeed({ answer: decided.answer, offer })
+    : Effect.map(Decision.settle(decided), (answer) => ({ answer, offer }))
+}
 
 interface OfferCounters {
   readonly requests: Metric.Counter<number>
@@ -275,18 +277,30 @@ const counters = (table: RouteTable.RouteTable<Routes.Loaded>, offer: string | u
 
 const failures: ReadonlySet<Decision.Answer["outcome"]> = new Set(["Malformed", "Mismatch", "Invalid", "SettleFailed"])
 
-const respond = (answer: Decision.Answer | "Pass") =>
-  answer === "Pass"
-    ? HttpServerResponse.empty({ status: 200 })
-    : answer.bodyJson !== undefined
-      ? HttpServerResponse.text(answer.bodyJson, {
-          status: answer.status,
-          headers: answer.headers,
-          contentType: "application/json"
-        })
-      : answer.body === undefined
-        ? HttpServerResponse.empty({ status: answer.status, headers: answer.headers })
-        : HttpServerResponse.jsonUnsafe(answer.body, { status: answer.status, headers: answer.headers })
+/**
+ * Responses built once for answers encoded ahead of time (402s), keyed by their frozen headers
+ * object, which `Requirements.paymentRequired` hands out once per route generation and resource.
+ * Responses are immutable values, so one serves every request that gets the same answer.
+ */
+const prebuilt = new WeakMap<object, HttpServerResponse.HttpServerResponse>()
+
+const respond = (answer: Decision.Answer | "Pass") => {
+  if (answer === "Pass") return HttpServerResponse.empty({ status: 200 })
+  if (answer.bodyJson !== undefined) {
+    const known = prebuilt.get(answer.headers)
+    if (known !== undefined && known.status === answer.status) return known
+    const response = HttpServerResponse.text(answer.bodyJson, {
+      status: answer.status,
+      headers: answer.headers,
+      contentType: "application/json"
+    })
+    prebuilt.set(answer.headers, response)
+    return response
+  }
+  return answer.body === undefined
+    ? HttpServerResponse.empty({ status: answer.status, headers: answer.headers })
+    : HttpServerResponse.jsonUnsafe(answer.body, { status: answer.status, headers: answer.headers })
+}
 
 /**
  * `/verify/:namespace/:name` and `/verify` for an `HttpRouter`.
@@ -300,7 +314,11 @@ export const routes = (settings: Pick<Settings, "allowUnknownPaths">) =>
       const facilitator = yield* Facilitator.Facilitator
       const serve = (identity: string | undefined) =>
         Effect.gen(function* () {
-          const started = yield* Clock.currentTimeMillis
+          // Counters and the latency histogram are updated in one synchronous step at the end
+          // (`updateUnsafe` against this fibre's context): this is the hot path of every request.
+          const context = yield* Effect.context<never>()
+          const clock = Context.get(context, Clock.Clock)
+          const started = clock.currentTimeMillisUnsafe()
           const request = yield* HttpServerRequest.HttpServerRequest
           const headers = request.headers as Readonly<Record<string, string | undefined>>
           const table = holder.get()
@@ -310,16 +328,16 @@ export const routes = (settings: Pick<Settings, "allowUnknownPaths">) =>
             settings
           ).pipe(Effect.provideService(Facilitator.Facilitator, facilitator))
           const offerCounters = counters(table, offer)
-          yield* Metric.update(offerCounters.requests, 1)
+          offerCounters.requests.updateUnsafe(1, context)
           if (answer !== "Pass") {
-            if (answer.outcome === "Required") yield* Metric.update(offerCounters.required, 1)
+            if (answer.outcome === "Required") offerCounters.required.updateUnsafe(1, context)
             if (answer.outcome === "Settled") {
-              yield* Metric.update(offerCounters.verified, 1)
-              yield* Metric.update(offerCounters.charged, 1)
+              offerCounters.verified.updateUnsafe(1, context)
+              offerCounters.charged.updateUnsafe(1, context)
             }
-            if (failures.has(answer.outcome)) yield* Metric.update(offerCounters.failed, 1)
+            if (failures.has(answer.outcome)) offerCounters.failed.updateUnsafe(1, context)
           }
-          yield* Metric.update(metrics.latency, ((yield* Clock.currentTimeMillis) - started) / 1000)
+          metrics.latency.updateUnsafe((clock.currentTimeMillisUnsafe() - started) / 1000, context)
           return respond(answer)
         })
       return Layer.mergeAll(
