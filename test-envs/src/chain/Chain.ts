@@ -1,0 +1,190 @@
+/**
+ * A real local chain for tests and the local stack: anvil (the platform binary from the
+ * exact-pinned `@foundry-rs/anvil` package, spawned directly, never its `.bin` wrapper) on a port
+ * it picks itself, chain id 84532 (Base Sepolia's, so CAIP-2 `eip155:84532`), with
+ * - our EIP-3009 token `TestUSDC` deployed and minted to a payer account,
+ * - `Multicall3` placed at its well-known address with `anvil_setCode`.
+ *
+ * The accounts are anvil's default development accounts (publicly known keys; never use them on a
+ * real chain): 0 deploys and mints, 1 pays, 2 sells, 3 is the facilitator's signer.
+ *
+ * This module does not run a facilitator (see `Facilitator.ts`) and does not persist chain state:
+ * a new scope is a new chain.
+ *
+ * @since 0.1.0
+ */
+import { Data, Effect, Scope } from "effect"
+import { accessSync, constants, mkdtempSync } from "node:fs"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  defineChain,
+  http,
+  type Address,
+  type Hex,
+  type PublicClient
+} from "viem"
+import { privateKeyToAccount } from "viem/accounts"
+import * as ManagedProcess from "../ManagedProcess.ts"
+import * as Contracts from "./Contracts.ts"
+
+const require = createRequire(import.meta.url)
+
+/**
+ * @category errors
+ */
+export class ChainError extends Data.TaggedError("ChainError")<{
+  readonly reason: "BinaryMissing" | "DeployFailed"
+  readonly detail: string
+}> {
+  override get message() {
+    return `${this.reason}: ${this.detail}`
+  }
+}
+
+/** Anvil's default development keys (mnemonic "test test … junk"). */
+export const devKeys = {
+  deployer: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  payer: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  seller: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+  facilitator: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"
+} as const satisfies Record<string, Hex>
+
+export const chainId = 84532
+export const network = `eip155:${chainId}` as const
+export const multicall3Address: Address = "0xcA11bde05977b3631167028862bE2a173976CA11"
+/** What the payer holds after start: 1,000 USDC in atomic units (6 decimals). */
+export const payerBalance = 1_000_000_000n
+
+/**
+ * @category models
+ */
+export interface Chain {
+  readonly rpcUrl: string
+  readonly chainId: number
+  readonly network: typeof network
+  readonly usdc: Address
+  readonly payer: { readonly address: Address; readonly privateKey: Hex }
+  readonly seller: Address
+  readonly facilitatorKey: Hex
+  readonly anvil: ManagedProcess.ManagedProcess
+  readonly client: PublicClient
+}
+
+/**
+ * The anvil binary of this platform, from its optional-dependency package.
+ *
+ * @category accessors
+ */
+export const anvilBinary = (): Effect.Effect<string, ChainError> =>
+  Effect.try({
+    try: () => {
+      const arch = process.arch === "x64" ? "amd64" : process.arch
+      const pkg = `@foundry-rs/anvil-${process.platform}-${arch}`
+      const dir = dirname(require.resolve(`${pkg}/package.json`))
+      const binary = join(dir, "bin", process.platform === "win32" ? "anvil.exe" : "anvil")
+      accessSync(binary, constants.X_OK)
+      return binary
+    },
+    catch: (error) =>
+      new ChainError({
+        reason: "BinaryMissing",
+        detail: `no anvil binary for ${process.platform}/${process.arch} (${String(error)}); run npm ci`
+      })
+  })
+
+/**
+ * The chain definition viem needs.
+ *
+ * @category constructors
+ */
+export const viemChain = (rpcUrl: string) =>
+  defineChain({
+    id: chainId,
+    name: "obol-local",
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+    contracts: { multicall3: { address: multicall3Address } }
+  })
+
+const listening = /Listening on 127\.0\.0\.1:(\d+)/
+
+/**
+ * Starts anvil and deploys the token and Multicall3; stops anvil when the scope closes.
+ *
+ * @category constructors
+ */
+export const start = (
+  options: { readonly runDir?: string; readonly outliveParent?: boolean } = {}
+): Effect.Effect<Chain, ChainError | ManagedProcess.ProcessFailed, Scope.Scope> =>
+  Effect.gen(function* () {
+    const binary = yield* anvilBinary()
+    const runDir = options.runDir ?? mkdtempSync(join(tmpdir(), "obol-chain-"))
+    const anvil = yield* ManagedProcess.start({
+      name: "anvil",
+      command: binary,
+      args: ["--port", "0", "--host", "127.0.0.1", "--chain-id", String(chainId)],
+      logFile: join(runDir, "anvil.log"),
+      stopTimeout: "5 seconds",
+      ...(options.outliveParent === undefined ? {} : { outliveParent: options.outliveParent })
+    })
+    let port = 0
+    yield* ManagedProcess.waitUntil(
+      anvil,
+      "listening",
+      Effect.sync(() => {
+        const match = listening.exec(anvil.logTail(200))
+        if (match?.[1] !== undefined) port = Number(match[1])
+        return port > 0
+      }),
+      "30 seconds"
+    )
+    const rpcUrl = `http://127.0.0.1:${port}`
+    const chain = viemChain(rpcUrl)
+    const client = createPublicClient({ chain, transport: http(rpcUrl) })
+    const deployer = createWalletClient({
+      chain,
+      transport: http(rpcUrl),
+      account: privateKeyToAccount(devKeys.deployer)
+    })
+    const testClient = createTestClient({ chain, mode: "anvil", transport: http(rpcUrl) })
+    const payer = privateKeyToAccount(devKeys.payer)
+    const seller = privateKeyToAccount(devKeys.seller)
+
+    const token = Contracts.artifact("TestUSDC")
+    const multicall = Contracts.artifact("Multicall3")
+    const usdc = yield* Effect.tryPromise({
+      try: async () => {
+        await testClient.setCode({ address: multicall3Address, bytecode: multicall.deployedBytecode })
+        const hash = await deployer.deployContract({ abi: token.abi, bytecode: token.bytecode })
+        const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 50 })
+        if (receipt.contractAddress === null || receipt.contractAddress === undefined || receipt.status !== "success") {
+          throw new Error(`TestUSDC deployment ${hash} ended ${receipt.status}`)
+        }
+        const minted = await deployer.writeContract({
+          address: receipt.contractAddress,
+          abi: token.abi,
+          functionName: "mint",
+          args: [payer.address, payerBalance]
+        })
+        await client.waitForTransactionReceipt({ hash: minted, pollingInterval: 50 })
+        return receipt.contractAddress
+      },
+      catch: (error) => new ChainError({ reason: "DeployFailed", detail: String(error) })
+    })
+    return {
+      rpcUrl,
+      chainId,
+      network,
+      usdc,
+      payer: { address: payer.address, privateKey: devKeys.payer },
+      seller: seller.address,
+      facilitatorKey: devKeys.facilitator,
+      anvil,
+      client: client as PublicClient
+    }
+  })
