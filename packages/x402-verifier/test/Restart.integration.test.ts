@@ -1,0 +1,119 @@
+/**
+ * The `x402-verifier` command restarted under paying traffic, on the real API server with the
+ * real chain and facilitator: between the old process exiting and the new one having loaded its
+ * routes, every paid request fails closed (connection refused or 503), never 200.
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import { join } from "node:path"
+import { x402Client, x402HTTPClient } from "@x402/core/client"
+import type { PaymentRequired } from "@x402/core/types"
+import { toClientEvmSigner } from "@x402/evm"
+import { registerExactEvmScheme } from "@x402/evm/exact/client"
+import { Effect, Exit, Scope } from "effect"
+import { privateKeyToAccount } from "viem/accounts"
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import * as Chain from "@obol/test-envs/chain/Chain"
+import * as LocalFacilitator from "@obol/test-envs/chain/Facilitator"
+import { eventually, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
+
+const namespace = useNamespace("verifier-restart")
+const bin = join(import.meta.dirname, "..", "bin", "x402-verifier.mjs")
+const scope = Effect.runSync(Scope.make())
+const children: Array<ChildProcess> = []
+let chain: Chain.Chain
+let facilitator: LocalFacilitator.Service
+
+beforeAll(async () => {
+  chain = await Effect.runPromise(Scope.provide(Chain.start(), scope))
+  facilitator = await Effect.runPromise(Scope.provide(LocalFacilitator.start(chain), scope))
+})
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL")
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+})
+
+const port = 20_000 + Math.floor(Math.random() * 20_000)
+const start = () => {
+  const child = spawn(process.execPath, [bin], {
+    env: {
+      ...process.env,
+      KUBECONFIG: inject("kubeconfig"),
+      WATCH_NAMESPACE: namespace(),
+      FACILITATOR_URL: facilitator.url,
+      PORT: String(port),
+      HEALTH_PORT: String(port + 1)
+    },
+    stdio: ["ignore", "ignore", "pipe"]
+  })
+  children.push(child)
+  return child
+}
+
+const call = async (headers: Record<string, string> = {}): Promise<number | "connection error"> => {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/verify/${namespace()}/weather`, {
+      headers: {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "seller.example",
+        "X-Forwarded-Uri": "/services/weather/today",
+        ...headers
+      }
+    })
+    await res.arrayBuffer()
+    return res.status
+  } catch {
+    return "connection error"
+  }
+}
+
+describe("the x402-verifier command, restarted", () => {
+  it("answers paid requests with 503 or no connection until its routes are loaded again, never 200", async () => {
+    const created = await request("POST", `/apis/obol.org/v1alpha1/namespaces/${namespace()}/paymentroutes`, {
+      apiVersion: "obol.org/v1alpha1",
+      kind: "PaymentRoute",
+      metadata: { name: "weather-payment", namespace: namespace() },
+      spec: {
+        offer: { namespace: namespace(), name: "weather" },
+        pattern: "/services/weather/*",
+        price: "10000",
+        priceModel: "perRequest",
+        payTo: chain.seller,
+        network: chain.network,
+        asset: { address: chain.usdc, decimals: 6, eip712Name: "USDC", eip712Version: "2" },
+        maxTimeoutSeconds: 300
+      }
+    })
+    expect(created.status).toBe(201)
+
+    const client = new x402Client().setSpendControls(false)
+    registerExactEvmScheme(client, {
+      signer: toClientEvmSigner(privateKeyToAccount(chain.payer.privateKey), chain.client as never)
+    })
+    const http = new x402HTTPClient(client)
+    const first = start()
+    const required = await eventually("a 402 from the first verifier", async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/verify/${namespace()}/weather`).catch(() => undefined)
+      if (res?.status !== 402) return undefined
+      return http.getPaymentRequiredResponse((name) => res.headers.get(name), await res.json()) as PaymentRequired
+    })
+    const paid = async () => call(http.encodePaymentSignatureHeader(await http.createPaymentPayload(required)))
+    // The setup can produce a 200, so "never 200" below is not vacuous.
+    expect(await paid()).toBe(200)
+
+    const exited = new Promise((resolve) => first.once("exit", resolve))
+    first.kill("SIGTERM")
+    await exited
+    start()
+    const seen: Array<number | "connection error"> = []
+    const deadline = Date.now() + 60_000
+    while (Date.now() < deadline) {
+      const status = await paid()
+      seen.push(status)
+      if (status === 200) break
+    }
+    expect(seen.at(-1)).toBe(200)
+    const before = seen.slice(0, -1)
+    expect(before.length).toBeGreaterThan(0)
+    expect(before.filter((s) => s !== 503 && s !== "connection error")).toEqual([])
+  }, 120_000)
+})
