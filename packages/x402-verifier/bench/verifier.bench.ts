@@ -4,11 +4,21 @@
  *   against a bare Node `http` server returning the same 402 bytes (the baseline), all loaded by the same
  *   child-process generator with 32 keep-alive connections;
  * - route lookup time with 10,000 routes, by identity and by path.
- * The paid path needs the chain tier (anvil, token, local facilitator) and is not measured here.
+ * - paid requests/s through the verifier (verify + settle on anvil through the local facilitator),
+ *   against the same number of payments sent straight to the facilitator's /verify and /settle
+ *   (the baseline: what the chain and facilitator cost without us). Payments are signed by the
+ *   official client before timing starts; requests are sequential (one facilitator account).
  *
- * Run: `npm run bench -w @obol/x402-verifier` (BENCH_REQUESTS sets the request count).
+ * Run: `npm run bench -w @obol/x402-verifier` (BENCH_REQUESTS sets the 402 request count,
+ * BENCH_PAID the paid request count).
  */
-import { NodeHttpServer } from "@effect/platform-node"
+import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
+import { x402Client, x402HTTPClient } from "@x402/core/client"
+import { toClientEvmSigner } from "@x402/evm"
+import { registerExactEvmScheme } from "@x402/evm/exact/client"
+import { privateKeyToAccount } from "viem/accounts"
+import * as Chain from "@obol/test-envs/chain/Chain"
+import * as LocalFacilitator from "@obol/test-envs/chain/Facilitator"
 import { Effect, Exit, Layer, Option, Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { execFile } from "node:child_process"
@@ -24,6 +34,103 @@ import type * as Routes from "../src/Routes.ts"
 import * as Verifier from "../src/Verifier.ts"
 
 const run = promisify(execFile)
+const PAID = Number(process.env["BENCH_PAID"] ?? 200)
+
+const stats = (latencies: Array<number>, elapsedMs: number) => {
+  const sorted = latencies.toSorted((a, b) => a - b)
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+  return { rps: (latencies.length * 1000) / elapsedMs, p50: at(0.5), p99: at(0.99) }
+}
+
+/** Paid path: anvil, token and local facilitator; payments signed ahead by the official client. */
+const paidPath = async (scope: Scope.Scope) => {
+  const chain = await Effect.runPromise(Scope.provide(Chain.start(), scope))
+  const local = await Effect.runPromise(Scope.provide(LocalFacilitator.start(chain), scope))
+  const paidRoute: RouteTable.Route<Routes.Loaded> = {
+    key: "sellers/paid-payment",
+    offer: "sellers/paid",
+    pattern: PathMatch.compile("/services/paid/*"),
+    value: {
+      generation: 1,
+      requirement: {
+        scheme: "exact",
+        amount: "1000",
+        network: chain.network,
+        asset: { address: chain.usdc, eip712Name: "USDC", eip712Version: "2" },
+        payTo: chain.seller,
+        maxTimeoutSeconds: 300,
+        description: "paid route"
+      }
+    }
+  }
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer()
+    probe.listen(0, "127.0.0.1", () => {
+      const p = (probe.address() as AddressInfo).port
+      probe.close(() => resolve(p))
+    })
+  })
+  const server = HttpRouter.serve(Verifier.routes({ allowUnknownPaths: false }), {
+    disableLogger: true,
+    disableListenLog: true
+  }).pipe(
+    Layer.provide(
+      Layer.mergeAll(
+        Layer.succeed(Verifier.Table, RouteTable.holder(RouteTable.make([paidRoute]))),
+        Facilitator.layer({ url: local.url }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+      )
+    ),
+    Layer.provide(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" }))
+  )
+  await Effect.runPromise(Layer.buildWithScope(server, scope))
+  const url = `http://127.0.0.1:${port}/verify/sellers/paid`
+  const forwarded = {
+    "X-Forwarded-Proto": "http",
+    "X-Forwarded-Host": "localhost",
+    "X-Forwarded-Uri": "/services/paid/x"
+  }
+
+  const client = new x402Client().setSpendControls(false)
+  registerExactEvmScheme(client, {
+    signer: toClientEvmSigner(privateKeyToAccount(chain.payer.privateKey), chain.client as never)
+  })
+  const http = new x402HTTPClient(client)
+  const unpaid = await fetch(url, { headers: forwarded })
+  const required = http.getPaymentRequiredResponse((name) => unpaid.headers.get(name), await unpaid.json())
+  const sign = async () => http.createPaymentPayload(required)
+  const direct = await Promise.all(Array.from({ length: PAID }, sign))
+  const viaVerifier = await Promise.all(Array.from({ length: PAID }, sign))
+
+  let failures = 0
+  const post = async (path: string, payload: unknown) => {
+    const res = await fetch(`${local.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ x402Version: 2, paymentPayload: payload, paymentRequirements: required.accepts[0] })
+    })
+    return (await res.json()) as { isValid?: boolean; success?: boolean }
+  }
+  const time = async <A>(items: ReadonlyArray<A>, f: (a: A) => Promise<boolean>) => {
+    const latencies: Array<number> = []
+    const started = performance.now()
+    for (const item of items) {
+      const t0 = performance.now()
+      if (!(await f(item))) failures++
+      latencies.push(performance.now() - t0)
+    }
+    return stats(latencies, performance.now() - started)
+  }
+  const directStats = await time(direct, async (payload) => {
+    const verified = await post("/verify", payload)
+    return verified.isValid === true && (await post("/settle", payload)).success === true
+  })
+  const verifierStats = await time(viaVerifier, async (payload) => {
+    const res = await fetch(url, { headers: { ...forwarded, ...http.encodePaymentSignatureHeader(payload) } })
+    await res.arrayBuffer()
+    return res.status === 200
+  })
+  return { direct: directStats, verifier: verifierStats, failures }
+}
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 20_000)
 const ROUTES = 10_000
 
@@ -148,6 +255,18 @@ try {
   console.log("| lookup | ns/op |")
   console.log("|---|---:|")
   for (const l of lookups) console.log(`| ${l.label} | ${l.nsPerOp.toFixed(0)} |`)
+
+  const paid = await paidPath(scope)
+  console.log(`\npaid requests, ${PAID} sequential, anvil + local facilitator, same run`)
+  console.log("| path | requests/s | p50 ms | p99 ms | vs facilitator |")
+  console.log("|---|---:|---:|---:|---:|")
+  console.log(
+    `| straight to the facilitator (/verify + /settle, baseline) | ${paid.direct.rps.toFixed(0)} | ${paid.direct.p50.toFixed(1)} | ${paid.direct.p99.toFixed(1)} | 1.00x |`
+  )
+  console.log(
+    `| through x402-verifier (ForwardAuth, 200 after settle) | ${paid.verifier.rps.toFixed(0)} | ${paid.verifier.p50.toFixed(1)} | ${paid.verifier.p99.toFixed(1)} | ${(paid.verifier.rps / paid.direct.rps).toFixed(2)}x |`
+  )
+  console.log(`failures: ${paid.failures} (non-200 through the verifier, or not settled straight)`)
 } finally {
   await Effect.runPromise(Scope.close(scope, Exit.void))
 }
