@@ -1,10 +1,15 @@
 /**
- * The `x402-verifier` command restarted under paying traffic, on the real API server with the
- * real chain and facilitator: between the old process exiting and the new one having loaded its
- * routes, every paid request fails closed (connection refused or 503), never 200.
+ * The `x402-verifier` command on the real API server with the real chain and facilitator:
+ * - restarted under paying traffic: between the old process exiting and the new one having loaded
+ *   its routes, every paid request fails closed (connection refused or 503), never 200;
+ * - run as a ServiceAccount holding only the rules of `deploy/x402-verifier/rbac.yaml`: it
+ *   becomes ready, admits its route and answers it.
  */
 import { spawn, type ChildProcess } from "node:child_process"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { parseAllDocuments, stringify } from "yaml"
 import { x402Client, x402HTTPClient } from "@x402/core/client"
 import type { PaymentRequired } from "@x402/core/types"
 import { toClientEvmSigner } from "@x402/evm"
@@ -18,6 +23,7 @@ import { eventually, request, useNamespace } from "@obol/test-envs/vitest/TestCl
 
 const namespace = useNamespace("verifier-restart")
 const bin = join(import.meta.dirname, "..", "bin", "x402-verifier.mjs")
+const rbacFile = join(import.meta.dirname, "..", "..", "..", "deploy", "x402-verifier", "rbac.yaml")
 const scope = Effect.runSync(Scope.make())
 const children: Array<ChildProcess> = []
 let chain: Chain.Chain
@@ -33,15 +39,15 @@ afterAll(async () => {
 })
 
 const port = 20_000 + Math.floor(Math.random() * 20_000)
-const start = () => {
+const start = (kubeconfig = inject("kubeconfig"), listen = port) => {
   const child = spawn(process.execPath, [bin], {
     env: {
       ...process.env,
-      KUBECONFIG: inject("kubeconfig"),
+      KUBECONFIG: kubeconfig,
       WATCH_NAMESPACE: namespace(),
       FACILITATOR_URL: facilitator.url,
-      PORT: String(port),
-      HEALTH_PORT: String(port + 1)
+      PORT: String(listen),
+      HEALTH_PORT: String(listen + 1)
     },
     stdio: ["ignore", "ignore", "pipe"]
   })
@@ -66,24 +72,26 @@ const call = async (headers: Record<string, string> = {}): Promise<number | "con
   }
 }
 
-describe("the x402-verifier command, restarted", () => {
-  it("answers paid requests with 503 or no connection until its routes are loaded again, never 200", async () => {
-    const created = await request("POST", `/apis/obol.org/v1alpha1/namespaces/${namespace()}/paymentroutes`, {
-      apiVersion: "obol.org/v1alpha1",
-      kind: "PaymentRoute",
-      metadata: { name: "weather-payment", namespace: namespace() },
-      spec: {
-        offer: { namespace: namespace(), name: "weather" },
-        pattern: "/services/weather/*",
-        price: "10000",
-        priceModel: "perRequest",
-        payTo: chain.seller,
-        network: chain.network,
-        asset: { address: chain.usdc, decimals: 6, eip712Name: "USDC", eip712Version: "2" },
-        maxTimeoutSeconds: 300
-      }
-    })
-    expect(created.status).toBe(201)
+const createRoute = (name: string) =>
+  request("POST", `/apis/obol.org/v1alpha1/namespaces/${namespace()}/paymentroutes`, {
+    apiVersion: "obol.org/v1alpha1",
+    kind: "PaymentRoute",
+    metadata: { name: `${name}-payment`, namespace: namespace() },
+    spec: {
+      offer: { namespace: namespace(), name },
+      pattern: `/services/${name}/*`,
+      price: "10000",
+      priceModel: "perRequest",
+      payTo: chain.seller,
+      network: chain.network,
+      asset: { address: chain.usdc, decimals: 6, eip712Name: "USDC", eip712Version: "2" },
+      maxTimeoutSeconds: 300
+    }
+  })
+
+describe("the x402-verifier command", () => {
+  it("answers paid requests with 503 or no connection while it restarts, until its routes are loaded again, never 200", async () => {
+    expect((await createRoute("weather")).status).toBe(201)
 
     const client = new x402Client().setSpendControls(false)
     registerExactEvmScheme(client, {
@@ -115,5 +123,68 @@ describe("the x402-verifier command, restarted", () => {
     const before = seen.slice(0, -1)
     expect(before.length).toBeGreaterThan(0)
     expect(before.filter((s) => s !== 503 && s !== "connection error")).toEqual([])
+  }, 120_000)
+  it("runs with only the rules of deploy/x402-verifier/rbac.yaml: ready, route admitted and answered", async () => {
+    const ns = namespace()
+    const role = (
+      parseAllDocuments(readFileSync(rbacFile, "utf8")).map((d) => d.toJS()) as Array<{
+        kind: string
+        rules?: unknown
+      }>
+    ).find((d) => d.kind === "ClusterRole")
+    expect(role?.rules).toBeDefined()
+    const roleName = `x402-verifier-${ns}`
+    expect(
+      (
+        await request("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", {
+          apiVersion: "rbac.authorization.k8s.io/v1",
+          kind: "ClusterRole",
+          metadata: { name: roleName },
+          rules: role?.rules
+        })
+      ).status
+    ).toBe(201)
+    await request("POST", `/api/v1/namespaces/${ns}/serviceaccounts`, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: "x402-verifier" }
+    })
+    await request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "x402-verifier" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: roleName },
+      subjects: [{ kind: "ServiceAccount", name: "x402-verifier", namespace: ns }]
+    })
+    const token = await request("POST", `/api/v1/namespaces/${ns}/serviceaccounts/x402-verifier/token`, {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds: 600 }
+    })
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), "x402-verifier-sa-")), "kubeconfig")
+    writeFileSync(
+      kubeconfig,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "test", cluster: { server: inject("server"), "certificate-authority": inject("caFile") } }],
+        users: [{ name: "sa", user: { token: token.json.status.token } }],
+        contexts: [{ name: "sa", context: { cluster: "test", user: "sa" } }],
+        "current-context": "sa"
+      })
+    )
+    expect((await createRoute("restricted")).status).toBe(201)
+    const listen = port + 10
+    start(kubeconfig, listen)
+    await eventually("/readyz 200", async () =>
+      (await fetch(`http://127.0.0.1:${listen + 1}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined
+    )
+    const status = await eventually("admission written", async () => {
+      const res = await request("GET", `/apis/obol.org/v1alpha1/namespaces/${ns}/paymentroutes/restricted-payment`)
+      return res.json?.status?.admitted === true ? res.json.status : undefined
+    })
+    expect(status).toMatchObject({ admitted: true, lastAdmittedGeneration: 1 })
+    const res = await fetch(`http://127.0.0.1:${listen}/verify/${ns}/restricted`)
+    expect(res.status).toBe(402)
   }, 120_000)
 })
