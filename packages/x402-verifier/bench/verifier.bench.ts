@@ -18,6 +18,7 @@ import { toClientEvmSigner } from "@x402/evm"
 import { registerExactEvmScheme } from "@x402/evm/exact/client"
 import { privateKeyToAccount } from "viem/accounts"
 import * as Chain from "@obol/test-envs/chain/Chain"
+import * as Ports from "@obol/test-envs/Ports"
 import * as LocalFacilitator from "@obol/test-envs/chain/Facilitator"
 import { Effect, Exit, Layer, Option, Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
@@ -63,13 +64,7 @@ const paidPath = async (scope: Scope.Scope) => {
       }
     }
   }
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const p = (probe.address() as AddressInfo).port
-      probe.close(() => resolve(p))
-    })
-  })
+  const port = await Effect.runPromise(Ports.free)
   const server = HttpRouter.serve(Verifier.routes({ allowUnknownPaths: false }), {
     disableLogger: true,
     disableListenLog: true
@@ -198,13 +193,7 @@ try {
     verify: () => Effect.succeed({ isValid: true }),
     settle: () => Effect.succeed({ success: true })
   })
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const p = (probe.address() as AddressInfo).port
-      probe.close(() => resolve(p))
-    })
-  })
+  const port = await Effect.runPromise(Ports.free)
   const server = HttpRouter.serve(Verifier.routes({ allowUnknownPaths: false }), {
     disableLogger: true,
     disableListenLog: true
@@ -216,13 +205,7 @@ try {
   const verifierUrl = `http://127.0.0.1:${port}/verify/sellers/r4242`
 
   // The same Effect HTTP stack answering a fixed 402: how much is the framework, how much is us.
-  const port2 = await new Promise<number>((resolve) => {
-    const probe = createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const p = (probe.address() as AddressInfo).port
-      probe.close(() => resolve(p))
-    })
-  })
+  const port2 = await Effect.runPromise(Ports.free)
   const fixed = HttpRouter.serve(
     HttpRouter.add(
       "*",
