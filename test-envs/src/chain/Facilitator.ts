@@ -51,8 +51,8 @@ const send = (res: ServerResponse, status: number, body: unknown) => {
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
-/** Errors the library throws that are the caller's fault. */
-const callerFault = /No facilitator registered|not supported|Invalid|invalid/
+/** The one error the library throws that is the caller's fault: a scheme/network it does not serve. */
+const unregistered = /No facilitator registered for scheme/
 
 /**
  * Starts the facilitator for `chain` on a free loopback port (or `port`).
@@ -113,8 +113,8 @@ export const start = (
           return send(res, 200, answer)
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error)
-          return callerFault.test(message)
-            ? send(res, 400, { error: message, invalidReason: "invalid_payment_requirements" })
+          return unregistered.test(message)
+            ? send(res, 400, { error: message, invalidReason: "invalid_network" })
             : send(res, 500, { error: message })
         }
       })().catch((error: unknown) => send(res, 500, { error: String(error) }))
