@@ -3,7 +3,8 @@
  * exact-pinned `@foundry-rs/anvil` package, spawned directly, never its `.bin` wrapper) on a port
  * it picks itself, chain id 84532 (Base Sepolia's, so CAIP-2 `eip155:84532`), with
  * - our EIP-3009 token `TestUSDC` deployed and minted to a payer account,
- * - `Multicall3` placed at its well-known address with `anvil_setCode`.
+ * - `Multicall3` placed at its well-known address with `anvil_setCode`,
+ * - our ERC-8004 `IdentityRegistry` deployed (by the deployer account).
  *
  * The accounts are anvil's default development accounts (publicly known keys; never use them on a
  * real chain): 0 deploys and mints, 1 pays, 2 sells, 3 is the facilitator's signer.
@@ -68,6 +69,8 @@ export interface Chain {
   readonly chainId: number
   readonly network: typeof network
   readonly usdc: Address
+  /** The ERC-8004 identity registry. */
+  readonly registry: Address
   readonly payer: { readonly address: Address; readonly privateKey: Hex }
   readonly seller: Address
   readonly facilitatorKey: Hex
@@ -157,22 +160,27 @@ export const start = (
 
     const token = Contracts.artifact("TestUSDC")
     const multicall = Contracts.artifact("Multicall3")
-    const usdc = yield* Effect.tryPromise({
+    const identityRegistry = Contracts.artifact("IdentityRegistry")
+    const deploy = async (artifact: Contracts.Artifact) => {
+      const hash = await deployer.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode })
+      const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 50 })
+      if (receipt.contractAddress === null || receipt.contractAddress === undefined || receipt.status !== "success") {
+        throw new Error(`${artifact.contractName} deployment ${hash} ended ${receipt.status}`)
+      }
+      return receipt.contractAddress
+    }
+    const { usdc, registry } = yield* Effect.tryPromise({
       try: async () => {
         await testClient.setCode({ address: multicall3Address, bytecode: multicall.deployedBytecode })
-        const hash = await deployer.deployContract({ abi: token.abi, bytecode: token.bytecode })
-        const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 50 })
-        if (receipt.contractAddress === null || receipt.contractAddress === undefined || receipt.status !== "success") {
-          throw new Error(`TestUSDC deployment ${hash} ended ${receipt.status}`)
-        }
+        const usdc = await deploy(token)
         const minted = await deployer.writeContract({
-          address: receipt.contractAddress,
+          address: usdc,
           abi: token.abi,
           functionName: "mint",
           args: [payer.address, payerBalance]
         })
         await client.waitForTransactionReceipt({ hash: minted, pollingInterval: 50 })
-        return receipt.contractAddress
+        return { usdc, registry: await deploy(identityRegistry) }
       },
       catch: (error) => new ChainError({ reason: "DeployFailed", detail: String(error) })
     })
@@ -181,6 +189,7 @@ export const start = (
       chainId,
       network,
       usdc,
+      registry,
       payer: { address: payer.address, privateKey: devKeys.payer },
       seller: seller.address,
       facilitatorKey: devKeys.facilitator,

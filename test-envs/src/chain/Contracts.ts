@@ -20,7 +20,7 @@ const require = createRequire(import.meta.url)
 export const chainDir = join(import.meta.dirname, "..", "..", "chain")
 
 /** Contracts we build, by file name without `.sol`. */
-export const contracts = ["TestUSDC", "Multicall3"] as const
+export const contracts = ["TestUSDC", "Multicall3", "IdentityRegistry"] as const
 
 /**
  * @category models

@@ -1,8 +1,8 @@
 /**
  * `npm run chain:up` / `npm run chain:down`: the chain environment kept running in the background
- * for manual work: anvil with our token and Multicall3, and the local facilitator. `up` ends by
- * printing one `KEY=value` line each for RPC_URL, CHAIN_ID, NETWORK, USDC_ADDRESS,
- * FACILITATOR_URL, PAYER_PRIVATE_KEY (anvil's publicly known dev key of the funded payer; never use
+ * for manual work: anvil with our token, Multicall3 and the ERC-8004 registry, and the local facilitator. `up` ends by
+ * printing one `KEY=value` line each for RPC_URL, CHAIN_ID, NETWORK, USDC_ADDRESS, REGISTRY_ADDRESS
+ * (our ERC-8004 identity registry), FACILITATOR_URL, PAYER_PRIVATE_KEY (anvil's publicly known dev key of the funded payer; never use
  * it on a real chain) and SELLER_ADDRESS. State lives in `<test-envs cache>/chain/`.
  */
 import { Effect } from "effect"
@@ -30,6 +30,7 @@ await Background.main<State>({
           CHAIN_ID: String(chain.chainId),
           NETWORK: chain.network,
           USDC_ADDRESS: chain.usdc,
+          REGISTRY_ADDRESS: chain.registry,
           FACILITATOR_URL: facilitator.url,
           PAYER_PRIVATE_KEY: chain.payer.privateKey,
           SELLER_ADDRESS: chain.seller
