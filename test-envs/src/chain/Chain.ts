@@ -172,15 +172,15 @@ export const start = (
     const { usdc, registry } = yield* Effect.tryPromise({
       try: async () => {
         await testClient.setCode({ address: multicall3Address, bytecode: multicall.deployedBytecode })
-        const usdc = await deploy(token)
+        const tokenAddress = await deploy(token)
         const minted = await deployer.writeContract({
-          address: usdc,
+          address: tokenAddress,
           abi: token.abi,
           functionName: "mint",
           args: [payer.address, payerBalance]
         })
         await client.waitForTransactionReceipt({ hash: minted, pollingInterval: 50 })
-        return { usdc, registry: await deploy(identityRegistry) }
+        return { usdc: tokenAddress, registry: await deploy(identityRegistry) }
       },
       catch: (error) => new ChainError({ reason: "DeployFailed", detail: String(error) })
     })

@@ -53,7 +53,8 @@ describe("IdentityRegistry (ERC-8004) on the local chain", () => {
 
         const second = yield* send(chain, seller, "register", ["https://other.example/agent.json"])
         if (typeof second === "string") throw new Error(second)
-        expect((second.find((l) => l.eventName === "Registered")?.args as { agentId: bigint }).agentId).toBe(1n)
+        const next = second.find((l) => l.eventName === "Registered")?.args as { agentId: bigint } | undefined
+        expect(next?.agentId).toBe(1n)
 
         expect(yield* send(chain, Chain.devKeys.payer, "setAgentURI", [0n, "https://thief.example"])).toBe(
           "Not authorized"
