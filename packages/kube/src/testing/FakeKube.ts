@@ -259,6 +259,14 @@ export const make = Effect.sync(() => {
     if (type !== undefined) Queue.offerUnsafe(watcher.queue, { type, object: Fields.clone(entry.object) })
   }
 
+  /** The verb, kind and object a logged request is about. */
+  const target = (verb: Verb, kind: { readonly kind: string }, namespace: string | undefined, name: string) => ({
+    verb,
+    kind: kind.kind,
+    name,
+    ...(namespace === undefined ? {} : { namespace })
+  })
+
   const record = (request: LoggedRequest) =>
     Effect.gen(function* () {
       log.push(request)
@@ -527,12 +535,7 @@ export const make = Effect.sync(() => {
   const get: KubeClient.Shape["get"] = (kind, ref) =>
     Effect.gen(function* () {
       const request = label("GET", kind, ref.namespace, ref.name)
-      yield* record({
-        verb: "get",
-        kind: kind.kind,
-        name: ref.name,
-        ...(ref.namespace === undefined ? {} : { namespace: ref.namespace })
-      })
+      yield* record(target("get", kind, ref.namespace, ref.name))
       const stored = lookup(kind, ref.namespace, ref.name)
       if (stored === undefined) return yield* notFound(kind, ref.namespace, ref.name, request)
       return yield* decodeOut(kind, stored.object, request)
@@ -653,10 +656,7 @@ export const make = Effect.sync(() => {
       const ns = object.metadata.namespace
       const request = label("CREATE", kind, ns, object.metadata.name)
       yield* record({
-        verb: "create",
-        kind: kind.kind,
-        name: object.metadata.name,
-        ...(ns === undefined ? {} : { namespace: ns }),
+        ...target("create", kind, ns, object.metadata.name),
         body: object
       })
       yield* requireNamespace(kind, ns, request)
@@ -682,10 +682,7 @@ export const make = Effect.sync(() => {
         const ns = object.metadata.namespace
         const request = label(part === "main" ? "APPLY" : "APPLY STATUS", kind, ns, object.metadata.name)
         yield* record({
-          verb: part === "main" ? "apply" : "applyStatus",
-          kind: kind.kind,
-          name: object.metadata.name,
-          ...(ns === undefined ? {} : { namespace: ns }),
+          ...target(part === "main" ? "apply" : "applyStatus", kind, ns, object.metadata.name),
           ...(part === "status" ? { subresource: "status" as const } : {}),
           fieldManager: options.fieldManager,
           body: object
@@ -761,10 +758,7 @@ export const make = Effect.sync(() => {
     Effect.gen(function* () {
       const request = label("PATCH", kind, ref.namespace, ref.name)
       yield* record({
-        verb: "patch",
-        kind: kind.kind,
-        name: ref.name,
-        ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }),
+        ...target("patch", kind, ref.namespace, ref.name),
         ...(options.subresource === undefined ? {} : { subresource: options.subresource }),
         body: patchDoc
       })
@@ -811,10 +805,7 @@ export const make = Effect.sync(() => {
       const ns = object.metadata.namespace
       const request = label("REPLACE", kind, ns, object.metadata.name)
       yield* record({
-        verb: "replace",
-        kind: kind.kind,
-        name: object.metadata.name,
-        ...(ns === undefined ? {} : { namespace: ns }),
+        ...target("replace", kind, ns, object.metadata.name),
         ...(options.subresource === undefined ? {} : { subresource: options.subresource }),
         body: object
       })
@@ -850,12 +841,7 @@ export const make = Effect.sync(() => {
   const del: KubeClient.Shape["delete"] = (kind, ref, options = {}) =>
     Effect.gen(function* () {
       const request = label("DELETE", kind, ref.namespace, ref.name)
-      yield* record({
-        verb: "delete",
-        kind: kind.kind,
-        name: ref.name,
-        ...(ref.namespace === undefined ? {} : { namespace: ref.namespace })
-      })
+      yield* record(target("delete", kind, ref.namespace, ref.name))
       const stored = lookup(kind, ref.namespace, ref.name)
       if (stored === undefined) return yield* notFound(kind, ref.namespace, ref.name, request)
       const meta = metadataOf(stored.object)
