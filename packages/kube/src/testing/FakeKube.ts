@@ -260,10 +260,10 @@ export const make = Effect.sync(() => {
   }
 
   /** The verb, kind and object a logged request is about. */
-  const target = (verb: Verb, kind: { readonly kind: string }, namespace: string | undefined, name: string) => ({
+  const target = (verb: Verb, kind: { readonly kind: string }, namespace: string | undefined, name?: string) => ({
     verb,
     kind: kind.kind,
-    name,
+    ...(name === undefined ? {} : { name }),
     ...(namespace === undefined ? {} : { namespace })
   })
 
@@ -555,11 +555,7 @@ export const make = Effect.sync(() => {
   const list: KubeClient.Shape["list"] = (kind, options = {}) =>
     Effect.gen(function* () {
       const request = label("LIST", kind, options.namespace)
-      yield* record({
-        verb: "list",
-        kind: kind.kind,
-        ...(options.namespace === undefined ? {} : { namespace: options.namespace })
-      })
+      yield* record(target("list", kind, options.namespace))
       kindsByKey.set(kindKeyOf(kind), kind)
       const matches = yield* selectors(request, options)
       const all = [...bucket(kindKeyOf(kind)).values()]
@@ -594,11 +590,7 @@ export const make = Effect.sync(() => {
     Stream.unwrap(
       Effect.gen(function* () {
         const request = label("WATCH", kind, options.namespace)
-        yield* record({
-          verb: "watch",
-          kind: kind.kind,
-          ...(options.namespace === undefined ? {} : { namespace: options.namespace })
-        })
+        yield* record(target("watch", kind, options.namespace))
         kindsByKey.set(kindKeyOf(kind), kind)
         const matches = yield* selectors(request, options)
         const queue = yield* Queue.unbounded<KubeClient.WatchEvent<JsonObject>, KubeError.KubeError | Cause.Done>()
