@@ -5,7 +5,8 @@
  * every normal pod stop, so a clean stop must not look like a crash.
  *
  * This is the only module of the runtime that touches `@effect/platform-node`'s runtime; apps
- * call it from `main.ts`.
+ * call it from `main.ts`. {@link help} renders the `--help` text every process prints from its
+ * table of settings.
  *
  * @since 0.1.0
  */
@@ -29,3 +30,30 @@ export const teardown: Runtime.Teardown = (exit, onExit) => {
  */
 export const launch = <E>(layer: Layer.Layer<never, E>): void =>
   Layer.launch(layer).pipe(NodeRuntime.runMain({ teardown }))
+
+/**
+ * One environment variable a process reads, for its `--help` text.
+ *
+ * @category models
+ */
+export interface Setting {
+  readonly env: string
+  readonly fallback: string
+  readonly help: string
+}
+
+/**
+ * The `--help` text: what the command does, then every setting with its default.
+ *
+ * @category constructors
+ */
+export const help = (bin: string, summary: string, settings: ReadonlyArray<Setting>): string => {
+  const width = Math.max(...settings.map((s) => s.env.length)) + 1
+  return [
+    `${bin}: ${summary}`,
+    "",
+    "Settings (environment variables):",
+    ...settings.map((s) => `  ${s.env.padEnd(width)} ${s.help}\n  ${"".padEnd(width)} default: ${s.fallback}`),
+    ""
+  ].join("\n")
+}

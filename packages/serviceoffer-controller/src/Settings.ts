@@ -8,6 +8,7 @@
 import { Config, Duration, Effect, Schema } from "effect"
 import * as Children from "./Children.ts"
 import * as Networks from "./Networks.ts"
+import * as Main from "@obol/controller/Main"
 
 interface Entry {
   readonly env: string
@@ -76,13 +77,7 @@ export const table: ReadonlyArray<Entry> = [
  * @category constants
  */
 export const help = (bin: string) =>
-  [
-    `${bin}: reconciles ServiceOffers into x402-gated routes (obol.org/v1alpha1).`,
-    "",
-    "Settings (environment variables):",
-    ...table.map((e) => `  ${e.env.padEnd(26)} ${e.help}\n  ${"".padEnd(26)} default: ${e.fallback}`),
-    ""
-  ].join("\n")
+  Main.help(bin, "reconciles ServiceOffers into x402-gated routes (obol.org/v1alpha1).", table)
 
 const NetworkList = Schema.Array(
   Schema.Struct({

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { Config, Effect } from "effect"
+import * as Main from "@obol/controller/Main"
 
 /**
  * @category constants
@@ -27,13 +28,7 @@ export const table = [
  * @category constants
  */
 export const help = (bin: string) =>
-  [
-    `${bin}: x402 payment gate for Traefik ForwardAuth, serving PaymentRoutes (obol.org/v1alpha1).`,
-    "",
-    "Settings (environment variables):",
-    ...table.map((e) => `  ${e.env.padEnd(28)} ${e.help}\n  ${"".padEnd(28)} default: ${e.fallback}`),
-    ""
-  ].join("\n")
+  Main.help(bin, "x402 payment gate for Traefik ForwardAuth, serving PaymentRoutes (obol.org/v1alpha1).", table)
 
 /**
  * @category constructors
