@@ -39,6 +39,14 @@ export const RegistrationRequestSpec = Schema.Struct({
   endpoint: Schema.String.check(Schema.isMinCodePoints(1)).annotate({
     description: "Public URL where buyers reach the offer; becomes the web service entry of the document."
   }),
+  agentURI: Schema.String.check(
+    Schema.isPattern(/^(https?:\/\/|ipfs:\/\/|data:application\/json)\S+$/u, {
+      expected: "an https://, http://, ipfs:// or data:application/json URI"
+    })
+  ).annotate({
+    description:
+      "The URI registered on chain as the agent's tokenURI: where the agent's ERC-8004 registration document is served. Unique per request, so the registrar can find its own registration on chain after a crash."
+  }),
   chain: NetworkName.annotate({
     description: "Chain to register on, as a name (base-sepolia) or CAIP-2 id (eip155:84532)."
   }),

@@ -7,7 +7,12 @@ const request = (): any => ({
   apiVersion: "obol.org/v1alpha1",
   kind: "RegistrationRequest",
   metadata: { name: "qwen-registration", namespace: "llm" },
-  spec: { name: "Qwen", endpoint: "https://seller.example/services/qwen", chain: "base-sepolia" }
+  spec: {
+    name: "Qwen",
+    endpoint: "https://seller.example/services/qwen",
+    agentURI: "https://seller.example/.well-known/agent-registration.json?offer=llm/qwen",
+    chain: "base-sepolia"
+  }
 })
 
 describe("RegistrationRequest", () => {
@@ -22,6 +27,22 @@ describe("RegistrationRequest", () => {
     }
     const result = CustomResource.decodeResult(RegistrationRequest, confirmed, { strict: true })
     expect(Result.isSuccess(result) ? result.success.status?.agentId : result.failure.message).toBe("0")
+  })
+
+  it("requires an agentURI that resolves to a document (https, http, ipfs or a JSON data URI)", () => {
+    const missing = request()
+    delete missing.spec.agentURI
+    const ftp = request()
+    ftp.spec.agentURI = "ftp://seller.example/doc.json"
+    const problems = (r: any) => {
+      const result = CustomResource.decodeResult(RegistrationRequest, r)
+      return Result.isFailure(result) ? result.failure.problems.map((p) => p.path) : []
+    }
+    expect(problems(missing)).toEqual(["spec.agentURI"])
+    expect(problems(ftp)).toEqual(["spec.agentURI"])
+    const data = request()
+    data.spec.agentURI = "data:application/json;base64,eyJhY3RpdmUiOmZhbHNlfQ=="
+    expect(problems(data)).toEqual([])
   })
 
   it("rejects an unknown phase and a non-decimal agent id", () => {

@@ -235,6 +235,20 @@ export const httpRoute = (offer: ServiceOffer, settings: Settings): Manifest => 
 }
 
 /**
+ * The agent URI an offer registers on chain: the controller's well-known registration document,
+ * narrowed to this offer with `?offer=<namespace>/<name>`. Each offer is its own ERC-8004 agent,
+ * so each needs its own document (its name, services and `registrations` entry), and a URI
+ * unique to the offer is what lets the registrar find its own registration on chain after a crash
+ * (`findRegistration(owner, uri)`); one URI shared by every offer would make that lookup ambiguous.
+ *
+ * @category constructors
+ */
+export const agentURI = (offer: ServiceOffer, settings: Pick<Settings, "publicBaseUrl">): string =>
+  `${settings.publicBaseUrl.replace(/\/+$/u, "")}/.well-known/agent-registration.json?offer=${encodeURIComponent(
+    offer.metadata.namespace ?? "default"
+  )}/${encodeURIComponent(offer.metadata.name ?? "")}`
+
+/**
  * The RegistrationRequest for an offer with `registration.enabled`.
  *
  * @category constructors
@@ -252,6 +266,7 @@ export const registrationRequest = (offer: ServiceOffer, settings: Settings): Ma
       ...(registration.description === undefined ? {} : { description: registration.description }),
       ...(registration.image === undefined ? {} : { image: registration.image }),
       endpoint,
+      agentURI: agentURI(offer, settings),
       chain: offer.spec.payment.network,
       ...(registration.services === undefined ? {} : { services: registration.services.map((s) => ({ ...s })) }),
       ...(registration.supportedTrust === undefined ? {} : { supportedTrust: [...registration.supportedTrust] }),

@@ -1,8 +1,16 @@
 /**
- * The aggregated ERC-8004 registration document at `/.well-known/agent-registration.json`:
- * one document for everything this cluster sells, built from cached ServiceOffers and the
- * registrar's RegistrationRequest statuses. Every replica serves it from its own cache, leader or
- * not (reads need no leadership), with `Content-Type: application/json`.
+ * ERC-8004 registration documents at `/.well-known/agent-registration.json`, built from cached
+ * ServiceOffers and the registrar's RegistrationRequest statuses:
+ *
+ * - without a query, the aggregated document for everything this cluster sells (endpoint-domain
+ *   verification: one `registrations` entry per confirmed offer);
+ * - with `?offer=<namespace>/<name>`, one offer's own document: what that offer's on-chain
+ *   `agentURI` points at (see `Children.agentURI`), with its name, description, services and,
+ *   once the registrar confirmed it, its `registrations` entry. 404 for an offer that is not
+ *   registered.
+ *
+ * Every replica serves both from its own cache, leader or not (reads need no leadership), with
+ * `Content-Type: application/json`; 503 until the caches have synced.
  *
  * Document fields follow ERC-8004 registration-v1: `type`, `name`, `description`, `image`,
  * `services` (one `web` entry per registered offer, plus the services offers declare),
@@ -12,7 +20,8 @@
  * @since 0.1.0
  */
 import { Effect, Layer, Stream } from "effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as AgentRegistration from "@obol/api/AgentRegistration"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Store from "@obol/controller/Store"
@@ -37,41 +46,90 @@ export interface Identity {
 /**
  * @category constants
  */
-export const registrationType = "https://eips.ethereum.org/EIPS/eip-8004#registration-v1"
+export const registrationType = AgentRegistration.registrationType
+
+const isRegistered = (o: Offer) => o.spec.registration?.enabled === true && o.metadata.deletionTimestamp === undefined
+const isReady = (o: Offer) => (o.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True")
+
+const requestOf = (requests: ReadonlyArray<Request>, offer: Offer) =>
+  requests.find(
+    (r) =>
+      r.metadata.namespace === offer.metadata.namespace &&
+      r.metadata.name === Names.registrationRequest(offer.metadata.name ?? "")
+  )
+
+const onChain = (
+  request: Request | undefined
+): ReadonlyArray<AgentRegistration.AgentRegistration["registrations"][number]> => {
+  const status = request?.status
+  if (status?.agentId === undefined || status.agentRegistry === undefined) return []
+  const id = BigInt(status.agentId)
+  // JSON numbers beyond 2^53 would lose digits in JavaScript readers; ids that large do not occur.
+  return id <= BigInt(Number.MAX_SAFE_INTEGER) ? [{ agentId: Number(id), agentRegistry: status.agentRegistry }] : []
+}
+
+/**
+ * One offer's own registration document (pure).
+ *
+ * @category constructors
+ */
+export const agentDocument = (
+  identity: Identity,
+  offer: Offer,
+  request: Request | undefined
+): AgentRegistration.AgentRegistration => {
+  const registration = offer.spec.registration
+  const name = registration?.name ?? offer.metadata.name ?? ""
+  const base = identity.publicBaseUrl.replace(/\/+$/u, "")
+  const image = registration?.image ?? identity.image
+  return {
+    type: registrationType,
+    name,
+    description:
+      registration?.description ??
+      (offer.spec.model === undefined
+        ? `x402 payment-gated ${offer.spec.type} service: ${name}`
+        : `${offer.spec.model.name} inference via x402 micropayments`),
+    ...(image === undefined ? {} : { image }),
+    services: [
+      {
+        name: "web",
+        endpoint: `${base}${Children.pathOf(offer)}`,
+        ...(registration?.skills === undefined ? {} : { skills: [...registration.skills] }),
+        ...(registration?.domains === undefined ? {} : { domains: [...registration.domains] })
+      },
+      ...(registration?.services ?? []).map((s) => ({ ...s }))
+    ],
+    x402Support: true,
+    active: isRegistered(offer) && isReady(offer),
+    registrations: onChain(request),
+    ...(registration?.supportedTrust === undefined || registration.supportedTrust.length === 0
+      ? {}
+      : { supportedTrust: [...registration.supportedTrust] })
+  }
+}
 
 /**
  * Builds the document (pure).
  *
  * @category constructors
  */
-export const document = (identity: Identity, offers: ReadonlyArray<Offer>, requests: ReadonlyArray<Request>) => {
+export const document = (
+  identity: Identity,
+  offers: ReadonlyArray<Offer>,
+  requests: ReadonlyArray<Request>
+): AgentRegistration.AgentRegistration => {
   const registered = offers
-    .filter((o) => o.spec.registration?.enabled === true && o.metadata.deletionTimestamp === undefined)
+    .filter(isRegistered)
     .toSorted((a, b) =>
       `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`)
-    )
-  const requestOf = (offer: Offer) =>
-    requests.find(
-      (r) =>
-        r.metadata.namespace === offer.metadata.namespace &&
-        r.metadata.name === Names.registrationRequest(offer.metadata.name ?? "")
     )
   const base = identity.publicBaseUrl.replace(/\/+$/u, "")
   const services = registered.flatMap((offer) => [
     { name: "web", endpoint: `${base}${Children.pathOf(offer)}` },
     ...(offer.spec.registration?.services ?? []).map((s) => ({ ...s }))
   ])
-  const registrations = registered.flatMap((offer) => {
-    const status = requestOf(offer)?.status
-    if (status?.agentId === undefined || status.agentRegistry === undefined) return []
-    const id = BigInt(status.agentId)
-    return [
-      {
-        agentId: id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : status.agentId,
-        agentRegistry: status.agentRegistry
-      }
-    ]
-  })
+  const registrations = registered.flatMap((offer) => onChain(requestOf(requests, offer)))
   const supportedTrust = [...new Set(registered.flatMap((o) => o.spec.registration?.supportedTrust ?? []))]
   return {
     type: registrationType,
@@ -80,7 +138,7 @@ export const document = (identity: Identity, offers: ReadonlyArray<Offer>, reque
     ...(identity.image === undefined ? {} : { image: identity.image }),
     services,
     x402Support: true,
-    active: registered.some((o) => (o.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True")),
+    active: registered.some(isReady),
     registrations,
     ...(supportedTrust.length === 0 ? {} : { supportedTrust })
   }
@@ -113,11 +171,26 @@ export const routes = (identity: Identity, options: { readonly namespace?: strin
       return HttpRouter.add(
         "GET",
         "/.well-known/agent-registration.json",
-        Effect.sync(() =>
-          offers.store.isReady() && requests.store.isReady()
-            ? HttpServerResponse.jsonUnsafe(document(identity, offers.store.list(), requests.store.list()))
-            : HttpServerResponse.text("registration cache not synced yet\n", { status: 503 })
-        )
+        Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
+          if (!offers.store.isReady() || !requests.store.isReady()) {
+            return HttpServerResponse.text("registration cache not synced yet\n", { status: 503 })
+          }
+          const selector = new URL(request.url, "http://localhost").searchParams.get("offer")
+          if (selector === null) {
+            return HttpServerResponse.jsonUnsafe(document(identity, offers.store.list(), requests.store.list()))
+          }
+          const [namespace, name, ...rest] = selector.split("/")
+          const offer =
+            rest.length === 0 && namespace !== undefined && name !== undefined
+              ? offers.store.list().find((o) => o.metadata.namespace === namespace && o.metadata.name === name)
+              : undefined
+          return offer === undefined || !isRegistered(offer)
+            ? HttpServerResponse.jsonUnsafe(
+                { error: `no registered offer ${selector} (expected ?offer=<namespace>/<name>)` },
+                { status: 404 }
+              )
+            : HttpServerResponse.jsonUnsafe(agentDocument(identity, offer, requestOf(requests.store.list(), offer)))
+        })
       )
     })
   )

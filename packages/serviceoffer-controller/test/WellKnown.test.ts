@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Result } from "effect"
+import { Effect, Layer, Result, Schema } from "effect"
 import { HttpRouter } from "effect/http"
+import * as AgentRegistration from "@obol/api/AgentRegistration"
 import * as CustomResource from "@obol/api/CustomResource"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
@@ -52,7 +53,12 @@ const request = (name: string, agentId?: string) =>
     apiVersion: "obol.org/v1alpha1",
     kind: "RegistrationRequest",
     metadata: { name: `${name}-registration`, namespace: "ns" },
-    spec: { name, endpoint: "https://seller.example", chain: "base-sepolia" },
+    spec: {
+      name,
+      endpoint: "https://seller.example",
+      agentURI: `https://seller.example/.well-known/agent-registration.json?offer=ns/${name}`,
+      chain: "base-sepolia"
+    },
     ...(agentId === undefined
       ? {}
       : {
@@ -95,6 +101,47 @@ describe("WellKnown", () => {
     })
   })
 
+  it("gives each registered offer its own registration-v1 document, with its registrations entry once confirmed", () => {
+    const b = offer("b", true, {
+      enabled: true,
+      name: "Weather",
+      skills: ["weather/forecast"],
+      services: [{ name: "MCP", endpoint: "https://seller.example/mcp" }]
+    })
+    const pending = WellKnown.agentDocument(identity, b, request("b"))
+    const confirmed = WellKnown.agentDocument(identity, b, request("b", "0"))
+    for (const doc of [pending, confirmed, WellKnown.document(identity, [b], [request("b", "0")])]) {
+      expect(Schema.decodeUnknownExit(AgentRegistration.AgentRegistration)(doc)._tag).toBe("Success")
+    }
+    expect(pending).toEqual({
+      type: "https://eips.ethereum.org/EIPS/eip-8004#registration-v1",
+      name: "Weather",
+      description: "x402 payment-gated http service: Weather",
+      services: [
+        { name: "web", endpoint: "https://seller.example/services/b", skills: ["weather/forecast"] },
+        { name: "MCP", endpoint: "https://seller.example/mcp" }
+      ],
+      x402Support: true,
+      active: true,
+      registrations: []
+    })
+    // agentId 0 is a real id, not "unregistered".
+    expect(confirmed.registrations).toEqual([
+      { agentId: 0, agentRegistry: "eip155:84532:0x8004A818BFB912233c491871b3d84c89A494BD9e" }
+    ])
+  })
+
+  it("rejects documents missing registration-v1 fields", () => {
+    const decode = Schema.decodeUnknownExit(AgentRegistration.AgentRegistration)
+    const doc = WellKnown.agentDocument(identity, offer("a", true, { enabled: true }), undefined)
+    expect(decode({ ...doc, type: "registration-v1" })._tag).toBe("Failure")
+    expect(decode({ ...doc, registrations: [{ agentId: "0", agentRegistry: "eip155:84532:0x1" }] })._tag).toBe(
+      "Failure"
+    )
+    const { services: _services, ...withoutServices } = doc
+    expect(decode(withoutServices)._tag).toBe("Failure")
+  })
+
   it("is inactive when no registered offer is Ready", () => {
     expect(WellKnown.document(identity, [offer("a", false, { enabled: true })], []).active).toBe(false)
   })
@@ -129,6 +176,15 @@ describe("WellKnown", () => {
       expect(((yield* Effect.promise(() => res.json())) as { services: unknown }).services).toEqual([
         { name: "web", endpoint: "https://seller.example/services/a" }
       ])
+      const one = yield* Effect.promise(() =>
+        handler(new Request("http://x/.well-known/agent-registration.json?offer=ns/a"))
+      )
+      expect(one.status).toBe(200)
+      expect(((yield* Effect.promise(() => one.json())) as { name: string }).name).toBe("a")
+      const unknown = yield* Effect.promise(() =>
+        handler(new Request("http://x/.well-known/agent-registration.json?offer=ns/nope"))
+      )
+      expect(unknown.status).toBe(404)
       yield* Effect.promise(dispose)
     }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
   )
