@@ -132,14 +132,14 @@ describe("WellKnown", () => {
   })
 
   it("rejects documents missing registration-v1 fields", () => {
-    const decode = Schema.decodeUnknownExit(AgentRegistration.AgentRegistration)
+    const decodeDoc = Schema.decodeUnknownExit(AgentRegistration.AgentRegistration)
     const doc = WellKnown.agentDocument(identity, offer("a", true, { enabled: true }), undefined)
-    expect(decode({ ...doc, type: "registration-v1" })._tag).toBe("Failure")
-    expect(decode({ ...doc, registrations: [{ agentId: "0", agentRegistry: "eip155:84532:0x1" }] })._tag).toBe(
+    expect(decodeDoc({ ...doc, type: "registration-v1" })._tag).toBe("Failure")
+    expect(decodeDoc({ ...doc, registrations: [{ agentId: "0", agentRegistry: "eip155:84532:0x1" }] })._tag).toBe(
       "Failure"
     )
     const { services: _services, ...withoutServices } = doc
-    expect(decode(withoutServices)._tag).toBe("Failure")
+    expect(decodeDoc(withoutServices)._tag).toBe("Failure")
   })
 
   it("is inactive when no registered offer is Ready", () => {
