@@ -6,7 +6,7 @@
  * Faults: `down` makes every call fail with `Rpc` (the node is unreachable); `failNext(op, error)`
  * fails the next call(s) of one operation; `afterSend` runs right after a transaction is accepted
  * and before its hash is returned (a test interrupts there to play a crash between send and
- * status write). `sends` counts accepted transactions per operation.
+ * status write). `sends` counts accepted transactions per operation, `calls` every call.
  *
  * Not modelled: gas, nonces, reorgs, pending transactions (`inFlight` is always 0), registries
  * that are not ERC-8004 (any address is a registry).
@@ -51,6 +51,8 @@ export interface MemoryChain {
   readonly revertNext: (operation: "register" | "setAgentURI", reason: string) => void
   afterSend: ((operation: Operation, hash: Hash) => Effect.Effect<void>) | undefined
   readonly sends: Record<Operation, number>
+  /** Every call made, failed ones included. */
+  calls: number
   /** Agents of a registry, by id. */
   readonly agents: (registry: Address) => ReadonlyArray<Agent>
   /** Registered events of a registry. */
@@ -81,6 +83,7 @@ export const make = (): MemoryChain => {
     down: false,
     afterSend: undefined,
     sends: { register: 0, setAgentURI: 0, read: 0 },
+    calls: 0,
     blockNumber: 100n,
     failNext: (operation, error, times = 1) => {
       const queue = injected.get(operation) ?? []
@@ -98,6 +101,7 @@ export const make = (): MemoryChain => {
       const state = stateOf(target.registry)
       const gate = (operation: Operation) =>
         Effect.suspend(() => {
+          chain.calls += 1
           if (chain.down) {
             return Effect.fail(
               new ChainError({ reason: "Rpc", message: `${operation}: connect ECONNREFUSED ${target.rpcUrl}` })
