@@ -172,7 +172,8 @@ export const fromViem = (operation: string, error: unknown): ChainError => {
   ) {
     return new ChainError({ reason: "Timeout", message: `${operation}: ${error.shortMessage}` })
   }
-  return new ChainError({ reason: "Rpc", message: `${operation}: ${error.shortMessage}` })
+  const details = error.details === "" || error.shortMessage.includes(error.details) ? "" : ` (${error.details})`
+  return new ChainError({ reason: "Rpc", message: `${operation}: ${error.shortMessage}${details}` })
 }
 
 const registeredFrom = (logs: ReadonlyArray<{ address: Address; data: `0x${string}`; topics: ReadonlyArray<Hash> }>) =>

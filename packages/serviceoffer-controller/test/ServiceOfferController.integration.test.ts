@@ -10,6 +10,7 @@ import { parse } from "yaml"
 import * as EventRecorder from "@obol/controller/EventRecorder"
 import * as KubeConfig from "@obol/kube/KubeConfig"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
+import * as StandIns from "@obol/test-envs/vitest/StandIns"
 import { eventually, kubectl, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
 import * as ServiceOfferController from "@obol/serviceoffer-controller/ServiceOfferController"
 import * as ServiceOfferReconciler from "@obol/serviceoffer-controller/ServiceOfferReconciler"
@@ -43,60 +44,9 @@ afterAll(async () => {
   if (fiber !== undefined) await Effect.runPromise(Fiber.interrupt(fiber))
 })
 
-const admit = async (name: string) => {
-  const route = await eventually("the PaymentRoute", async () => {
-    const r = await request("GET", api("paymentroutes", `${name}-payment`))
-    return r.status === 200 ? r.json : undefined
-  })
-  const res = await request(
-    "PATCH",
-    `${api("paymentroutes", `${name}-payment`)}/status`,
-    { status: { admitted: true, lastAdmittedGeneration: route.metadata.generation } },
-    "application/merge-patch+json"
-  )
-  expect(res.status, res.body).toBe(200)
-}
-
-const accept = async (name: string) => {
-  await eventually("the HTTPRoute", async () => ((await exists("httproutes", `so-${name}`)) ? true : undefined))
-  const condition = (type: string) => ({
-    type,
-    status: "True",
-    reason: type,
-    message: "test gateway",
-    lastTransitionTime: "2026-11-27T00:00:00Z"
-  })
-  const res = await request(
-    "PATCH",
-    `${api("httproutes", `so-${name}`)}/status`,
-    {
-      status: {
-        parents: [
-          {
-            parentRef: {
-              group: "gateway.networking.k8s.io",
-              kind: "Gateway",
-              namespace: "traefik",
-              name: "traefik-gateway",
-              sectionName: "web"
-            },
-            controllerName: "traefik.io/gateway-controller",
-            conditions: [condition("Accepted"), condition("ResolvedRefs")]
-          }
-        ]
-      }
-    },
-    "application/merge-patch+json"
-  )
-  expect(res.status, res.body).toBe(200)
-}
-
-const ready = (name: string) =>
-  eventually(`ServiceOffer ${name} to be Ready`, async () => {
-    const r = await request("GET", api("serviceoffers", name))
-    const condition = (r.json?.status?.conditions ?? []).find((c: { type: string }) => c.type === "Ready")
-    return condition?.status === "True" ? r.json : undefined
-  })
+const admit = (name: string) => StandIns.admit(namespace(), name)
+const accept = (name: string) => StandIns.accept(namespace(), name)
+const ready = (name: string) => StandIns.ready(namespace(), name)
 
 describe("serviceoffer-controller on the real API server", () => {
   it("takes the sample offer from create to Ready, withholding the route until admission", async () => {
