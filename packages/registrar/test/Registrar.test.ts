@@ -80,6 +80,20 @@ const get = (name: string) =>
   )
 const status = (name: string) => Effect.map(get(name), (o) => Option.getOrThrow(o).status ?? {})
 const create = (name: string) => KubeClient.KubeClient.use((c) => c.create(RegistrationRequest, request(name)))
+const remove = (name: string) =>
+  KubeClient.KubeClient.use((c) => c.delete(RegistrationRequest, { namespace: ns, name: `${name}-registration` }))
+
+/** A registrar whose process dies right after the chain accepted its transaction: before it learns the hash. */
+const startDyingAfterSend = (w: World, name: string) =>
+  Effect.gen(function* () {
+    w.chain.afterSend = () => Effect.never
+    const doomed = yield* start
+    yield* create(name)
+    yield* settle
+    yield* crash(doomed)
+    w.chain.afterSend = undefined
+  })
+
 const phases = (w: World) => w.events.map((e) => e.reason)
 
 const run = <A, E, R>(w: World, body: Effect.Effect<A, E, R>, settings = {}) =>
@@ -197,19 +211,13 @@ describe("registrar", () => {
     return run(
       w,
       Effect.gen(function* () {
-        // The transaction is accepted, then the process dies before it learns the hash.
-        w.chain.afterSend = () => Effect.never
-        const crashed = yield* start
-        yield* create("weather")
-        yield* settle
+        yield* startDyingAfterSend(w, "weather")
         expect(w.chain.sends.register).toBe(1)
         const before = yield* status("weather")
         expect(before.phase).toBe("Pending")
         expect(before.txHash).toBeUndefined()
         expect(before.searchFromBlock).toBe(100)
-        yield* crash(crashed)
 
-        w.chain.afterSend = undefined
         yield* start
         yield* settle
         expect(yield* status("weather")).toMatchObject({ phase: "Confirmed", agentId: "0" })
@@ -268,9 +276,7 @@ describe("registrar", () => {
         yield* start
         yield* create("weather")
         yield* settle
-        yield* KubeClient.KubeClient.use((c) =>
-          c.delete(RegistrationRequest, { namespace: ns, name: "weather-registration" })
-        )
+        yield* remove("weather")
         yield* settle
         expect(yield* get("weather")).toEqual(Option.none())
         const tomb = w.chain.agents(registry)[0]?.uri ?? ""
@@ -287,15 +293,8 @@ describe("registrar", () => {
     return run(
       w,
       Effect.gen(function* () {
-        w.chain.afterSend = () => Effect.never
-        const crashed = yield* start
-        yield* create("weather")
-        yield* settle
-        yield* crash(crashed)
-        w.chain.afterSend = undefined
-        yield* KubeClient.KubeClient.use((c) =>
-          c.delete(RegistrationRequest, { namespace: ns, name: "weather-registration" })
-        )
+        yield* startDyingAfterSend(w, "weather")
+        yield* remove("weather")
         yield* start
         yield* settle
         expect(yield* get("weather")).toEqual(Option.none())
@@ -314,9 +313,7 @@ describe("registrar", () => {
         yield* create("weather")
         yield* settle
         w.chain.failNext("setAgentURI", new ChainError({ reason: "InsufficientFunds", message: "no gas" }))
-        yield* KubeClient.KubeClient.use((c) =>
-          c.delete(RegistrationRequest, { namespace: ns, name: "weather-registration" })
-        )
+        yield* remove("weather")
         yield* settle
         expect(Option.isSome(yield* get("weather"))).toBe(true)
         expect(w.chain.agents(registry)[0]?.uri).toBe(uri("weather"))
