@@ -2,16 +2,18 @@
  * The `registrar` command on the real API server with anvil and our IdentityRegistry: killed
  * with SIGKILL right after each registration transaction reached the chain and before the
  * process could record it (the JSON-RPC proxy holds back the answer and kills it), five times in
- * a row. Each restart must find its registration on chain instead of minting again.
+ * a row. Each restart must find its registration on chain instead of minting again. The process
+ * runs as a ServiceAccount holding only the rules of `deploy/registrar/rbac.yaml`.
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { once } from "node:events"
 import { join } from "node:path"
 import { Effect, Exit, Scope } from "effect"
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { identityRegistryAbi } from "@obol/chain/IdentityRegistryAbi"
 import * as Chain from "@obol/test-envs/chain/Chain"
 import * as RpcProxy from "@obol/test-envs/chain/RpcProxy"
+import * as ServiceAccounts from "@obol/test-envs/vitest/ServiceAccounts"
 import { eventually, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
 import { privateKeyToAddress } from "viem/accounts"
 
@@ -21,6 +23,7 @@ const scope = Effect.runSync(Scope.make())
 const children: Array<ChildProcess> = []
 let chain: Chain.Chain
 let proxy: RpcProxy.RpcProxy
+let kubeconfig: string
 const seller = privateKeyToAddress(Chain.devKeys.seller)
 
 beforeAll(async () => {
@@ -33,6 +36,11 @@ beforeAll(async () => {
     data: { privateKey: Buffer.from(Chain.devKeys.seller).toString("base64") }
   })
   expect(res.status, res.body).toBe(201)
+  kubeconfig = await ServiceAccounts.kubeconfigFor({
+    namespace: namespace(),
+    account: "registrar",
+    manifest: join(import.meta.dirname, "..", "..", "..", "deploy", "registrar", "rbac.yaml")
+  })
 })
 afterAll(async () => {
   for (const child of children) child.kill("SIGKILL")
@@ -43,7 +51,7 @@ const start = () => {
   const child = spawn(process.execPath, [bin], {
     env: {
       ...process.env,
-      KUBECONFIG: inject("kubeconfig"),
+      KUBECONFIG: kubeconfig,
       WATCH_NAMESPACE: namespace(),
       SIGNER_NAMESPACE: namespace(),
       LEASE_NAMESPACE: namespace(),
@@ -118,5 +126,11 @@ describe("registrar process", () => {
       expect(status.agentId).toBe(mine[0]?.args.agentId?.toString())
       expect(status.txHash).toBe(mine[0]?.transactionHash)
     }
+    // The account's rules were enough to record Events too.
+    const events = await request("GET", `/apis/events.k8s.io/v1/namespaces/${namespace()}/events`)
+    const confirmed = (events.json.items as Array<{ reason: string; regarding: { name: string } }>)
+      .filter((e) => e.reason === "Confirmed")
+      .map((e) => e.regarding.name)
+    expect(confirmed.toSorted()).toEqual(names)
   }, 120_000)
 })

@@ -6,10 +6,7 @@
  *   becomes ready, admits its route and answers it.
  */
 import { spawn, type ChildProcess } from "node:child_process"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { parseAllDocuments, stringify } from "yaml"
 import { x402Client, x402HTTPClient } from "@x402/core/client"
 import type { PaymentRequired } from "@x402/core/types"
 import { toClientEvmSigner } from "@x402/evm"
@@ -19,6 +16,7 @@ import { privateKeyToAccount } from "viem/accounts"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import * as Chain from "@obol/test-envs/chain/Chain"
 import * as LocalFacilitator from "@obol/test-envs/chain/Facilitator"
+import * as ServiceAccounts from "@obol/test-envs/vitest/ServiceAccounts"
 import { eventually, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
 
 const namespace = useNamespace("verifier-restart")
@@ -126,53 +124,11 @@ describe("the x402-verifier command", () => {
   }, 120_000)
   it("runs with only the rules of deploy/x402-verifier/rbac.yaml: ready, route admitted and answered", async () => {
     const ns = namespace()
-    const role = (
-      parseAllDocuments(readFileSync(rbacFile, "utf8")).map((d) => d.toJS()) as Array<{
-        kind: string
-        rules?: unknown
-      }>
-    ).find((d) => d.kind === "ClusterRole")
-    expect(role?.rules).toBeDefined()
-    const roleName = `x402-verifier-${ns}`
-    expect(
-      (
-        await request("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", {
-          apiVersion: "rbac.authorization.k8s.io/v1",
-          kind: "ClusterRole",
-          metadata: { name: roleName },
-          rules: role?.rules
-        })
-      ).status
-    ).toBe(201)
-    await request("POST", `/api/v1/namespaces/${ns}/serviceaccounts`, {
-      apiVersion: "v1",
-      kind: "ServiceAccount",
-      metadata: { name: "x402-verifier" }
+    const kubeconfig = await ServiceAccounts.kubeconfigFor({
+      namespace: ns,
+      account: "x402-verifier",
+      manifest: rbacFile
     })
-    await request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: "x402-verifier" },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: roleName },
-      subjects: [{ kind: "ServiceAccount", name: "x402-verifier", namespace: ns }]
-    })
-    const token = await request("POST", `/api/v1/namespaces/${ns}/serviceaccounts/x402-verifier/token`, {
-      apiVersion: "authentication.k8s.io/v1",
-      kind: "TokenRequest",
-      spec: { expirationSeconds: 600 }
-    })
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), "x402-verifier-sa-")), "kubeconfig")
-    writeFileSync(
-      kubeconfig,
-      stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: "test", cluster: { server: inject("server"), "certificate-authority": inject("caFile") } }],
-        users: [{ name: "sa", user: { token: token.json.status.token } }],
-        contexts: [{ name: "sa", context: { cluster: "test", user: "sa" } }],
-        "current-context": "sa"
-      })
-    )
     expect((await createRoute("restricted")).status).toBe(201)
     const listen = port + 10
     start(kubeconfig, listen)
