@@ -352,6 +352,12 @@ describe("ServiceOfferController", () => {
             { subresource: "status" }
           )
           .pipe(Effect.andThen(settle))
+      const requested = (yield* get(RegistrationRequest, "agent-registration")).pipe((o) =>
+        o._tag === "Some" ? o.value.spec.agentURI : undefined
+      )
+      expect(requested).toBe(`https://seller.example/.well-known/agent-registration.json?offer=${ns}/agent`)
+      yield* setPhase({ phase: "OffChainOnly", errorMessage: "no signer configured" })
+      expect(yield* conditionsOf("agent")).toMatchObject({ Registered: "True/OffChainOnly", Ready: "True/Ready" })
       yield* setPhase({ phase: "Failed", errorMessage: "insufficient funds for gas" })
       expect(yield* conditionsOf("agent")).toMatchObject({
         Registered: "False/RegistrationFailed",
