@@ -7,8 +7,9 @@
  *    with the reason; looked at again every `offChainRecheck` (a signer added later is picked
  *    up; OffChainOnly is not a dead end). No finalizer is added: nothing on chain to clean up.
  * 2. Otherwise, under the finalizer `obol.org/registrar-tombstone`:
- *    - **Pending**: record `searchFromBlock` (the current block) in status *before* anything is
- *      sent; look the registration up on chain (owner = signer, same URI, from that block) and
+ *    - **Pending**: record `searchFromBlock` (the current block) and the `agentURI` about to be
+ *      sent in status *before* anything is sent (lookups use that URI until Confirmed, so a
+ *      spec change in between cannot hide a sent transaction); look the registration up on chain (owner = signer, same URI, from that block) and
  *      adopt it if found; else, holding the signer's lock and with no transaction of the signer
  *      in flight, simulate and send `register(agentURI)`.
  *    - **Submitted**: the hash goes to status at once, before waiting for the receipt.
@@ -232,6 +233,13 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
         note
       )
 
+    /** Confirmed under an older URI than the spec's: run again at once to move it. */
+    const afterConfirm = () =>
+      current.agentURI === spec.agentURI ? Action.awaitChange : Action.requeueAfter(Duration.zero)
+
+    /** The URI a transaction may already carry: recorded before the first send, then fixed until Confirmed. */
+    const sentURI = () => current.agentURI ?? spec.agentURI
+
     /** The agent behind this request, wherever the evidence is. */
     const locate = (owner: Address): Effect.Effect<Option.Option<bigint>, ChainError> =>
       Effect.gen(function* () {
@@ -240,7 +248,7 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
           return Option.some((yield* registry.awaitRegistration(current.txHash as Hash)).agentId)
         }
         if (current.searchFromBlock === undefined) return Option.none()
-        const found = yield* registry.findRegistration(owner, spec.agentURI, BigInt(current.searchFromBlock))
+        const found = yield* registry.findRegistration(owner, sentURI(), BigInt(current.searchFromBlock))
         return Option.map(found, (r) => r.agentId)
       })
 
@@ -252,7 +260,13 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
         }
         const key = signer.value
         if (current.phase === "Confirmed" && current.agentId !== undefined) {
-          if (current.agentURI === spec.agentURI && current.agentRegistry === agentRegistry) {
+          if (current.agentRegistry !== undefined && current.agentRegistry !== agentRegistry) {
+            const message = `registered as agent ${current.agentId} in ${current.agentRegistry}, but the request now names ${agentRegistry}; delete and recreate the request to register there`
+            if (current.errorMessage !== message) yield* publish("Warning", "RegistryChanged", message)
+            yield* write({ ...current, errorMessage: message })
+            return Action.awaitChange
+          }
+          if (current.agentURI === spec.agentURI) {
             yield* write(current)
             return Action.awaitChange
           }
@@ -279,7 +293,7 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
                 mined.success,
                 `registered as agent ${mined.success.agentId} in ${agentRegistry} (tx ${hash})`
               )
-              return Action.awaitChange
+              return afterConfirm()
             }
             // A revert minted nothing: forget the hash so the next attempt sends again.
             if (mined.failure.reason === "Reverted") current = without(current, "txHash")
@@ -292,17 +306,17 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
         let from = current.searchFromBlock
         if (from === undefined) {
           from = Number(yield* registry.blockNumber.pipe(Effect.catch((e) => failed(e))))
-          yield* write({ ...current, phase: "Pending", searchFromBlock: from })
+          yield* write({ ...current, phase: "Pending", searchFromBlock: from, agentURI: spec.agentURI })
         }
         const found = yield* registry
-          .findRegistration(key.address, spec.agentURI, BigInt(from))
+          .findRegistration(key.address, sentURI(), BigInt(from))
           .pipe(Effect.catch((e) => failed(e)))
         if (Option.isSome(found)) {
           yield* confirm(
             found.value,
             `found agent ${found.value.agentId} registered on chain from an earlier attempt (tx ${found.value.txHash}); nothing sent again`
           )
-          return Action.awaitChange
+          return afterConfirm()
         }
 
         const target = `${registry.target.chainId}|${registry.target.registry.toLowerCase()}`
@@ -318,10 +332,10 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
           Effect.gen(function* () {
             const inFlight = yield* registry.inFlight(key.address)
             if (inFlight > 0) return Option.none<Hash>()
-            const hash = yield* registry.register(key, spec.agentURI)
+            const hash = yield* registry.register(key, sentURI())
             yield* write(
               { ...without(current, "errorMessage"), phase: "Submitted", txHash: hash, searchFromBlock: from },
-              `sent register(${spec.agentURI}) from ${key.address} (tx ${hash})`
+              `sent register(${sentURI()}) from ${key.address} (tx ${hash})`
             )
             return Option.some(hash)
           }).pipe(Effect.catchTag("ChainError", (e) => failed(e)))
@@ -346,7 +360,7 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
           registration,
           `registered as agent ${registration.agentId} in ${agentRegistry} (tx ${registration.txHash})`
         )
-        return Action.awaitChange
+        return afterConfirm()
       })
 
     const cleanup = () =>

@@ -228,6 +228,58 @@ describe("registrar", () => {
     )
   })
 
+  it.effect("a crash after send followed by a new agentURI still finds the sent registration, then moves it", () => {
+    const w = world()
+    return run(
+      w,
+      Effect.gen(function* () {
+        yield* startDyingAfterSend(w, "weather")
+        const moved = "https://new.example/.well-known/agent-registration.json?offer=sellers/weather"
+        yield* KubeClient.KubeClient.use((c) =>
+          c.patch(
+            RegistrationRequest,
+            { namespace: ns, name: "weather-registration" },
+            { type: "merge", patch: { spec: { agentURI: moved } } }
+          )
+        )
+        yield* start
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(w.chain.sends.register).toBe(1)
+        expect(w.chain.agents(registry)).toEqual([{ owner: signer.address, uri: moved }])
+        expect(yield* status("weather")).toMatchObject({ phase: "Confirmed", agentId: "0", agentURI: moved })
+      })
+    )
+  })
+
+  it.effect("a registry changed after confirmation is reported, never registered a second time silently", () => {
+    const w = world()
+    return run(
+      w,
+      Effect.gen(function* () {
+        yield* start
+        yield* create("weather")
+        yield* settle
+        const other = "0x8004A818BFB912233c491871b3d84c89A494BD9e"
+        yield* KubeClient.KubeClient.use((c) =>
+          c.patch(
+            RegistrationRequest,
+            { namespace: ns, name: "weather-registration" },
+            { type: "merge", patch: { spec: { registry: other } } }
+          )
+        )
+        yield* settle
+        expect(w.chain.sends).toMatchObject({ register: 1, setAgentURI: 0 })
+        expect(yield* status("weather")).toMatchObject({
+          phase: "Confirmed",
+          agentId: "0",
+          errorMessage: `registered as agent 0 in ${agentRegistry}, but the request now names eip155:84532:${other}; delete and recreate the request to register there`
+        })
+        expect(phases(w)).toContain("RegistryChanged")
+      })
+    )
+  })
+
   it.effect("no signer: OffChainOnly without a finalizer, and registered once a signer appears", () => {
     const w = world()
     w.signers.clear()
