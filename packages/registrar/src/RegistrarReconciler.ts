@@ -245,7 +245,10 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
       Effect.gen(function* () {
         if (current.agentId !== undefined) return Option.some(BigInt(current.agentId))
         if (current.txHash !== undefined && (yield* registry.transaction(current.txHash as Hash)) !== "Unknown") {
-          return Option.some((yield* registry.awaitRegistration(current.txHash as Hash)).agentId)
+          const mined = yield* Effect.result(registry.awaitRegistration(current.txHash as Hash))
+          if (Result.isSuccess(mined)) return Option.some(mined.success.agentId)
+          // A reverted registration minted nothing; an earlier attempt may still have.
+          if (mined.failure.reason !== "Reverted") return yield* Effect.fail(mined.failure)
         }
         if (current.searchFromBlock === undefined) return Option.none()
         const found = yield* registry.findRegistration(owner, sentURI(), BigInt(current.searchFromBlock))

@@ -35,7 +35,7 @@ beforeAll(async () => {
     metadata: { name: "registrar-signer", namespace: namespace() },
     data: { privateKey: Buffer.from(Chain.devKeys.seller).toString("base64") }
   })
-  expect(res.status, res.body).toBe(201)
+  if (res.status !== 201) throw new Error(`creating the signer Secret: ${res.status} ${res.body}`)
   kubeconfig = await ServiceAccounts.kubeconfigFor({
     namespace: namespace(),
     account: "registrar",

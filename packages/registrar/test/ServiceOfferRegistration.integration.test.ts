@@ -49,7 +49,7 @@ beforeAll(async () => {
     metadata: { name: "registrar-signer", namespace: namespace() },
     data: { privateKey: Buffer.from(Chain.devKeys.seller).toString("base64") }
   })
-  expect(secret.status, secret.body).toBe(201)
+  if (secret.status !== 201) throw new Error(`creating the signer Secret: ${secret.status} ${secret.body}`)
 
   const kube = NodeKubeClient.layer.pipe(Layer.provide(KubeConfig.layerFromFile(inject("kubeconfig"))), Layer.orDie)
   const events = EventRecorder.layer({ controller: "obol.org/registrar", instance: "test" })
