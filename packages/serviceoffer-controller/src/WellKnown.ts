@@ -19,7 +19,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer, Option, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as AgentRegistration from "@obol/api/AgentRegistration"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
@@ -181,8 +181,8 @@ export const routes = (identity: Identity, options: { readonly namespace?: strin
           }
           const [namespace, name, ...rest] = selector.split("/")
           const offer =
-            rest.length === 0 && namespace !== undefined && name !== undefined
-              ? offers.store.list().find((o) => o.metadata.namespace === namespace && o.metadata.name === name)
+            rest.length === 0 && namespace !== undefined && namespace !== "" && name !== undefined
+              ? Option.getOrUndefined(offers.store.get(Store.key({ namespace, name })))
               : undefined
           return offer === undefined || !isRegistered(offer)
             ? HttpServerResponse.jsonUnsafe(
