@@ -356,6 +356,39 @@ describe("registrar", () => {
     )
   })
 
+  it.effect(
+    "deletion with a reverted transaction on record still finds the earlier registration and tombstones it",
+    () => {
+      const w = world()
+      return run(
+        w,
+        Effect.gen(function* () {
+          // An earlier attempt minted agent 0 and crashed; a later send reverted and left its hash behind.
+          const chain = w.chain.connect({ chainId: 84532, rpcUrl: "http://rpc.invalid", registry })
+          yield* chain.register(signer, uri("weather"))
+          w.chain.revertNext("register", "boom")
+          const reverted = yield* chain.register(signer, uri("weather"))
+          const client = yield* KubeClient.KubeClient
+          const created = yield* client.create(RegistrationRequest, {
+            ...request("weather"),
+            metadata: { ...request("weather").metadata, finalizers: [RegistrarReconciler.finalizer] }
+          })
+          yield* client.patch(
+            RegistrationRequest,
+            { namespace: ns, name: created.metadata.name ?? "" },
+            { type: "merge", patch: { status: { phase: "Submitted", txHash: reverted, searchFromBlock: 100 } } },
+            { subresource: "status" }
+          )
+          yield* remove("weather")
+          yield* start
+          yield* settle
+          expect(yield* get("weather")).toEqual(Option.none())
+          expect(Tombstone.parse(w.chain.agents(registry)[0]?.uri ?? "")).toMatchObject({ active: false })
+        })
+      )
+    }
+  )
+
   it.effect("a tombstone that cannot be sent keeps the finalizer and retries", () => {
     const w = world()
     return run(
