@@ -80,6 +80,19 @@ const get = (name: string) =>
   )
 const status = (name: string) => Effect.map(get(name), (o) => Option.getOrThrow(o).status ?? {})
 const create = (name: string) => KubeClient.KubeClient.use((c) => c.create(RegistrationRequest, request(name)))
+const patchSpec = (name: string, spec: object) =>
+  KubeClient.KubeClient.use((c) =>
+    c.patch(RegistrationRequest, { namespace: ns, name: `${name}-registration` }, { type: "merge", patch: { spec } })
+  )
+
+/** A registrar running, and one request created and reconciled. */
+const startWith = (name: string) =>
+  Effect.gen(function* () {
+    yield* start
+    yield* create(name)
+    yield* settle
+  })
+
 const remove = (name: string) =>
   KubeClient.KubeClient.use((c) => c.delete(RegistrationRequest, { namespace: ns, name: `${name}-registration` }))
 
@@ -189,9 +202,7 @@ describe("registrar", () => {
     return run(
       w,
       Effect.gen(function* () {
-        yield* start
-        yield* create("weather")
-        yield* settle
+        yield* startWith("weather")
         const failed = yield* status("weather")
         expect(failed.phase).toBe("Failed")
         expect(failed.errorMessage).toBe("Reverted: reverted: Not authorized")
@@ -235,13 +246,7 @@ describe("registrar", () => {
       Effect.gen(function* () {
         yield* startDyingAfterSend(w, "weather")
         const moved = "https://new.example/.well-known/agent-registration.json?offer=sellers/weather"
-        yield* KubeClient.KubeClient.use((c) =>
-          c.patch(
-            RegistrationRequest,
-            { namespace: ns, name: "weather-registration" },
-            { type: "merge", patch: { spec: { agentURI: moved } } }
-          )
-        )
+        yield* patchSpec("weather", { agentURI: moved })
         yield* start
         yield* TestClock.adjust("1 second")
         yield* settle
@@ -257,17 +262,9 @@ describe("registrar", () => {
     return run(
       w,
       Effect.gen(function* () {
-        yield* start
-        yield* create("weather")
-        yield* settle
+        yield* startWith("weather")
         const other = "0x8004A818BFB912233c491871b3d84c89A494BD9e"
-        yield* KubeClient.KubeClient.use((c) =>
-          c.patch(
-            RegistrationRequest,
-            { namespace: ns, name: "weather-registration" },
-            { type: "merge", patch: { spec: { registry: other } } }
-          )
-        )
+        yield* patchSpec("weather", { registry: other })
         yield* settle
         expect(w.chain.sends).toMatchObject({ register: 1, setAgentURI: 0 })
         expect(yield* status("weather")).toMatchObject({
@@ -286,9 +283,7 @@ describe("registrar", () => {
     return run(
       w,
       Effect.gen(function* () {
-        yield* start
-        yield* create("weather")
-        yield* settle
+        yield* startWith("weather")
         const offChain = Option.getOrThrow(yield* get("weather"))
         expect(offChain.status).toMatchObject({
           phase: "OffChainOnly",
@@ -310,9 +305,7 @@ describe("registrar", () => {
     return run(
       w,
       Effect.gen(function* () {
-        yield* start
-        yield* create("weather")
-        yield* settle
+        yield* startWith("weather")
         expect((yield* status("weather")).phase).toBe("OffChainOnly")
         expect(w.chain.calls).toBe(0)
       }),
@@ -325,9 +318,7 @@ describe("registrar", () => {
     return run(
       w,
       Effect.gen(function* () {
-        yield* start
-        yield* create("weather")
-        yield* settle
+        yield* startWith("weather")
         yield* remove("weather")
         yield* settle
         expect(yield* get("weather")).toEqual(Option.none())
@@ -394,9 +385,7 @@ describe("registrar", () => {
     return run(
       w,
       Effect.gen(function* () {
-        yield* start
-        yield* create("weather")
-        yield* settle
+        yield* startWith("weather")
         w.chain.failNext("setAgentURI", new ChainError({ reason: "InsufficientFunds", message: "no gas" }))
         yield* remove("weather")
         yield* settle
@@ -415,17 +404,9 @@ describe("registrar", () => {
     return run(
       w,
       Effect.gen(function* () {
-        yield* start
-        yield* create("weather")
-        yield* settle
+        yield* startWith("weather")
         const moved = "https://new.example/.well-known/agent-registration.json?offer=sellers/weather"
-        yield* KubeClient.KubeClient.use((c) =>
-          c.patch(
-            RegistrationRequest,
-            { namespace: ns, name: "weather-registration" },
-            { type: "merge", patch: { spec: { agentURI: moved } } }
-          )
-        )
+        yield* patchSpec("weather", { agentURI: moved })
         yield* settle
         expect(w.chain.agents(registry)[0]?.uri).toBe(moved)
         expect(yield* status("weather")).toMatchObject({ phase: "Confirmed", agentId: "0", agentURI: moved })
