@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { encodeFunctionData, toEventSelector, toFunctionSelector } from "viem"
-import * as Contracts from "@obol/test-envs/chain/Contracts"
+import * as IdentityRegistry from "@obol/chain/IdentityRegistry"
 import { identityRegistryAbi } from "@obol/chain/IdentityRegistryAbi"
 
 interface Param {
@@ -13,7 +13,7 @@ const shape = (params: ReadonlyArray<Param> | undefined) =>
 
 describe("IdentityRegistryAbi", () => {
   it("is a subset of the ABI compiled from our registry contract", () => {
-    const compiled = Contracts.artifact("IdentityRegistry").abi as ReadonlyArray<{ type: string; name?: string }>
+    const compiled = IdentityRegistry.artifact().abi as ReadonlyArray<{ type: string; name?: string }>
     for (const entry of identityRegistryAbi) {
       const match = compiled.find(
         (c) =>

@@ -1,8 +1,9 @@
 /**
- * Our test contracts and their build: `test-envs/chain/contracts/*.sol` compiled with solc-js
- * (exact-pinned) against the exact-pinned `@openzeppelin/contracts`, written to
- * `test-envs/chain/artifacts/<Name>.json` and committed, so tests and `chain:up` deploy without
- * compiling. {@link check} recompiles in memory and says which artifact is stale.
+ * Our contracts and their build: `<dir>/contracts/<Name>.sol` compiled with solc-js (exact-pinned)
+ * against the exact-pinned `@openzeppelin/contracts`, written to `<dir>/artifacts/<Name>.json` and
+ * committed, so tests and `chain:up` deploy without compiling. The test-only contracts (TestUSDC,
+ * Multicall3) live in `test-envs/chain`; the ERC-8004 IdentityRegistry is part of `@obol/chain`
+ * (`packages/chain`). {@link check} recompiles in memory and says which artifact is stale.
  *
  * This module does not deploy anything (see `Chain.ts`).
  *
@@ -19,8 +20,17 @@ const require = createRequire(import.meta.url)
 /** The root of `test-envs/chain`. */
 export const chainDir = join(import.meta.dirname, "..", "..", "chain")
 
+/** Where `@obol/chain` keeps its contract and artifact. */
+export const packageDir = join(import.meta.dirname, "..", "..", "..", "packages", "chain")
+
 /** Contracts we build, by file name without `.sol`. */
 export const contracts = ["TestUSDC", "Multicall3", "IdentityRegistry"] as const
+
+const homes: Record<(typeof contracts)[number], string> = {
+  TestUSDC: chainDir,
+  Multicall3: chainDir,
+  IdentityRegistry: packageDir
+}
 
 /**
  * @category models
@@ -66,7 +76,7 @@ export const compile = (): ReadonlyArray<Artifact> => {
   const sources = Object.fromEntries(
     contracts.map((name) => [
       `${name}.sol`,
-      { content: readFileSync(join(chainDir, "contracts", `${name}.sol`), "utf8") }
+      { content: readFileSync(join(homes[name], "contracts", `${name}.sol`), "utf8") }
     ])
   )
   const openzeppelinRoot = dirname(require.resolve("@openzeppelin/contracts/package.json"))
@@ -107,7 +117,7 @@ export const compile = (): ReadonlyArray<Artifact> => {
   })
 }
 
-const artifactFile = (name: string) => join(chainDir, "artifacts", `${name}.json`)
+const artifactFile = (name: (typeof contracts)[number]) => join(homes[name], "artifacts", `${name}.json`)
 
 const render = (artifact: Artifact) => `${JSON.stringify(artifact, null, 2)}\n`
 
@@ -126,8 +136,9 @@ export const artifact = (name: (typeof contracts)[number]): Artifact =>
  */
 export const write = (): ReadonlyArray<string> =>
   compile().map((a) => {
-    writeFileSync(artifactFile(a.contractName), render(a))
-    return artifactFile(a.contractName)
+    const file = artifactFile(a.contractName as (typeof contracts)[number])
+    writeFileSync(file, render(a))
+    return file
   })
 
 /**
@@ -139,7 +150,7 @@ export const check = (): ReadonlyArray<string> =>
   compile().flatMap((a) => {
     let committed = ""
     try {
-      committed = readFileSync(artifactFile(a.contractName), "utf8")
+      committed = readFileSync(artifactFile(a.contractName as (typeof contracts)[number]), "utf8")
     } catch {
       return [`${a.contractName}: no committed artifact`]
     }
@@ -147,7 +158,7 @@ export const check = (): ReadonlyArray<string> =>
     return committed === fresh
       ? []
       : [
-          `${a.contractName}: committed ${hash(committed)} != fresh ${hash(fresh)} (run npm run chain:build and commit test-envs/chain/artifacts)`
+          `${a.contractName}: committed ${hash(committed)} != fresh ${hash(fresh)} (run npm run chain:build and commit the artifacts)`
         ]
   })
 
