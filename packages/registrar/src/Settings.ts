@@ -33,8 +33,7 @@ export const table: ReadonlyArray<Main.Setting> = [
   { env: "BACKOFF_MAX_SECONDS", fallback: "300", help: "longest wait between retries of a failing request" },
   { env: "OFF_CHAIN_RECHECK_SECONDS", fallback: "60", help: "how often OffChainOnly requests are looked at again" },
   { env: "HEALTH_PORT", fallback: "8083", help: "port of /healthz, /readyz and /metrics" },
-  { env: "LEASE_NAMESPACE", fallback: "(POD_NAMESPACE, else default)", help: "namespace of the leader-election Lease" },
-  { env: "POD_NAME", fallback: "(hostname + random suffix)", help: "leader-election identity" }
+  ...Main.leaderElectionSettings
 ]
 
 /**
@@ -42,12 +41,6 @@ export const table: ReadonlyArray<Main.Setting> = [
  */
 export const help = (bin: string) =>
   Main.help(bin, "registers RegistrationRequests as ERC-8004 agents on chain (obol.org/v1alpha1).", table)
-
-const podNamespace = (name: string) =>
-  Config.String(name).pipe(
-    Config.orElse(() => Config.String("POD_NAMESPACE")),
-    Config.withDefault("default")
-  )
 
 /**
  * The settings, read from the environment.
@@ -63,7 +56,7 @@ export const fromEnv = Effect.gen(function* () {
     chains: chains.success,
     enabled: yield* Config.Boolean("REGISTRATION_ENABLED").pipe(Config.withDefault(true)),
     signerSecret: yield* Config.String("SIGNER_SECRET").pipe(Config.withDefault("registrar-signer")),
-    signerNamespace: yield* podNamespace("SIGNER_NAMESPACE"),
+    signerNamespace: yield* Main.namespaceConfig("SIGNER_NAMESPACE"),
     fieldManager: yield* Config.String("FIELD_MANAGER").pipe(Config.withDefault("registrar")),
     concurrency: yield* Config.Int("CONCURRENCY").pipe(Config.withDefault(4)),
     rpcTimeoutMillis: (yield* Config.Int("RPC_TIMEOUT_SECONDS").pipe(Config.withDefault(10))) * 1000,
@@ -71,7 +64,7 @@ export const fromEnv = Effect.gen(function* () {
     backoffMax: Duration.seconds(yield* Config.Int("BACKOFF_MAX_SECONDS").pipe(Config.withDefault(300))),
     offChainRecheck: Duration.seconds(yield* Config.Int("OFF_CHAIN_RECHECK_SECONDS").pipe(Config.withDefault(60))),
     healthPort: yield* Config.Port("HEALTH_PORT").pipe(Config.withDefault(8083)),
-    leaseNamespace: yield* podNamespace("LEASE_NAMESPACE"),
-    identity: yield* Config.String("POD_NAME").pipe(Config.option)
+    leaseNamespace: yield* Main.namespaceConfig("LEASE_NAMESPACE"),
+    identity: yield* Main.identityConfig
   }
 })

@@ -12,9 +12,7 @@ import * as Health from "@obol/controller/Health"
 import * as LeaderElection from "@obol/controller/LeaderElection"
 import * as Main from "@obol/controller/Main"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
-import { randomBytes } from "node:crypto"
 import { createServer } from "node:http"
-import { hostname } from "node:os"
 import * as Registrar from "./Registrar.ts"
 import * as RegistrarReconciler from "./RegistrarReconciler.ts"
 import * as Settings from "./Settings.ts"
@@ -23,7 +21,7 @@ import * as Signers from "./Signers.ts"
 const Process = Layer.unwrap(
   Effect.gen(function* () {
     const settings = yield* Settings.fromEnv
-    const identity = Option.getOrElse(settings.identity, () => `${hostname()}-${randomBytes(3).toString("hex")}`)
+    const identity = settings.identity
     const registrar = Layer.effectDiscard(
       Effect.forkScoped(
         LeaderElection.run(

@@ -67,8 +67,7 @@ export const table: ReadonlyArray<Entry> = [
     fallback: "serviceoffer-controller",
     help: "the controller's Service name (for the well-known HTTPRoute)"
   },
-  { env: "LEASE_NAMESPACE", fallback: "(POD_NAMESPACE, else default)", help: "namespace of the leader-election Lease" },
-  { env: "POD_NAME", fallback: "(hostname + random suffix)", help: "leader-election identity" }
+  ...Main.leaderElectionSettings
 ]
 
 /**
@@ -128,11 +127,8 @@ export const fromEnv = Effect.gen(function* () {
     tombstoneTimeout: Duration.minutes(2),
     concurrency: yield* Config.Int("CONCURRENCY").pipe(Config.withDefault(4)),
     healthPort: yield* Config.Port("HEALTH_PORT").pipe(Config.withDefault(8081)),
-    leaseNamespace: yield* Config.String("LEASE_NAMESPACE").pipe(
-      Config.orElse(() => Config.String("POD_NAMESPACE")),
-      Config.withDefault("default")
-    ),
-    identity: yield* optional("POD_NAME"),
+    leaseNamespace: yield* Main.namespaceConfig("LEASE_NAMESPACE"),
+    identity: yield* Main.identityConfig,
     wellKnownPort: yield* Config.Port("WELL_KNOWN_PORT").pipe(Config.withDefault(8082)),
     agent: {
       name: yield* Config.String("AGENT_NAME").pipe(Config.withDefault("Obol Stack seller")),
@@ -141,10 +137,7 @@ export const fromEnv = Effect.gen(function* () {
       ),
       image: yield* optional("AGENT_IMAGE")
     },
-    controllerNamespace: yield* Config.String("CONTROLLER_NAMESPACE").pipe(
-      Config.orElse(() => Config.String("POD_NAMESPACE")),
-      Config.withDefault("default")
-    ),
+    controllerNamespace: yield* Main.namespaceConfig("CONTROLLER_NAMESPACE"),
     controllerService: yield* Config.String("CONTROLLER_SERVICE").pipe(Config.withDefault("serviceoffer-controller"))
   }
 })

@@ -14,9 +14,7 @@ import * as Main from "@obol/controller/Main"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
-import { randomBytes } from "node:crypto"
 import { createServer } from "node:http"
-import { hostname } from "node:os"
 import * as ServiceOfferController from "./ServiceOfferController.ts"
 import * as ServiceOfferReconciler from "./ServiceOfferReconciler.ts"
 import * as Settings from "./Settings.ts"
@@ -26,7 +24,7 @@ import * as WellKnown from "./WellKnown.ts"
 const Process = Layer.unwrap(
   Effect.gen(function* () {
     const settings = yield* Settings.fromEnv
-    const identity = Option.getOrElse(settings.identity, () => `${hostname()}-${randomBytes(3).toString("hex")}`)
+    const identity = settings.identity
     const watchNamespace = Option.match(settings.namespace, {
       onNone: () => ({}),
       onSome: (namespace) => ({ namespace })
