@@ -37,6 +37,7 @@ import * as ChainClient from "@obol/chain/ChainClient"
 import type { ChainError } from "@obol/chain/ChainError"
 import * as Chains from "@obol/chain/Chains"
 import * as Action from "@obol/controller/Action"
+import * as Canonical from "@obol/controller/Canonical"
 import { EventRecorder } from "@obol/controller/EventRecorder"
 import * as Finalizer from "@obol/controller/Finalizer"
 import * as KubeClient from "@obol/kube/KubeClient"
@@ -139,7 +140,7 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
         const status: Status = { ...next, observedGeneration: metadata.generation ?? 0 }
         const changedPhase = status.phase !== current.phase
         const changedError = status.errorMessage !== current.errorMessage
-        if (JSON.stringify(status) !== JSON.stringify(current)) {
+        if (!Canonical.equals(status, current)) {
           yield* client.applyStatus(
             RegistrationRequest,
             {

@@ -22,6 +22,7 @@ import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Action from "@obol/controller/Action"
+import * as Canonical from "@obol/controller/Canonical"
 import * as Conditions from "@obol/controller/Conditions"
 import type * as Controller from "@obol/controller/Controller"
 import { EventRecorder } from "@obol/controller/EventRecorder"
@@ -31,7 +32,6 @@ import { Middleware } from "@obol/kube/builtin/Middleware"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as Children from "./Children.ts"
-import { canonical } from "./internal/canonical.ts"
 import * as Names from "./Names.ts"
 import { UpstreamProbe } from "./UpstreamProbe.ts"
 
@@ -335,7 +335,7 @@ const apply = (offer: Offer, context: Controller.Context) =>
       ...(agentId === undefined ? {} : { agentId }),
       ...(txHash === undefined ? {} : { registrationTxHash: txHash })
     }
-    if (canonical(status) !== canonical(offer.status ?? {})) {
+    if (!Canonical.equals(status, offer.status ?? {})) {
       yield* client.applyStatus(
         ServiceOffer,
         {
