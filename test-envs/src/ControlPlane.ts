@@ -7,10 +7,12 @@
  * Expected flow:
  * 1. build or reuse the binaries (`Binaries.core`);
  * 2. make a run directory, the PKI and an admin kubeconfig; pick free loopback ports;
- * 3. start etcd and wait for `/health`; start kube-apiserver and wait for `/readyz`; start
- *    kube-controller-manager and wait for its `/healthz`;
+ * 3. start etcd and wait for `/health`; start kube-apiserver and wait for `/readyz`;
  * 4. install `deploy/crds/*.yaml` and the third-party CRDs with server-side apply, and wait until
- *    each is Established and listed in discovery.
+ *    each is Established and listed in discovery;
+ * 5. start kube-controller-manager and wait for its `/healthz`. After the CRDs, so that its
+ *    garbage collector's first discovery already includes their kinds (a kind it learns of later
+ *    waits for its 30-second resync, and a cascade in the meantime is simply not seen).
  *
  * Guarantees: every wait is bounded and a failure shows the tail of the failing process's log;
  * closing the scope stops the processes in reverse order and removes the run directory; processes
@@ -230,6 +232,28 @@ export const make = Effect.fn("ControlPlane.make")(function* (options: Options =
   const http = KubeHttp.make({ server, caFile: pki.caCert, certFile: pki.adminCert, keyFile: pki.adminKey })
   yield* ManagedProcess.waitUntil(apiserver, "ready", httpOk(http, "/readyz"), "90 seconds")
 
+  const crdDirs = [projectCrdDir, ...binaries.crdDirs, ...(options.extraCrdDirs ?? [])]
+  for (const dir of crdDirs) {
+    if (readdirSync(dir).filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).length === 0) continue
+    yield* kubectl(kubeconfig, `apply ${dir}`, ["apply", "--server-side", "--force-conflicts", "-f", dir])
+  }
+  yield* kubectl(kubeconfig, "wait for Established", [
+    "wait",
+    "--for=condition=Established",
+    "crd",
+    "--all",
+    "--timeout=60s"
+  ])
+  const waitDiscovery = crdsDiscoverable(http).pipe(
+    Effect.flatMap((missing) =>
+      missing.length === 0
+        ? Effect.void
+        : Effect.fail(new InstallFailed({ step: "discovery", detail: missing.join(", ") }))
+    ),
+    Effect.retry({ times: 150, schedule: Schedule.spaced("200 millis") })
+  )
+  yield* waitDiscovery
+
   if (options.controllerManager !== false) {
     const kcm = yield* ManagedProcess.start({
       name: "kube-controller-manager",
@@ -266,27 +290,5 @@ export const make = Effect.fn("ControlPlane.make")(function* (options: Options =
     })
     yield* ManagedProcess.waitUntil(kcm, "healthy", kcmHealthy, "60 seconds")
   }
-
-  const crdDirs = [projectCrdDir, ...binaries.crdDirs, ...(options.extraCrdDirs ?? [])]
-  for (const dir of crdDirs) {
-    if (readdirSync(dir).filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).length === 0) continue
-    yield* kubectl(kubeconfig, `apply ${dir}`, ["apply", "--server-side", "--force-conflicts", "-f", dir])
-  }
-  yield* kubectl(kubeconfig, "wait for Established", [
-    "wait",
-    "--for=condition=Established",
-    "crd",
-    "--all",
-    "--timeout=60s"
-  ])
-  const waitDiscovery = crdsDiscoverable(http).pipe(
-    Effect.flatMap((missing) =>
-      missing.length === 0
-        ? Effect.void
-        : Effect.fail(new InstallFailed({ step: "discovery", detail: missing.join(", ") }))
-    ),
-    Effect.retry({ times: 150, schedule: Schedule.spaced("200 millis") })
-  )
-  yield* waitDiscovery
   return { server, etcdUrl: `http://127.0.0.1:${etcdPort}`, kubeconfig, runDir, pki, pids, http } satisfies Info
 })
