@@ -68,3 +68,20 @@ export const ObjectMeta = Schema.Struct({
  * @category models
  */
 export type ObjectMeta = typeof ObjectMeta.Type
+
+/**
+ * An object reduced to its identity and metadata (Kubernetes' `PartialObjectMetadata`): what a
+ * cache needs when it only asks "does this object exist, with which uid, since when".
+ *
+ * @category models
+ */
+export const PartialObjectMetadata = Schema.Struct({
+  apiVersion: Schema.String,
+  kind: Schema.String,
+  metadata: ObjectMeta
+})
+
+/**
+ * @category models
+ */
+export type PartialObjectMetadata = typeof PartialObjectMetadata.Type

@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import type { Schema } from "effect"
+import { PartialObjectMetadata } from "./ObjectMeta.ts"
 
 /**
  * @category models
@@ -45,4 +46,17 @@ export const make = <S extends Schema.Top>(options: {
   ...options,
   statusSubresource: options.statusSubresource ?? false,
   apiVersion: options.group === "" ? options.version : `${options.group}/${options.version}`
+})
+
+/**
+ * The same resource, decoded to its metadata only (kube-rs's `metadata_watcher`, controller-runtime's
+ * `OnlyMetadata`): spec and status are dropped as each object is decoded, so a cache of it holds
+ * names, uids and timestamps, not whole objects. Reads and watches use the same URLs; only what is
+ * kept differs. Writes through it would send no spec: use it to read.
+ *
+ * @category constructors
+ */
+export const metadataOnly = (kind: ResourceKind): ResourceKind<typeof PartialObjectMetadata> => ({
+  ...kind,
+  schema: PartialObjectMetadata
 })

@@ -11,7 +11,8 @@
  * - server-side apply with field managers: re-applying the same fields is a no-op (no new
  *   resourceVersion), applying a field another manager owns with a different value is a
  *   `Conflict` unless `force`, which takes ownership; fields a manager stops applying are removed
- *   when no other manager owns them;
+ *   when no other manager owns them; a `metadata.resourceVersion` in the applied object is a
+ *   precondition (`Conflict` when it is not the stored one);
  * - finalizers and `deletionTimestamp`: delete marks, the last finalizer's removal deletes; no
  *   new finalizers once deleting;
  * - ownerReference cascade: deleting an owner deletes dependents whose owners are all gone
@@ -691,6 +692,14 @@ export const make = Effect.sync(() => {
           if (options.dryRun === true) return yield* decodeOut(kind, normalized, request)
           const inserted = yield* insert(kind, normalized, options.fieldManager, "main")
           return yield* decodeOut(kind, inserted, request)
+        }
+        // A resourceVersion in the applied object is an optimistic lock, as on the API server;
+        // it is a precondition, never a field anyone owns.
+        const appliedMeta = metadataOf(applied)
+        const rvGiven = appliedMeta["resourceVersion"]
+        delete appliedMeta["resourceVersion"]
+        if (rvGiven !== undefined && rvGiven !== metadataOf(stored.object)["resourceVersion"]) {
+          return yield* conflictError(kind, object.metadata.name, request)
         }
         const appliedPaths = ownedPaths(applied, usePart)
         const conflicts: Array<string> = []

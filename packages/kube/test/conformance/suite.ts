@@ -11,6 +11,7 @@ import { Effect, Fiber, Layer, Option, Queue, Schedule, Stream } from "effect"
 import { ConfigMap } from "@obol/kube/builtin/ConfigMap"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
+import * as ResourceKind from "@obol/kube/ResourceKind"
 import { configMap, offer, Offer } from "./kinds.ts"
 
 export interface Backend<R = never> {
@@ -192,6 +193,70 @@ export const conformance = <R>(backend: Backend<R>) =>
             fieldManager: "pruner"
           })
           expect(pruned.metadata.labels).toEqual({ a: "1" })
+        })
+      )
+    )
+
+    it.live(
+      "uses a metadata.resourceVersion in an applied object as a precondition, on the object and its status",
+      () =>
+        withClient(backend, (client, ns) =>
+          Effect.gen(function* () {
+            const created = yield* client.apply(Offer, offer(ns, "locked"), { fieldManager: "locker" })
+            const moved = yield* client.apply(Offer, offer(ns, "locked", "0.5"), { fieldManager: "locker" })
+            const stale = {
+              ...offer(ns, "locked", "0.7"),
+              metadata: { name: "locked", namespace: ns, resourceVersion: created.metadata.resourceVersion }
+            }
+            expect((yield* failure(client.apply(Offer, stale, { fieldManager: "locker", force: true }))).reason).toBe(
+              "Conflict"
+            )
+            const status = (resourceVersion: string | undefined) => ({
+              apiVersion: "obol.org/v1alpha1",
+              kind: "ServiceOffer",
+              metadata: { name: "locked", namespace: ns, resourceVersion },
+              status: { phase: "Ready" }
+            })
+            const refused = yield* failure(
+              client.applyStatus(Offer, status(created.metadata.resourceVersion), {
+                fieldManager: "locker",
+                force: true
+              })
+            )
+            expect(refused.reason).toBe("Conflict")
+            const current = yield* client.applyStatus(Offer, status(moved.metadata.resourceVersion), {
+              fieldManager: "locker",
+              force: true
+            })
+            expect(current.status).toEqual({ phase: "Ready" })
+            expect((current.spec as any).payment.price.perRequest).toBe("0.5")
+          })
+        )
+    )
+
+    it.live("reads, lists and watches through a metadata-only view of a kind, which keeps no spec or status", () =>
+      withClient(backend, (client, ns) =>
+        Effect.gen(function* () {
+          const meta = ResourceKind.metadataOnly(Offer)
+          const created = yield* client.create(Offer, offer(ns, "meta-a"))
+          const got = yield* client.get(meta, { namespace: ns, name: "meta-a" })
+          expect(got).toEqual({
+            apiVersion: "obol.org/v1alpha1",
+            kind: "ServiceOffer",
+            metadata: expect.objectContaining({ name: "meta-a", namespace: ns, uid: created.metadata.uid })
+          })
+          const listed = yield* client.list(meta, { namespace: ns })
+          expect(listed.items.find((o) => o.metadata.name === "meta-a")).not.toHaveProperty("spec")
+          const events = yield* collect(client.watch(meta, { namespace: ns, resourceVersion: listed.resourceVersion }))
+          yield* client.create(Offer, offer(ns, "meta-b"))
+          const [added] = yield* events.take(1)
+          expect(summary(added!)).toBe("ADDED:meta-b")
+          expect(Object.keys((added as { object: object }).object).toSorted()).toEqual([
+            "apiVersion",
+            "kind",
+            "metadata"
+          ])
+          yield* events.stop
         })
       )
     )
