@@ -1,0 +1,97 @@
+/**
+ * The watch → store step (kube-rs's `reflector`): a watcher's events applied to one store, each
+ * before it is passed on, plus what readiness needs to know about that watch.
+ *
+ * Contract:
+ * - `Restarted` replaces the store's contents (and marks it ready); `Applied`/`Deleted` change one
+ *   object; the event is emitted after the store holds it, so a consumer reading the store sees at
+ *   least that event.
+ * - `Error` leaves the store as it is (stale, never emptied) and is remembered as `error()` until
+ *   the next event that is not an error.
+ * - {@link readiness} turns reflectors into one `Health` check: the first failing watch with its
+ *   reason (`list/watch of ServiceOffer is forbidden: …`), else the kinds not listed yet.
+ *
+ * It does not schedule anything or decide what an event means; consumers read `events`.
+ * The events stream must be run exactly once (it owns the store's only writer).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Stream } from "effect"
+import type * as KubeClient from "@obol/kube/KubeClient"
+import type * as KubeError from "@obol/kube/KubeError"
+import type { ResourceKind } from "@obol/kube/ResourceKind"
+import type * as Health from "./Health.ts"
+import * as Store from "./Store.ts"
+import * as Watcher from "./Watcher.ts"
+
+/**
+ * @category models
+ */
+export interface Reflector<A extends Store.KubeObject> {
+  /** The kind's name, for messages. */
+  readonly kind: string
+  readonly store: Store.Store<A>
+  /** The last list/watch failure, until the next successful event. */
+  readonly error: () => KubeError.KubeError | undefined
+  /** The watcher's events, each applied to the store before it is emitted. Run it once. */
+  readonly events: Stream.Stream<Watcher.Event<A>>
+}
+
+/**
+ * A reflector over `Watcher.watch(client, kind, options)`, with a fresh store.
+ *
+ * @category constructors
+ */
+export const make = <K extends ResourceKind>(
+  client: KubeClient.Shape,
+  kind: K,
+  options: Watcher.Options = {}
+): Effect.Effect<Reflector<K["schema"]["Type"] & Store.KubeObject>> =>
+  Effect.map(Store.make<K["schema"]["Type"] & Store.KubeObject>(), (writer) => {
+    let error: KubeError.KubeError | undefined
+    const events = (
+      Watcher.watch(client, kind, options) as Stream.Stream<Watcher.Event<K["schema"]["Type"] & Store.KubeObject>>
+    ).pipe(
+      Stream.tap((event) =>
+        Effect.sync(() => {
+          switch (event._tag) {
+            case "Error":
+              error = event.error
+              return
+            case "Restarted":
+              writer.reset(event.objects)
+              break
+            case "Applied":
+              writer.apply(event.object)
+              break
+            case "Deleted":
+              writer.delete(event.object)
+              break
+          }
+          error = undefined
+        })
+      )
+    )
+    return { kind: kind.kind, store: writer.store, error: () => error, events }
+  })
+
+/**
+ * One readiness check over several reflectors.
+ *
+ * @category constructors
+ */
+export const readiness =
+  (reflectors: ReadonlyArray<Reflector<Store.KubeObject>>): Health.Check =>
+  () => {
+    for (const reflector of reflectors) {
+      const error = reflector.error()
+      if (error !== undefined) {
+        const verb = error.reason === "Forbidden" ? "is forbidden" : "failed"
+        return { ready: false, reason: `list/watch of ${reflector.kind} ${verb}: ${error.message}` }
+      }
+    }
+    const waiting = reflectors.filter((r) => !r.store.isReady()).map((r) => r.kind)
+    return waiting.length === 0
+      ? { ready: true }
+      : { ready: false, reason: `caches not synced yet (${waiting.join(", ")})` }
+  }
