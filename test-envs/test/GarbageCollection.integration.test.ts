@@ -39,7 +39,7 @@ const route = (name: string, ns: string, owner: { name: string; uid: string }) =
     ]
   },
   spec: {
-    offer: { namespace: ns, name: owner.name },
+    offer: { name: owner.name },
     pattern: `/services/${owner.name}/*`,
     price: "1000000",
     priceModel: "perRequest",

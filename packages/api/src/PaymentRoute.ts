@@ -17,18 +17,24 @@ import { Address, Caip2, Uint256String } from "./Ethereum.ts"
 import { defaulted } from "./internal/defaulted.ts"
 
 /**
- * The ServiceOffer a route belongs to. The verifier's ForwardAuth address names the same
- * identity (`/verify/<namespace>/<name>`), so a request is matched to its offer without path guessing.
+ * The ServiceOffer a route prices: always the one of that name **in the route's own namespace**,
+ * and only when the route carries a controller ownerReference to it. There is deliberately no
+ * namespace field: identity comes from where the route lives, so a route can never price another
+ * namespace's offer (docs/adr/0007-paymentroute-identity-and-tenancy.md). The verifier's
+ * ForwardAuth address names the same identity (`/verify/<namespace>/<name>`).
  *
  * @category schemas
  */
 export const OfferRef = Schema.Struct({
-  namespace: Schema.String.check(Schema.isMinCodePoints(1)).annotate({ description: "Namespace of the ServiceOffer." }),
-  name: Schema.String.check(Schema.isMinCodePoints(1)).annotate({ description: "Name of the ServiceOffer." }),
+  name: Schema.String.check(Schema.isMinCodePoints(1)).annotate({
+    description: "Name of the ServiceOffer, in this PaymentRoute's namespace."
+  }),
   uid: Schema.optionalKey(
-    Schema.String.annotate({ description: "UID of the ServiceOffer this route was computed for." })
+    Schema.String.annotate({
+      description: "UID of the ServiceOffer this route was computed for; must match the controller ownerReference."
+    })
   )
-}).annotate({ description: "The ServiceOffer this route prices." })
+}).annotate({ description: "The ServiceOffer this route prices, in the route's own namespace." })
 
 /**
  * @category schemas
@@ -98,7 +104,10 @@ export const PaymentRouteSpec = Schema.Struct({
  */
 export const PaymentRouteStatus = Schema.Struct({
   admitted: Schema.optionalKey(
-    Schema.Boolean.annotate({ description: "True once a verifier serves this route's current generation." })
+    Schema.Boolean.annotate({
+      description:
+        "True once a verifier serves this route's current generation; false with a reason when no verifier will."
+    })
   ),
   lastAdmittedGeneration: Schema.optionalKey(
     Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({
@@ -107,7 +116,10 @@ export const PaymentRouteStatus = Schema.Struct({
     })
   ),
   reason: Schema.optionalKey(
-    Schema.String.annotate({ description: "Why the route is not admitted, in PascalCase, e.g. UnsupportedNetwork." })
+    Schema.String.annotate({
+      description:
+        "Why the route is not admitted, in PascalCase: NotOwnedByOffer, DuplicateOfferRoute, PathConflict, UnsupportedNetwork or UnsupportedFacilitator."
+    })
   ),
   message: Schema.optionalKey(Schema.String.annotate({ description: "Human-readable detail for reason." }))
 }).annotate({ description: "Admission state, written by the x402 verifier." })
@@ -142,3 +154,23 @@ export const PaymentRoute = CustomResource.make({
  * @category models
  */
 export type PaymentRoute = typeof PaymentRoute.schema.Type
+
+/**
+ * Which price a ForwardAuth address asks the verifier for: this PaymentRoute object (its uid) at
+ * this generation or a newer one. The controller pins the generation it saw admitted, so a verifier
+ * replica whose cache is behind answers 503 instead of charging an older price
+ * (docs/adr/0007-paymentroute-identity-and-tenancy.md).
+ *
+ * @category models
+ */
+export interface Pin {
+  readonly route: string
+  readonly generation: number
+}
+
+/**
+ * The query string (without `?`) that carries a {@link Pin} on a ForwardAuth address.
+ *
+ * @category constructors
+ */
+export const pinQuery = (pin: Pin): string => `route=${encodeURIComponent(pin.route)}&generation=${pin.generation}`

@@ -8,7 +8,7 @@ const route = (): any => ({
   kind: "PaymentRoute",
   metadata: { name: "weather-api-payment", namespace: "sellers" },
   spec: {
-    offer: { namespace: "sellers", name: "weather-api" },
+    offer: { name: "weather-api" },
     pattern: "/services/weather-api/*",
     price: "1000",
     priceModel: "perRequest",
@@ -56,5 +56,16 @@ describe("PaymentRoute", () => {
     admitted.status = { admitted: true, lastAdmittedGeneration: 2 }
     const result = CustomResource.decodeResult(PaymentRoute, admitted)
     expect(Result.isSuccess(result) && result.success.status).toEqual({ admitted: true, lastAdmittedGeneration: 2 })
+  })
+
+  it("names its offer only in its own namespace: an offer namespace is not part of the kind", () => {
+    const elsewhere = route()
+    elsewhere.spec.offer = { namespace: "victim", name: "weather-api" }
+    const strict = CustomResource.decodeResult(PaymentRoute, elsewhere, { strict: true })
+    expect(Result.isFailure(strict) && strict.failure.problems.map((p) => p.path)).toEqual(["spec.offer.namespace"])
+    const pruned = CustomResource.decodeResult(PaymentRoute, elsewhere)
+    expect(Result.isSuccess(pruned) && pruned.success.spec.offer).toEqual({ name: "weather-api" })
+    const offer = (CustomResource.openApiSchema(PaymentRoute) as any).properties.spec.properties.offer
+    expect(Object.keys(offer.properties)).toEqual(["name", "uid"])
   })
 })

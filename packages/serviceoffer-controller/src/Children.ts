@@ -13,10 +13,11 @@
  * @since 0.1.0
  */
 import { Data, Result } from "effect"
+import * as Names from "@obol/api/Names"
+import * as PaymentRoute from "@obol/api/PaymentRoute"
 import type { ServiceOffer } from "@obol/api/ServiceOffer"
 import type { Manifest } from "@obol/kube/KubeClient"
 import * as Price from "@obol/x402/Price"
-import * as Names from "./Names.ts"
 import * as Networks from "./Networks.ts"
 
 /**
@@ -73,10 +74,13 @@ export class InvalidOffer extends Data.TaggedError("InvalidOffer")<{
 }> {}
 
 /**
+ * The children computed from the spec alone. The Middleware is not among them: its address pins
+ * the PaymentRoute object and the generation the verifier admitted, which only the applied route
+ * knows ({@link middleware}).
+ *
  * @category models
  */
 export interface Desired {
-  readonly middleware: Manifest
   readonly paymentRoute: Manifest
   readonly httpRoute: Manifest
   /** Present when `registration.enabled`. */
@@ -110,24 +114,29 @@ const metadata = (offer: ServiceOffer, name: string) => ({
 })
 
 /**
- * The ForwardAuth Middleware.
+ * The ForwardAuth Middleware. Its address names the offer (`{namespace}`/`{name}`) and pins the
+ * PaymentRoute object and generation the verifier must serve (`?route=<uid>&generation=<n>`):
+ * a verifier replica that has not loaded that generation yet answers 503, never an older price.
  *
  * @category constructors
  */
-export const middleware = (offer: ServiceOffer, settings: Settings): Manifest => ({
-  apiVersion: "traefik.io/v1alpha1",
-  kind: "Middleware",
-  metadata: metadata(offer, Names.middleware(offer.metadata.name ?? "")),
-  spec: {
-    forwardAuth: {
-      address: settings.verifierAddress
-        .replaceAll("{namespace}", encodeURIComponent(offer.metadata.namespace ?? "default"))
-        .replaceAll("{name}", encodeURIComponent(offer.metadata.name ?? "")),
-      trustForwardHeader: false,
-      authResponseHeaders: [...authResponseHeaders]
+export const middleware = (offer: ServiceOffer, settings: Settings, pin: PaymentRoute.Pin): Manifest => {
+  const address = settings.verifierAddress
+    .replaceAll("{namespace}", encodeURIComponent(offer.metadata.namespace ?? "default"))
+    .replaceAll("{name}", encodeURIComponent(offer.metadata.name ?? ""))
+  return {
+    apiVersion: "traefik.io/v1alpha1",
+    kind: "Middleware",
+    metadata: metadata(offer, Names.middleware(offer.metadata.name ?? "")),
+    spec: {
+      forwardAuth: {
+        address: `${address}${address.includes("?") ? "&" : "?"}${PaymentRoute.pinQuery(pin)}`,
+        trustForwardHeader: false,
+        authResponseHeaders: [...authResponseHeaders]
+      }
     }
   }
-})
+}
 
 /**
  * The PaymentRoute: the exact price in atomic units, the token and the recipient.
@@ -155,7 +164,6 @@ export const paymentRoute = (offer: ServiceOffer, settings: Settings): Result.Re
       metadata: metadata(offer, Names.paymentRoute(offer.metadata.name ?? "")),
       spec: {
         offer: {
-          namespace: offer.metadata.namespace ?? "default",
           name: offer.metadata.name ?? "",
           ...(offer.metadata.uid === undefined ? {} : { uid: offer.metadata.uid })
         },
@@ -288,7 +296,6 @@ export const desired = (offer: ServiceOffer, settings: Settings): Result.Result<
     Result.map((route) => {
       const registration = registrationRequest(offer, settings)
       return {
-        middleware: middleware(offer, settings),
         paymentRoute: route,
         httpRoute: httpRoute(offer, settings),
         ...(registration === undefined ? {} : { registrationRequest: registration })

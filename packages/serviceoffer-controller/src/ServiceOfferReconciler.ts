@@ -6,7 +6,8 @@
  *    registrar's tombstone, then release the finalizer; the garbage collector removes the rest.
  * 2. Ensure the finalizer `obol.org/serviceoffer-cleanup`.
  * 3. Compute the children (pure, `Children`). An offer that cannot be priced gets no route.
- * 4. Apply Middleware and PaymentRoute (server-side apply, one field manager).
+ * 4. Apply the PaymentRoute, then the Middleware whose ForwardAuth address pins that route and
+ *    the generation the verifier admitted (server-side apply, one field manager).
  * 5. Fail closed: publish the HTTPRoute only when the verifier has admitted the PaymentRoute's
  *    current generation, the offer is not paused, and no older offer claims an overlapping path;
  *    otherwise make sure no HTTPRoute exists.
@@ -32,7 +33,7 @@ import { Middleware } from "@obol/kube/builtin/Middleware"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as Children from "./Children.ts"
-import * as Names from "./Names.ts"
+import * as Names from "@obol/api/Names"
 import { UpstreamProbe } from "./UpstreamProbe.ts"
 
 type Offer = typeof ServiceOffer.schema.Type
@@ -205,10 +206,23 @@ const apply = (offer: Offer, context: Controller.Context) =>
       condition("RoutePublished", "False", "PaymentGateNotReady", "the route is withheld until the offer can be priced")
     } else {
       const children = desired.success
-      yield* client.apply(Middleware, children.middleware, applyOptions)
       const route = yield* client.apply(PaymentRoute, children.paymentRoute, applyOptions)
       const admitted =
         route.status?.admitted === true && route.status.lastAdmittedGeneration === route.metadata.generation
+      // The ForwardAuth address pins the route and the generation the verifier admitted (the
+      // current one before any admission, when no HTTPRoute can exist yet): replicas that have
+      // not loaded it answer 503, so a price change never falls back to an older price.
+      yield* client.apply(
+        Middleware,
+        Children.middleware(offer, settings, {
+          route: route.metadata.uid ?? "",
+          generation:
+            route.status?.admitted === true && route.status.lastAdmittedGeneration !== undefined
+              ? route.status.lastAdmittedGeneration
+              : (route.metadata.generation ?? 1)
+        }),
+        applyOptions
+      )
       if (admitted) condition("PaymentGateReady", "True", "Admitted", "the x402 verifier serves the current price")
       else if (route.status?.reason !== undefined && route.status.admitted === false) {
         condition(

@@ -28,7 +28,7 @@ import * as Store from "@obol/controller/Store"
 import * as Watcher from "@obol/controller/Watcher"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as Children from "./Children.ts"
-import * as Names from "./Names.ts"
+import * as Names from "@obol/api/Names"
 
 type Offer = typeof ServiceOffer.schema.Type
 type Request = typeof RegistrationRequest.schema.Type

@@ -36,7 +36,7 @@ describe("children on the real API server", () => {
     const desired = Children.desired(offer.success, Children.defaultSettings)
     if (Result.isFailure(desired)) throw new Error(desired.failure.message)
     const children = [
-      desired.success.middleware,
+      Children.middleware(offer.success, Children.defaultSettings, { route: "route-uid", generation: 1 }),
       desired.success.paymentRoute,
       desired.success.httpRoute,
       desired.success.registrationRequest

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { parse, stringify } from "yaml"
 import * as Children from "@obol/serviceoffer-controller/Children"
-import * as Names from "@obol/serviceoffer-controller/Names"
+import * as Names from "@obol/api/Names"
 
 const repoRoot = join(import.meta.dirname, "..", "..", "..")
 
@@ -27,10 +27,13 @@ const offerFrom = (relative: string, uid = "00000000-0000-4000-8000-000000000001
 
 const settings = { ...Children.defaultSettings, publicBaseUrl: "https://seller.example" }
 
+/** The pin the reconciler would give the Middleware once the verifier admitted generation 1. */
+const pin = { route: "00000000-0000-4000-8000-00000000000a", generation: 1 }
+
 const desiredOf = (offer: ReturnType<typeof offerFrom>) => {
   const result = Children.desired(offer, settings)
   if (Result.isFailure(result)) throw new Error(result.failure.message)
-  return result.success
+  return { ...result.success, middleware: Children.middleware(offer, settings, pin) }
 }
 
 const goldens = [
@@ -67,10 +70,14 @@ describe("Children", () => {
     expect(() => Schema.decodeUnknownSync(Middleware.schema)(desired.middleware)).not.toThrow()
   })
 
-  it("names the offer in the ForwardAuth address, so the verifier never guesses from the path", () => {
+  it("names the offer in the ForwardAuth address and pins the admitted route and generation", () => {
     const offer = offerFrom("deploy/samples/serviceoffer-http-per-request.yaml")
-    expect((Children.middleware(offer, settings).spec as any).forwardAuth.address).toBe(
-      "http://x402-verifier.x402.svc.cluster.local:8080/verify/sellers/weather-api"
+    expect(
+      (Children.middleware(offer, settings, { route: "r-1", generation: 7 }).spec as any).forwardAuth.address
+    ).toBe("http://x402-verifier.x402.svc.cluster.local:8080/verify/sellers/weather-api?route=r-1&generation=7")
+    const queried = { ...settings, verifierAddress: "http://verifier/verify/{namespace}/{name}?tenant=a" }
+    expect((Children.middleware(offer, queried, { route: "r-1", generation: 7 }).spec as any).forwardAuth.address).toBe(
+      "http://verifier/verify/sellers/weather-api?tenant=a&route=r-1&generation=7"
     )
   })
 

@@ -116,6 +116,17 @@ const accept = (name: string) =>
     yield* settle
   })
 
+/** The generation the offer's ForwardAuth address pins, checking that it pins the current route. */
+const pinned = (name: string) =>
+  Effect.gen(function* () {
+    const middleware = yield* get(Middleware, `x402-${name}`)
+    const route = yield* get(PaymentRoute, `${name}-payment`)
+    const address = middleware._tag === "Some" ? (middleware.value.spec.forwardAuth?.address ?? "") : ""
+    const query = new URL(address).searchParams
+    expect(query.get("route")).toBe(route._tag === "Some" ? route.value.metadata.uid : "no route")
+    return `generation=${query.get("generation")}`
+  })
+
 const create = (object: ReturnType<typeof offer>) =>
   KubeClient.KubeClient.use((c) => c.create(ServiceOffer, object)).pipe(Effect.andThen(settle))
 
@@ -184,10 +195,13 @@ describe("ServiceOfferController", () => {
           PaymentGateReady: "False/AwaitingAdmission",
           Ready: "False/AwaitingAdmission"
         })
-        // The route keeps serving at the previous, still admitted price meanwhile: charged, never free.
+        // The route keeps serving at the previous, still admitted price meanwhile: charged, never free,
+        // and the ForwardAuth address still pins generation 1, the one every verifier has admitted.
         expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("Some")
+        expect(yield* pinned("weather")).toBe("generation=1")
         yield* admit("weather")
         yield* accept("weather")
+        expect(yield* pinned("weather")).toBe("generation=2")
         const status = (yield* get(ServiceOffer, "weather")).pipe((o) =>
           o._tag === "Some" ? o.value.status : undefined
         )
@@ -278,8 +292,11 @@ describe("ServiceOfferController", () => {
       )
       yield* settle
       const middleware = yield* get(Middleware, "x402-weather")
+      const recreated = yield* get(PaymentRoute, "weather-payment")
       expect(middleware._tag === "Some" && middleware.value.spec.forwardAuth?.address).toBe(
-        "http://x402-verifier.x402.svc.cluster.local:8080/verify/sellers/weather"
+        `http://x402-verifier.x402.svc.cluster.local:8080/verify/sellers/weather?route=${
+          recreated._tag === "Some" ? recreated.value.metadata.uid : "?"
+        }&generation=1`
       )
     }).pipe(Effect.provide(layer()))
   )

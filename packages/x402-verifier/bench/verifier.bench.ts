@@ -52,6 +52,7 @@ const paidPath = async (scope: Scope.Scope) => {
     offer: "sellers/paid",
     pattern: PathMatch.compile("/services/paid/*"),
     value: {
+      uid: "paid-uid",
       generation: 1,
       requirement: {
         scheme: "exact",
@@ -139,6 +140,7 @@ const routes = Array.from({ length: ROUTES }, (_, i): RouteTable.Route<Routes.Lo
   offer: `sellers/r${i}`,
   pattern: PathMatch.compile(`/services/r${i}/*`),
   value: {
+    uid: `r${i}-uid`,
     generation: 1,
     requirement: {
       scheme: "exact",

@@ -15,6 +15,9 @@
  * rest). More specific patterns win: exact, then prefix by length, then glob by literal length;
  * ties break by the route's key, so the winner never depends on insertion order.
  *
+ * Two patterns overlap when some path matches both ({@link overlaps}); the verifier lets only one
+ * of two overlapping routes serve a path (see `Routes`).
+ *
  * @since 0.1.0
  */
 import { Result } from "effect"
@@ -28,6 +31,8 @@ export type Pattern =
   | {
       readonly _tag: "Glob"
       readonly segments: ReadonlyArray<RegExp | "**">
+      /** The segments as written (`*` inside), for {@link overlaps}. */
+      readonly parts: ReadonlyArray<string>
       readonly literal: number
       readonly source: string
     }
@@ -82,7 +87,7 @@ export const compile = (source: string): Pattern => {
       ? "**"
       : new RegExp(`^${part.split("*").map(escapeRegExp).join("[^/]*")}$`, "u")
   )
-  return { _tag: "Glob", segments, literal: parts.join("").replaceAll("*", "").length, source }
+  return { _tag: "Glob", segments, parts, literal: parts.join("").replaceAll("*", "").length, source }
 }
 
 /**
@@ -120,4 +125,56 @@ export const bySpecificity = (a: Pattern, b: Pattern): number => {
   if (a._tag === "Prefix" && b._tag === "Prefix") return b.prefix.length - a.prefix.length
   if (a._tag === "Glob" && b._tag === "Glob") return b.literal - a.literal || b.segments.length - a.segments.length
   return 0
+}
+
+/**
+ * A pattern as segments (each a literal or a `*` glob within one segment) and whether any number
+ * of further segments may follow.
+ */
+const shape = (pattern: Pattern): { readonly segments: ReadonlyArray<string>; readonly tail: boolean } => {
+  const split = (path: string) => path.split("/").filter((p) => p !== "")
+  switch (pattern._tag) {
+    case "Exact":
+      return { segments: split(pattern.path), tail: false }
+    case "Prefix":
+      return { segments: split(pattern.prefix), tail: true }
+    case "Glob":
+      return pattern.segments.at(-1) === "**"
+        ? { segments: pattern.parts.slice(0, -1), tail: true }
+        : { segments: pattern.parts, tail: false }
+  }
+}
+
+/**
+ * Whether some segment matches both segment patterns. With a `*` in each, a common match exists
+ * exactly when their literal starts agree (one is a prefix of the other) and their literal ends
+ * agree: the stars absorb every middle piece of both.
+ */
+const segmentsMeet = (a: string, b: string): boolean => {
+  const aGlob = a.includes("*")
+  const bGlob = b.includes("*")
+  if (!aGlob && !bGlob) return a === b
+  if (!bGlob) return new RegExp(`^${a.split("*").map(escapeRegExp).join("[^/]*")}$`, "u").test(b)
+  if (!aGlob) return segmentsMeet(b, a)
+  const pa = a.split("*")
+  const pb = b.split("*")
+  const [startA, endA] = [pa[0]!, pa.at(-1)!]
+  const [startB, endB] = [pb[0]!, pb.at(-1)!]
+  return (startA.startsWith(startB) || startB.startsWith(startA)) && (endA.endsWith(endB) || endB.endsWith(endA))
+}
+
+/**
+ * Whether some normalised path matches both patterns: the paths one route would serve are not
+ * disjoint from the other's.
+ *
+ * @category predicates
+ */
+export const overlaps = (a: Pattern, b: Pattern): boolean => {
+  const x = shape(a)
+  const y = shape(b)
+  const n = Math.min(x.segments.length, y.segments.length)
+  for (let i = 0; i < n; i++) if (!segmentsMeet(x.segments[i]!, y.segments[i]!)) return false
+  if (x.segments.length === y.segments.length) return true
+  // The shorter one must take the longer one's remaining segments with its tail.
+  return x.segments.length < y.segments.length ? x.tail : y.tail
 }

@@ -1,36 +1,88 @@
 /**
- * From PaymentRoute objects to the verifier's route table, deciding per route whether it can be
- * served. A route the verifier cannot serve (a network its facilitator does not support, a
- * facilitator other than the verifier's) is rejected with a reason on its own status; it never
- * stops the other routes from loading.
+ * From PaymentRoutes to the verifier's route table: which route may price which offer and serve
+ * which paths, and why a route may not. Pure; the informer (`Verifier`) feeds it and writes the
+ * verdicts to each route's status.
+ *
+ * The rules, in order (docs/adr/0007-paymentroute-identity-and-tenancy.md):
+ * 1. **Ownership.** A route prices exactly one offer: the ServiceOffer named `spec.offer.name`
+ *    in the route's own namespace, and only when the route carries a controller ownerReference to
+ *    that ServiceOffer whose uid is the live offer's uid (and `spec.offer.uid`, when set, agrees).
+ *    Anything else is `NotOwnedByOffer`. An owner the verifier's cache has not seen yet is
+ *    `Unconfirmed`: neither served nor rejected until a live read says whether it exists (a route's
+ *    watch event can arrive before its offer's).
+ * 2. **One route per offer.** Among routes owned by one offer, the one with the name the
+ *    controller gives it (`Names.paymentRoute`) wins, then the older, then by name; the others are
+ *    `DuplicateOfferRoute`, naming the winner.
+ * 3. **Servable.** The facilitator supports the route's network (`UnsupportedNetwork`), and the
+ *    route settles through this verifier's facilitator (`UnsupportedFacilitator`).
+ * 4. **Paths.** For callers that send only a path, no two routes serve one path: in the order of
+ *    their offers' age (older first, then namespace/name, the rule the controller applies to
+ *    offers), each route claims its pattern, and a route whose pattern overlaps a claimed one is
+ *    `PathConflict`, naming the holder.
+ *
+ * Rejected and unconfirmed routes never enter the table, so neither their identity nor their path
+ * is served; one bad route never blocks another.
  *
  * @since 0.1.0
  */
-import { Result } from "effect"
 import type { PaymentRoute } from "@obol/api/PaymentRoute"
+import * as Names from "@obol/api/Names"
 import * as Requirements from "@obol/x402/Requirements"
+import * as PathClaims from "./PathClaims.ts"
 import * as PathMatch from "./PathMatch.ts"
 import * as RouteTable from "./RouteTable.ts"
 
-type Object = typeof PaymentRoute.schema.Type
-
 /**
- * A loaded route: what the decision needs, and the generation it was loaded from.
+ * A loaded route: what the decision needs, and which object and generation it was loaded from
+ * (a ForwardAuth address may pin both, see `Verifier.handle`).
  *
  * @category models
  */
 export interface Loaded {
   readonly requirement: Requirements.Route
+  readonly uid: string
   readonly generation: number
 }
 
 /**
  * @category models
  */
+export type Reason =
+  | "NotOwnedByOffer"
+  | "DuplicateOfferRoute"
+  | "UnsupportedNetwork"
+  | "UnsupportedFacilitator"
+  | "PathConflict"
+
+/**
+ * @category models
+ */
 export interface Rejection {
-  readonly reason: "UnsupportedNetwork" | "UnsupportedFacilitator"
+  readonly reason: Reason
   readonly message: string
 }
+
+/**
+ * What a route's status should say, or `Unconfirmed` while its owner is not known either way.
+ *
+ * @category models
+ */
+export type Verdict =
+  | { readonly _tag: "Admitted"; readonly generation: number }
+  | ({ readonly _tag: "Rejected" } & Rejection)
+  | { readonly _tag: "Unconfirmed"; readonly offer: string }
+
+/**
+ * What the verifier knows of the ServiceOffer `namespace/name`.
+ *
+ * @category models
+ */
+export type Owner =
+  | { readonly _tag: "Present"; readonly uid: string; readonly creationTimestamp: string }
+  /** A live read found no such offer. */
+  | { readonly _tag: "Absent" }
+  /** Not in the cache, and not confirmed absent. */
+  | { readonly _tag: "Unseen" }
 
 /**
  * @category models
@@ -39,35 +91,109 @@ export interface Options {
   /** CAIP-2 networks the facilitator supports for the exact scheme; undefined when unknown (accept all). */
   readonly supportedNetworks?: ReadonlySet<string>
   readonly facilitatorUrl: string
+  /** The ServiceOffer `namespace/name`, as far as the verifier knows it. */
+  readonly owner: (offer: string) => Owner
+}
+
+type Route = PaymentRoute
+
+const keyOf = (route: Route) => `${route.metadata.namespace}/${route.metadata.name}`
+
+/**
+ * `namespace/name` of the offer a route prices: its own namespace, always.
+ *
+ * @category getters
+ */
+export const offerOf = (route: Route) => `${route.metadata.namespace}/${route.spec.offer.name}`
+
+const rejected = (reason: Reason, message: string): Verdict => ({ _tag: "Rejected", reason, message })
+
+/**
+ * Rule 1 for one route: the owner it proves, or its verdict.
+ */
+const ownership = (
+  route: Route,
+  options: Options
+): { readonly _tag: "Owned"; readonly owner: Extract<Owner, { _tag: "Present" }> } | Verdict => {
+  const offer = offerOf(route)
+  const wanted = `ServiceOffer ${offer}`
+  const controller = route.metadata.ownerReferences?.find((ref) => ref.controller === true)
+  if (controller === undefined) {
+    return rejected(
+      "NotOwnedByOffer",
+      `no controller ownerReference: a PaymentRoute serves only when the ${wanted} it prices owns it (the serviceoffer-controller writes PaymentRoutes; delete this one or let the controller recreate it)`
+    )
+  }
+  const group = controller.apiVersion.split("/")[0]
+  if (group !== "obol.org" || controller.kind !== "ServiceOffer" || controller.name !== route.spec.offer.name) {
+    return rejected(
+      "NotOwnedByOffer",
+      `the controller ownerReference is ${controller.kind} ${controller.name} (${controller.apiVersion}), not the ${wanted} that spec.offer names`
+    )
+  }
+  if (route.spec.offer.uid !== undefined && route.spec.offer.uid !== controller.uid) {
+    return rejected(
+      "NotOwnedByOffer",
+      `spec.offer.uid ${route.spec.offer.uid} disagrees with the controller ownerReference's uid ${controller.uid}`
+    )
+  }
+  const owner = options.owner(offer)
+  switch (owner._tag) {
+    case "Unseen":
+      return { _tag: "Unconfirmed", offer }
+    case "Absent":
+      return rejected(
+        "NotOwnedByOffer",
+        `${wanted} does not exist; a PaymentRoute prices only a ServiceOffer in its own namespace`
+      )
+    case "Present":
+      return owner.uid === controller.uid
+        ? { _tag: "Owned", owner }
+        : rejected(
+            "NotOwnedByOffer",
+            `the ownerReference names ${wanted} with uid ${controller.uid}, but that offer's uid is ${owner.uid} (a route left from a deleted offer, or a copy)`
+          )
+  }
 }
 
 /**
- * Converts one PaymentRoute, or says why it cannot be served.
+ * Rule 3 for one route.
  *
- * @category constructors
+ * @category predicates
  */
-export const load = (route: Object, options: Options): Result.Result<RouteTable.Route<Loaded>, Rejection> => {
+export const servable = (route: Route, options: Omit<Options, "owner">): Rejection | undefined => {
   const spec = route.spec
   if (options.supportedNetworks !== undefined && !options.supportedNetworks.has(spec.network)) {
-    return Result.fail({
+    return {
       reason: "UnsupportedNetwork",
       message: `the facilitator does not support ${spec.network} for the exact scheme (it supports ${[...options.supportedNetworks].join(", ") || "nothing"})`
-    })
+    }
   }
   if (
     spec.facilitatorURL !== undefined &&
     spec.facilitatorURL.replace(/\/+$/u, "") !== options.facilitatorUrl.replace(/\/+$/u, "")
   ) {
-    return Result.fail({
+    return {
       reason: "UnsupportedFacilitator",
       message: `this verifier settles through ${options.facilitatorUrl}, not ${spec.facilitatorURL}`
-    })
+    }
   }
-  return Result.succeed({
-    key: `${route.metadata.namespace}/${route.metadata.name}`,
-    offer: `${spec.offer.namespace}/${spec.offer.name}`,
+  return undefined
+}
+
+/**
+ * The table entry for a route (no checks).
+ *
+ * @category constructors
+ */
+export const entry = (route: Route): RouteTable.Route<Loaded> => {
+  const spec = route.spec
+  return {
+    key: keyOf(route),
+    offer: offerOf(route),
     pattern: PathMatch.compile(spec.pattern),
     value: {
+      uid: route.metadata.uid ?? "",
       generation: route.metadata.generation ?? 0,
       requirement: {
         scheme: spec.scheme,
@@ -80,31 +206,82 @@ export const load = (route: Object, options: Options): Result.Result<RouteTable.
         },
         payTo: spec.payTo,
         maxTimeoutSeconds: spec.maxTimeoutSeconds,
-        description: spec.description ?? `${spec.offer.namespace}/${spec.offer.name}`
+        description: spec.description ?? offerOf(route)
       }
     }
-  })
+  }
+}
+
+/** Rule 2's order: the controller's own route first, then the older, then by name. */
+const preferred = (a: Route, b: Route) => {
+  const canonical = (r: Route) => (r.metadata.name === Names.paymentRoute(r.spec.offer.name) ? 0 : 1)
+  const byName = canonical(a) - canonical(b)
+  if (byName !== 0) return byName
+  const [ta, tb] = [a.metadata.creationTimestamp ?? "", b.metadata.creationTimestamp ?? ""]
+  if (ta !== tb) return ta < tb ? -1 : 1
+  return keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0
 }
 
 /**
- * Builds a table from every route, and the admission status each one should carry.
+ * Decides every route and builds the table of the admitted ones. Routes being deleted get no
+ * verdict and no entry.
  *
  * @category constructors
  */
-export const build = (routes: ReadonlyArray<Object>, options: Options) => {
-  const loaded: Array<RouteTable.Route<Loaded>> = []
-  const verdicts = new Map<
-    string,
-    { readonly admitted: true; readonly generation: number } | ({ readonly admitted: false } & Rejection)
-  >()
+export const build = (
+  routes: ReadonlyArray<Route>,
+  options: Options
+): { readonly table: RouteTable.RouteTable<Loaded>; readonly verdicts: ReadonlyMap<string, Verdict> } => {
+  const verdicts = new Map<string, Verdict>()
+  const byOffer = new Map<string, { readonly owner: { readonly creationTimestamp: string }; routes: Array<Route> }>()
   for (const route of routes) {
     if (route.metadata.deletionTimestamp !== undefined) continue
-    const key = `${route.metadata.namespace}/${route.metadata.name}`
-    const result = load(route, options)
-    if (Result.isSuccess(result)) {
-      loaded.push(result.success)
-      verdicts.set(key, { admitted: true, generation: result.success.value.generation })
-    } else verdicts.set(key, { admitted: false, ...result.failure })
+    const owned = ownership(route, options)
+    if (owned._tag !== "Owned") {
+      verdicts.set(keyOf(route), owned)
+      continue
+    }
+    const offer = offerOf(route)
+    const group = byOffer.get(offer)
+    if (group === undefined) byOffer.set(offer, { owner: owned.owner, routes: [route] })
+    else group.routes.push(route)
+  }
+
+  const candidates: Array<{ readonly offer: string; readonly created: string; readonly route: Route }> = []
+  for (const [offer, group] of byOffer) {
+    const [winner, ...losers] = group.routes.toSorted(preferred)
+    for (const loser of losers) {
+      verdicts.set(
+        keyOf(loser),
+        rejected(
+          "DuplicateOfferRoute",
+          `ServiceOffer ${offer} is priced by PaymentRoute ${winner!.metadata.name}; an offer has one PaymentRoute (delete this one)`
+        )
+      )
+    }
+    const unservable = servable(winner!, options)
+    if (unservable !== undefined) verdicts.set(keyOf(winner!), { _tag: "Rejected", ...unservable })
+    else candidates.push({ offer, created: group.owner.creationTimestamp, route: winner! })
+  }
+
+  candidates.sort((a, b) => (a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.offer < b.offer ? -1 : 1))
+  const claims = PathClaims.make<{ readonly offer: string; readonly route: Route }>()
+  const loaded: Array<RouteTable.Route<Loaded>> = []
+  for (const candidate of candidates) {
+    const item = entry(candidate.route)
+    const holder = claims.claim(item.pattern, candidate)
+    if (holder !== undefined) {
+      verdicts.set(
+        keyOf(candidate.route),
+        rejected(
+          "PathConflict",
+          `pattern ${candidate.route.spec.pattern} overlaps ${holder.route.spec.pattern} of PaymentRoute ${keyOf(holder.route)} (ServiceOffer ${holder.offer}, the older offer keeps the path)`
+        )
+      )
+      continue
+    }
+    loaded.push(item)
+    verdicts.set(keyOf(candidate.route), { _tag: "Admitted", generation: item.value.generation })
   }
   return { table: RouteTable.make(loaded), verdicts }
 }

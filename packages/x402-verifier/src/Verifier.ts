@@ -19,20 +19,22 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, Layer, Metric, Option, Result, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Metric, Option, Queue, Result, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
+import { ServiceOffer } from "@obol/api/ServiceOffer"
 import { Health } from "@obol/controller/Health"
+import * as Reflector from "@obol/controller/Reflector"
 import * as Store from "@obol/controller/Store"
-import * as Watcher from "@obol/controller/Watcher"
+import type * as Watcher from "@obol/controller/Watcher"
 import * as KubeClient from "@obol/kube/KubeClient"
+import * as KubeError from "@obol/kube/KubeError"
+import * as ResourceKind from "@obol/kube/ResourceKind"
 import * as Facilitator from "@obol/x402/Facilitator"
 import * as Decision from "./Decision.ts"
 import * as PathMatch from "./PathMatch.ts"
 import * as Routes from "./Routes.ts"
 import * as RouteTable from "./RouteTable.ts"
-
-type RouteObject = typeof PaymentRoute.schema.Type
 
 /**
  * @category models
@@ -66,8 +68,19 @@ const metrics = {
 export class Table extends Context.Service<Table, RouteTable.Holder<Routes.Loaded>>()("@obol/x402-verifier/Table") {}
 
 /**
- * Keeps the table in step with the PaymentRoutes and writes their admission. Registers a readiness
- * check (ready once the first list is in) when `Health` is present.
+ * ServiceOffers as the verifier sees them: identity and age only (it checks route owners and
+ * orders path claims; it never reads an offer's spec).
+ *
+ * @category constants
+ */
+export const OfferIdentity = ResourceKind.metadataOnly(ServiceOffer)
+
+const retryAfterFailure = Duration.seconds(5)
+
+/**
+ * Keeps the table in step with the PaymentRoutes and ServiceOffers and writes each route's
+ * admission. Registers a readiness check (both kinds listed, neither watch failing) when `Health`
+ * is present.
  *
  * @category layers
  */
@@ -78,15 +91,27 @@ export const informer = (settings: Settings) =>
       const client = yield* KubeClient.KubeClient
       const facilitator = yield* Facilitator.Facilitator
       const holder = RouteTable.holder<Routes.Loaded>()
-      /** The admission status last sent per route (by uid), so a pending write is not repeated. */
-      const written = new Map<string, string>()
-      const writer = yield* Store.make<RouteObject>()
+      const selection = settings.namespace === undefined ? {} : { namespace: settings.namespace }
+      const routes = yield* Reflector.make(client, PaymentRoute, selection)
+      const offers = yield* Reflector.make(client, OfferIdentity, selection)
       const health = yield* Effect.serviceOption(Health)
       if (Option.isSome(health)) {
-        yield* health.value.register("x402-verifier routes", () =>
-          writer.store.isReady() ? { ready: true } : { ready: false, reason: "PaymentRoutes not listed yet" }
-        )
+        yield* health.value.register("x402-verifier routes", Reflector.readiness([routes, offers]))
       }
+      /** The admission status last sent per route (by uid), so a pending write is not repeated. */
+      const written = new Map<string, string>()
+      /** Offers a live read found missing, and the reads under way. */
+      const absent = new Set<string>()
+      const confirming = new Set<string>()
+      /** What a rebuild depends on per offer; other offer changes (status, labels) skip it. */
+      const identities = new Map<string, string>()
+      const rechecks = yield* Queue.unbounded<void>()
+      const recheckLater = Effect.sleep(retryAfterFailure).pipe(
+        Effect.andThen(Queue.offer(rechecks, undefined)),
+        Effect.forkScoped,
+        Effect.asVoid
+      )
+
       const supportedNetworks = facilitator.supported.pipe(
         Effect.map(
           (s) => new Set(s.kinds.filter((k) => k.scheme === "exact").map((k) => k.network)) as ReadonlySet<string>
@@ -94,14 +119,51 @@ export const informer = (settings: Settings) =>
         Effect.option
       )
 
-      const admit = (
-        route: RouteObject,
-        verdict: ReturnType<typeof Routes.build>["verdicts"] extends Map<string, infer V> ? V : never
-      ) => {
+      const owner = (offer: string): Routes.Owner => {
+        const cached = offers.store.get(offer)
+        if (Option.isSome(cached)) {
+          const meta = cached.value.metadata
+          return { _tag: "Present", uid: meta.uid ?? "", creationTimestamp: meta.creationTimestamp ?? "" }
+        }
+        return absent.has(offer) ? { _tag: "Absent" } : { _tag: "Unseen" }
+      }
+
+      /** An owner the cache has not seen: a live read decides between "not yet" and "never". */
+      const confirm = (offer: string) => {
+        if (confirming.has(offer)) return Effect.void
+        confirming.add(offer)
+        const ref = Store.refOf(offer)
+        return KubeError.ignoreNotFound(
+          client.get(OfferIdentity, { namespace: ref.namespace ?? "", name: ref.name })
+        ).pipe(
+          Effect.matchEffect({
+            // Present: its watch event is on the way and will rebuild.
+            onSuccess: (found) =>
+              Option.isSome(found)
+                ? Effect.void
+                : Effect.sync(() => absent.add(offer)).pipe(
+                    Effect.andThen(Queue.offer(rechecks, undefined)),
+                    Effect.asVoid
+                  ),
+            onFailure: (error) =>
+              Effect.logWarning("Reading a PaymentRoute's ServiceOffer failed").pipe(
+                Effect.annotateLogs({ offer, error: error.message }),
+                Effect.andThen(recheckLater),
+                Effect.asVoid
+              )
+          }),
+          Effect.ensuring(Effect.sync(() => confirming.delete(offer))),
+          Effect.forkScoped,
+          Effect.asVoid
+        )
+      }
+
+      const admit = (route: PaymentRoute, verdict: Exclude<Routes.Verdict, { _tag: "Unconfirmed" }>) => {
         const status = route.status ?? {}
-        const desired = verdict.admitted
-          ? { admitted: true, lastAdmittedGeneration: verdict.generation }
-          : { admitted: false, reason: verdict.reason, message: verdict.message }
+        const desired =
+          verdict._tag === "Admitted"
+            ? { admitted: true, lastAdmittedGeneration: verdict.generation }
+            : { admitted: false, reason: verdict.reason, message: verdict.message }
         const same =
           status.admitted === desired.admitted &&
           (desired.admitted
@@ -118,57 +180,138 @@ export const informer = (settings: Settings) =>
             {
               apiVersion: route.apiVersion,
               kind: route.kind,
-              metadata: { name: route.metadata.name ?? "", namespace: route.metadata.namespace ?? "default" },
+              metadata: {
+                name: route.metadata.name ?? "",
+                namespace: route.metadata.namespace ?? "default",
+                // What this verdict was decided from: a replica whose cache is behind must not
+                // overwrite a newer admission (the API server answers Conflict instead).
+                ...(route.metadata.resourceVersion === undefined
+                  ? {}
+                  : { resourceVersion: route.metadata.resourceVersion })
+              },
               status: desired
             },
             { fieldManager: settings.fieldManager, force: true }
           )
           .pipe(
-            Effect.catch((error) =>
-              Effect.sync(() => written.delete(key)).pipe(
+            Effect.catch((error) => {
+              const forget = Effect.sync(() => written.delete(key))
+              // The route changed or went away since we read it: its watch event brings the rest.
+              if (error.reason === "Conflict" || error.reason === "NotFound") return forget.pipe(Effect.asVoid)
+              return forget.pipe(
                 Effect.andThen(Effect.logWarning("Writing PaymentRoute admission failed")),
                 Effect.annotateLogs({
                   route: `${route.metadata.namespace}/${route.metadata.name}`,
                   error: error.message
-                })
+                }),
+                Effect.andThen(recheckLater)
               )
-            )
+            })
           )
       }
 
       const rebuild = Effect.gen(function* () {
+        if (!routes.store.isReady() || !offers.store.isReady()) return
         const networks = yield* supportedNetworks
-        const routes = writer.store.list()
-        const { table, verdicts } = Routes.build(routes, {
+        const current = routes.store.list()
+        const { table, verdicts } = Routes.build(current, {
           facilitatorUrl: settings.facilitatorUrl,
+          owner,
           ...(Option.isSome(networks) ? { supportedNetworks: networks.value } : {})
         })
         holder.set(table)
-        for (const route of routes) {
-          const verdict = verdicts.get(`${route.metadata.namespace}/${route.metadata.name}`)
-          if (verdict !== undefined) yield* admit(route, verdict)
-        }
+        const referenced = new Set(current.map(Routes.offerOf))
+        for (const offer of absent)
+          if (!referenced.has(offer) || Option.isSome(offers.store.get(offer))) absent.delete(offer)
+        yield* Effect.forEach(
+          current,
+          (route) => {
+            const verdict = verdicts.get(`${route.metadata.namespace}/${route.metadata.name}`)
+            if (verdict === undefined) return Effect.void
+            return verdict._tag === "Unconfirmed" ? confirm(verdict.offer) : admit(route, verdict)
+          },
+          { concurrency: 8, discard: true }
+        )
       })
 
-      yield* Watcher.watch(
-        client,
-        PaymentRoute,
-        settings.namespace === undefined ? {} : { namespace: settings.namespace }
+      /** Whether an offer event changes anything a rebuild reads. */
+      const offerChanged = (event: Watcher.Event<typeof OfferIdentity.schema.Type>) => {
+        const identity = (o: typeof OfferIdentity.schema.Type) => `${o.metadata.uid}|${o.metadata.creationTimestamp}`
+        switch (event._tag) {
+          case "Error":
+            return false
+          case "Restarted":
+            identities.clear()
+            for (const o of event.objects) identities.set(Store.keyOf(o), identity(o))
+            return true
+          case "Applied": {
+            const key = Store.keyOf(event.object)
+            const before = identities.get(key)
+            identities.set(key, identity(event.object))
+            return before !== identity(event.object)
+          }
+          case "Deleted":
+            return identities.delete(Store.keyOf(event.object))
+        }
+      }
+
+      yield* Stream.mergeAll(
+        [
+          routes.events.pipe(Stream.map((event) => event._tag !== "Error")),
+          offers.events.pipe(Stream.map(offerChanged)),
+          Stream.fromQueue(rechecks).pipe(Stream.map(() => true))
+        ],
+        { concurrency: "unbounded" }
       ).pipe(
-        Stream.runForEach((event) =>
-          Effect.gen(function* () {
-            if (event._tag === "Error") return
-            if (event._tag === "Restarted") writer.reset(event.objects)
-            else if (event._tag === "Applied") writer.apply(event.object)
-            else writer.delete(event.object)
-            yield* rebuild
-          })
-        ),
+        Stream.runForEach((changed) => (changed ? rebuild : Effect.void)),
         Effect.forkScoped
       )
       return holder
     })
   )
+
+/**
+ * The price a ForwardAuth address asks for: the PaymentRoute object (uid) and the generation the
+ * controller saw admitted. A replica serves only that route at that generation or a newer one;
+ * one whose cache is behind answers 503, never an older price (docs/adr/0007).
+ *
+ * @category models
+ */
+export type Pin = { readonly route: string; readonly generation: number } | { readonly invalid: string }
+
+/**
+ * Reads `?route=<uid>&generation=<n>` from a ForwardAuth address's query; undefined without them.
+ *
+ * @category constructors
+ */
+export const pinOf = (
+  params: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+): Pin | undefined => {
+  const route = params["route"]
+  const generation = params["generation"]
+  if (route === undefined && generation === undefined) return undefined
+  if (typeof route !== "string" || route === "" || typeof generation !== "string" || !/^\d{1,15}$/u.test(generation)) {
+    return {
+      invalid: `the ForwardAuth address must pin ?route=<uid>&generation=<integer>, got route=${String(route)} generation=${String(generation)}`
+    }
+  }
+  return { route, generation: Number(generation) }
+}
+
+const serves = (loaded: Routes.Loaded, pin: Pin) =>
+  "route" in pin && loaded.uid === pin.route && loaded.generation >= pin.generation
+
+const notLoaded = (pin: Pin): Decision.Answer => ({
+  status: 503,
+  outcome: "Unknown",
+  headers: { "Content-Type": "application/json", "Cache-Control": "no-store", "Retry-After": "1" },
+  body: {
+    error:
+      "invalid" in pin
+        ? pin.invalid
+        : `this verifier has not loaded generation ${pin.generation} of this offer's price yet; try again shortly`
+  }
+})
 
 const header = (headers: Readonly<Record<string, string | undefined>>, name: string) => headers[name.toLowerCase()]
 
@@ -181,7 +324,12 @@ const header = (headers: Readonly<Record<string, string | undefined>>, name: str
  */
 export const handle = (
   table: RouteTable.RouteTable<Routes.Loaded>,
-  request: { readonly identity?: string; readonly headers: Readonly<Record<string, string | undefined>> },
+  request: {
+    readonly identity?: string
+    /** The route object and generation the ForwardAuth address pins (see {@link pinOf}). */
+    readonly pin?: Pin
+    readonly headers: Readonly<Record<string, string | undefined>>
+  },
   settings: Pick<Settings, "allowUnknownPaths">
 ): Effect.Effect<
   { readonly answer: Decision.Answer | "Pass"; readonly offer: string | undefined },
@@ -193,8 +341,13 @@ export const handle = (
   const host = header(request.headers, "X-Forwarded-Host") ?? "localhost"
   const url = `${proto}://${host}${uri}`
   let route: Option.Option<RouteTable.Route<Routes.Loaded>>
-  if (request.identity !== undefined) route = table.byOffer(request.identity)
-  else {
+  if (request.identity !== undefined) {
+    route = table.byOffer(request.identity)
+    const pin = request.pin
+    if (Option.isSome(route) && pin !== undefined && !serves(route.value.value, pin)) {
+      return Effect.succeed({ offer: route.value.offer, answer: notLoaded(pin) })
+    }
+  } else {
     const path = PathMatch.normalize(uri)
     if (Result.isFailure(path)) {
       return Effect.succeed({
@@ -312,7 +465,7 @@ export const routes = (settings: Pick<Settings, "allowUnknownPaths">) =>
     Effect.gen(function* () {
       const holder = yield* Table
       const facilitator = yield* Facilitator.Facilitator
-      const serve = (identity: string | undefined) =>
+      const serve = (identity: string | undefined, pin?: Pin) =>
         Effect.gen(function* () {
           // Counters and the latency histogram are updated in one synchronous step at the end
           // (`updateUnsafe` against this fibre's context): this is the hot path of every request.
@@ -324,7 +477,7 @@ export const routes = (settings: Pick<Settings, "allowUnknownPaths">) =>
           const table = holder.get()
           const { answer, offer } = yield* handle(
             table,
-            identity === undefined ? { headers } : { identity, headers },
+            identity === undefined ? { headers } : { identity, headers, ...(pin === undefined ? {} : { pin }) },
             settings
           ).pipe(Effect.provideService(Facilitator.Facilitator, facilitator))
           const offerCounters = counters(table, offer)
@@ -344,7 +497,11 @@ export const routes = (settings: Pick<Settings, "allowUnknownPaths">) =>
         HttpRouter.add(
           "*",
           "/verify/:namespace/:name",
-          Effect.flatMap(HttpRouter.params, (p) => serve(`${p["namespace"]}/${p["name"]}`))
+          Effect.gen(function* () {
+            const p = yield* HttpRouter.params
+            const pin = pinOf(yield* HttpServerRequest.ParsedSearchParams)
+            return yield* serve(`${p["namespace"]}/${p["name"]}`, pin)
+          })
         ),
         HttpRouter.add("*", "/verify", serve(undefined))
       )

@@ -47,6 +47,7 @@ const world = (amount = "10000"): Effect.Effect<World, unknown, Scope.Scope> =>
       offer: "sellers/weather",
       pattern: PathMatch.compile("/services/weather/*"),
       value: {
+        uid: "route-uid",
         generation: 1,
         requirement: {
           scheme: "exact",

@@ -57,4 +57,40 @@ describe("PathMatch", () => {
       "/a/*/c"
     ])
   })
+
+  it.each([
+    ["/services/a/*", "/services/a/*", true],
+    ["/services/a/*", "/services/a/b/*", true],
+    ["/services/a/*", "/services/a", true],
+    ["/services/a/*", "/services/ab/*", false],
+    ["/services/a", "/services/a/b", false],
+    ["/services/a", "/services/b", false],
+    ["/*", "/anything/at/all", true],
+    ["/services/*/v1/*", "/services/a/*", true],
+    ["/services/*/v1/*", "/services/a/v2", false],
+    ["/inference-*/v1/*", "/*-qwen/v1", true],
+    ["/inference-*/v1", "/chat-*/v1", false],
+    ["/a*z/x", "/ab*/x", true],
+    ["/a*z/x", "/ab*y/x", false],
+    ["/services/*/x", "/services/a/y", false],
+    ["/services/*/x/*", "/services/a", false]
+  ])("%j and %j overlap: %j", (a, b, expected) => {
+    const [x, y] = [PathMatch.compile(a as string), PathMatch.compile(b as string)]
+    expect([PathMatch.overlaps(x, y), PathMatch.overlaps(y, x)]).toEqual([expected, expected])
+  })
+
+  it("never calls two patterns disjoint when a path matches both", () => {
+    const patterns = ["/a/*", "/a/b", "/a/b/*", "/a/*/c", "/a/b*/c/*", "/*b/c", "/a/x*y", "/*", "/a", "/b/*"]
+    const paths = ["/", "/a", "/a/b", "/a/b/c", "/a/bb/c", "/a/xzy", "/a/bx/c/d", "/ab/c", "/b/c", "/x"]
+    const compiled = patterns.map(PathMatch.compile)
+    const shared = compiled.flatMap((a) =>
+      compiled.flatMap((b) =>
+        paths.filter((path) => PathMatch.matches(a, path) && PathMatch.matches(b, path)).map((path) => ({ a, b, path }))
+      )
+    )
+    expect(shared.length).toBeGreaterThan(50)
+    expect(
+      shared.filter(({ a, b }) => !PathMatch.overlaps(a, b)).map(({ a, b, path }) => `${a.source} ${b.source} ${path}`)
+    ).toEqual([])
+  })
 })

@@ -1,6 +1,6 @@
 /**
  * The verifier against the real API server: admission written, price edits re-admitted, deleted
- * routes answered 503, and 1,000 PaymentRoutes loaded. The facilitator is a memory double here;
+ * routes answered 503, and 1,000 PaymentRoutes (each owned by its ServiceOffer) loaded. The facilitator is a memory double here;
  * paying for real (anvil, token, local facilitator) is the chain tier's job.
  */
 import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
@@ -9,6 +9,7 @@ import { decodePaymentRequiredHeader } from "@x402/core/http"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import * as KubeConfig from "@obol/kube/KubeConfig"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
+import * as Sellers from "@obol/test-envs/vitest/Sellers"
 import { eventually, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
 import * as Facilitator from "@obol/x402/Facilitator"
 import * as Verifier from "@obol/x402-verifier/Verifier"
@@ -24,26 +25,6 @@ const facilitator = Facilitator.layerMemory({
   settle: () => Effect.succeed({ success: true, transaction: "0xtx" })
 })
 
-const route = (name: string, price = "1000") => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "PaymentRoute",
-  metadata: { name: `${name}-payment`, namespace: namespace() },
-  spec: {
-    offer: { namespace: namespace(), name },
-    pattern: `/services/${name}/*`,
-    price,
-    priceModel: "perRequest",
-    payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-    network: "eip155:84532",
-    asset: {
-      address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
-      decimals: 6,
-      eip712Name: "USDC",
-      eip712Version: "2"
-    },
-    maxTimeoutSeconds: 300
-  }
-})
 const routes = () => `/apis/obol.org/v1alpha1/namespaces/${namespace()}/paymentroutes`
 
 beforeAll(async () => {
@@ -81,7 +62,7 @@ const call = (name: string) =>
 
 describe("the verifier on the real API server", () => {
   it("admits a new PaymentRoute and answers 402 for it; re-admits a price edit and requires the new amount; 503 once deleted", async () => {
-    expect((await request("POST", routes(), route("weather"))).status).toBe(201)
+    await Sellers.sell(namespace(), "weather")
     await eventually("admission", async () => {
       const r = await request("GET", `${routes()}/weather-payment`)
       return r.json?.status?.admitted === true && r.json.status.lastAdmittedGeneration === 1 ? true : undefined
@@ -109,7 +90,7 @@ describe("the verifier on the real API server", () => {
     await Effect.runPromise(
       Effect.forEach(
         Array.from({ length: 1000 }, (_, i) => i),
-        (i) => Effect.promise(() => request("POST", routes(), route(`bulk-${i}`))),
+        (i) => Effect.promise(() => Sellers.sell(namespace(), `bulk-${i}`)),
         { concurrency: 16, discard: true }
       )
     )

@@ -1,5 +1,7 @@
 /**
- * Names of the objects the controller derives from a ServiceOffer's name. Kubernetes limits
+ * Names of the objects the serviceoffer-controller derives from a ServiceOffer's name. They are
+ * part of the API: the x402 verifier takes the PaymentRoute with {@link paymentRoute}'s name as the
+ * one its offer owns, and users find an offer's children by them. Kubernetes limits
  * these to 63 characters (DNS labels: HTTPRoute and Middleware names end up in Traefik router
  * names, and label values share the limit), so a long offer name is shortened and given a hash
  * suffix: the result is stable, unique per input, and still starts with the readable prefix.

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Option } from "effect"
+import type { PaymentRoute } from "@obol/api/PaymentRoute"
+import * as Routes from "@obol/x402-verifier/Routes"
+
+const route = (
+  namespace: string,
+  offer: string,
+  options: { name?: string; pattern?: string; created?: string; ownerUid?: string | null; specUid?: string } = {}
+): PaymentRoute => ({
+  apiVersion: "obol.org/v1alpha1",
+  kind: "PaymentRoute",
+  metadata: {
+    name: options.name ?? `${offer}-payment`,
+    namespace,
+    uid: `route-${namespace}-${options.name ?? offer}`,
+    generation: 1,
+    creationTimestamp: options.created ?? "2026-12-01T00:00:00Z",
+    ...(options.ownerUid === null
+      ? {}
+      : {
+          ownerReferences: [
+            {
+              apiVersion: "obol.org/v1alpha1",
+              kind: "ServiceOffer",
+              name: offer,
+              uid: options.ownerUid ?? `uid-${namespace}-${offer}`,
+              controller: true
+            }
+          ]
+        })
+  },
+  spec: {
+    offer: { name: offer, ...(options.specUid === undefined ? {} : { uid: options.specUid }) },
+    pattern: options.pattern ?? `/services/${offer}/*`,
+    scheme: "exact",
+    price: "1000",
+    priceModel: "perRequest",
+    payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    network: "eip155:84532",
+    asset: {
+      address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+      decimals: 6,
+      eip712Name: "USDC",
+      eip712Version: "2"
+    },
+    maxTimeoutSeconds: 300
+  }
+})
+
+/** Offers that exist, with their creation time; every other offer is `Unseen` unless listed absent. */
+const world = (offers: Record<string, string>, absent: ReadonlyArray<string> = []): Routes.Options => ({
+  facilitatorUrl: "http://127.0.0.1:4021",
+  owner: (key) => {
+    const created = offers[key]
+    if (created !== undefined) {
+      const [namespace, name] = key.split("/")
+      return { _tag: "Present", uid: `uid-${namespace}-${name}`, creationTimestamp: created }
+    }
+    return absent.includes(key) ? { _tag: "Absent" } : { _tag: "Unseen" }
+  }
+})
+
+const verdicts = (routes: ReadonlyArray<PaymentRoute>, options: Routes.Options) =>
+  Object.fromEntries(
+    [...Routes.build(routes, options).verdicts].map(([key, v]) => [key, v._tag === "Rejected" ? v.reason : v._tag])
+  )
+
+describe("Routes", () => {
+  it("admits a route owned by the live offer of its name in its own namespace", () => {
+    const built = Routes.build([route("a", "x")], world({ "a/x": "2026-12-01T00:00:00Z" }))
+    expect(built.verdicts.get("a/x-payment")).toEqual({ _tag: "Admitted", generation: 1 })
+    expect(Option.map(built.table.byOffer("a/x"), (r) => r.value.uid)).toEqual(Option.some("route-a-x"))
+  })
+
+  it("rejects routes whose owner is missing, foreign, a copy, or absent; waits on an owner not seen yet", () => {
+    const routes = [
+      route("a", "none", { ownerUid: null }),
+      route("a", "stale", { ownerUid: "uid-of-a-deleted-offer" }),
+      route("a", "split", { specUid: "another-uid" }),
+      route("a", "gone"),
+      route("a", "new")
+    ]
+    expect(verdicts(routes, world({ "a/none": "t", "a/stale": "t", "a/split": "t" }, ["a/gone"]))).toEqual({
+      "a/none-payment": "NotOwnedByOffer",
+      "a/stale-payment": "NotOwnedByOffer",
+      "a/split-payment": "NotOwnedByOffer",
+      "a/gone-payment": "NotOwnedByOffer",
+      "a/new-payment": "Unconfirmed"
+    })
+  })
+
+  it("prefers the route the controller names for its offer, then the older, over other claims", () => {
+    const routes = [
+      route("a", "x", { name: "aaa", created: "2026-01-01T00:00:00Z" }),
+      route("a", "x", { created: "2026-12-01T00:00:00Z" }),
+      route("a", "y", { name: "y-older", created: "2026-01-01T00:00:00Z" }),
+      route("a", "y", { name: "y-newer", created: "2026-06-01T00:00:00Z", pattern: "/other/*" })
+    ]
+    expect(verdicts(routes, world({ "a/x": "t1", "a/y": "t2" }))).toEqual({
+      "a/aaa": "DuplicateOfferRoute",
+      "a/x-payment": "Admitted",
+      "a/y-older": "Admitted",
+      "a/y-newer": "DuplicateOfferRoute"
+    })
+  })
+
+  it("orders path claims by the offers' age, as the controller does, not by the routes'", () => {
+    // The older offer's route was recreated later; it still keeps the path.
+    const routes = [
+      route("old", "api", { created: "2026-12-01T10:00:00Z" }),
+      route("new", "api", { created: "2026-12-01T09:00:00Z", pattern: "/services/*" })
+    ]
+    const options = world({ "old/api": "2026-12-01T08:00:00Z", "new/api": "2026-12-01T08:30:00Z" })
+    expect(verdicts(routes, options)).toEqual({ "old/api-payment": "Admitted", "new/api-payment": "PathConflict" })
+  })
+
+  it("lets a route that cannot be served leave its path to the next claimant", () => {
+    const unsupported = { ...route("a", "first"), spec: { ...route("a", "first").spec, network: "eip155:1" } }
+    const routes = [unsupported, route("b", "second", { pattern: "/services/first/*" })]
+    const options = {
+      ...world({ "a/first": "2026-01-01T00:00:00Z", "b/second": "2026-02-01T00:00:00Z" }),
+      supportedNetworks: new Set(["eip155:84532"])
+    }
+    expect(verdicts(routes, options)).toEqual({
+      "a/first-payment": "UnsupportedNetwork",
+      "b/second-payment": "Admitted"
+    })
+  })
+
+  it("gives no verdict to a route being deleted", () => {
+    const deleting = route("a", "x")
+    const routes = [{ ...deleting, metadata: { ...deleting.metadata, deletionTimestamp: "2026-12-01T00:00:00Z" } }]
+    expect(Routes.build(routes, world({ "a/x": "t" })).verdicts.size).toBe(0)
+  })
+})
