@@ -11,7 +11,11 @@ import * as Main from "@obol/controller/Main"
  */
 export const table = [
   { env: "KUBECONFIG", fallback: "(~/.kube/config, then in-cluster)", help: "cluster to read PaymentRoutes from" },
-  { env: "WATCH_NAMESPACE", fallback: "(all namespaces)", help: "serve PaymentRoutes of this namespace only" },
+  {
+    env: "WATCH_NAMESPACE",
+    fallback: "(all namespaces)",
+    help: "serve PaymentRoutes of these namespaces only (comma-separated)"
+  },
   { env: "FACILITATOR_URL", fallback: "(required)", help: "x402 facilitator; https, or http on loopback" },
   { env: "FACILITATOR_TIMEOUT_SECONDS", fallback: "10", help: "per-call timeout; slower answers are 503" },
   { env: "FIELD_MANAGER", fallback: "x402-verifier", help: "server-side apply field manager for admission status" },
@@ -35,7 +39,15 @@ export const help = (bin: string) =>
  */
 export const fromEnv = Effect.gen(function* () {
   return {
-    namespace: yield* Config.String("WATCH_NAMESPACE").pipe(Config.option),
+    namespaces: yield* Config.String("WATCH_NAMESPACE").pipe(
+      Config.map((list) =>
+        list
+          .split(",")
+          .map((ns) => ns.trim())
+          .filter((ns) => ns !== "")
+      ),
+      Config.option
+    ),
     facilitatorUrl: yield* Config.String("FACILITATOR_URL"),
     facilitatorTimeoutSeconds: yield* Config.Int("FACILITATOR_TIMEOUT_SECONDS").pipe(Config.withDefault(10)),
     fieldManager: yield* Config.String("FIELD_MANAGER").pipe(Config.withDefault("x402-verifier")),

@@ -1,17 +1,23 @@
 /**
- * The x402 verifier: a PaymentRoute informer feeding an immutable route table, an admission
- * writer, and the ForwardAuth endpoints Traefik calls.
+ * The x402 verifier: PaymentRoute and ServiceOffer informers feeding an immutable route table, an
+ * admission writer, and the ForwardAuth endpoints Traefik calls.
  *
- * - Every change to a PaymentRoute rebuilds the table from the cache and swaps it in one step;
- *   requests in flight keep the table they started with.
+ * - Every change to a PaymentRoute, and every ServiceOffer appearing, disappearing or being
+ *   recreated, rebuilds the table from the caches (`Routes.build`: ownership, one route per offer,
+ *   servable, path claims) and swaps it in one step; requests in flight keep the table they started
+ *   with. ServiceOffers are cached as metadata only. An owner the cache has not seen is read live
+ *   once before a route is rejected for it.
  * - Admission: each route's `status.admitted`/`lastAdmittedGeneration` (or `reason`/`message`
  *   when it cannot be served) is written with server-side apply on `/status`, field manager
- *   `x402-verifier`, only when it differs from what the object already says. Replicas write the
- *   same values, so their writes agree.
- * - `/verify/<namespace>/<name>` serves the offer named in the Middleware address; `/verify`
- *   without an identity falls back to path matching over all routes and denies unknown paths
- *   (403, unless `allowUnknownPaths`, for gateways that also route free traffic through it).
- *   Resource URLs come from Traefik's `X-Forwarded-Proto/-Host/-Uri`.
+ *   `x402-verifier`, only when it differs from what the object already says, and with the
+ *   `resourceVersion` it was decided on: a replica whose cache is behind gets `Conflict` instead of
+ *   overwriting a newer admission. Replicas that are current write the same values.
+ * - `/verify/<namespace>/<name>` serves the offer named in the Middleware address; its query pins
+ *   the route object and generation (`?route=<uid>&generation=<n>`), and a replica that has not
+ *   loaded that generation of that route answers 503, never an older price. `/verify` without an
+ *   identity falls back to path matching over all routes and denies unknown paths (403, unless
+ *   `allowUnknownPaths`, for gateways that also route free traffic through it). Resource URLs come
+ *   from Traefik's `X-Forwarded-Proto/-Host/-Uri`.
  *
  * Metrics by offer: `obol_x402_verifier_requests_total`, `…_payment_required_total`,
  * `…_payment_verified_total`, `…_payment_failed_total`, `…_charged_requests_total` (only after a
@@ -40,7 +46,8 @@ import * as RouteTable from "./RouteTable.ts"
  * @category models
  */
 export interface Settings {
-  readonly namespace?: string
+  /** Namespaces whose PaymentRoutes and ServiceOffers are served; all when undefined. */
+  readonly namespaces?: ReadonlyArray<string>
   readonly facilitatorUrl: string
   readonly fieldManager: string
   /** Let `/verify` without an identity pass requests that match no route. Default false (deny). */
@@ -91,20 +98,28 @@ export const informer = (settings: Settings) =>
       const client = yield* KubeClient.KubeClient
       const facilitator = yield* Facilitator.Facilitator
       const holder = RouteTable.holder<Routes.Loaded>()
-      const selection = settings.namespace === undefined ? {} : { namespace: settings.namespace }
-      const routes = yield* Reflector.make(client, PaymentRoute, selection)
-      const offers = yield* Reflector.make(client, OfferIdentity, selection)
+      // One watch per namespace when a set is configured, one over all namespaces otherwise.
+      const selections =
+        settings.namespaces === undefined ? [{}] : settings.namespaces.map((namespace) => ({ namespace }))
+      const routes = yield* Effect.forEach(selections, (s) => Reflector.make(client, PaymentRoute, s))
+      const offers = yield* Effect.forEach(selections, (s) => Reflector.make(client, OfferIdentity, s))
       const health = yield* Effect.serviceOption(Health)
       if (Option.isSome(health)) {
-        yield* health.value.register("x402-verifier routes", Reflector.readiness([routes, offers]))
+        yield* health.value.register("x402-verifier routes", Reflector.readiness([...routes, ...offers]))
+      }
+      const ready = () => [...routes, ...offers].every((r) => r.store.isReady())
+      const cachedOffer = (key: string) => {
+        for (const reflector of offers) {
+          const found = reflector.store.get(key)
+          if (Option.isSome(found)) return found
+        }
+        return Option.none()
       }
       /** The admission status last sent per route (by uid), so a pending write is not repeated. */
       const written = new Map<string, string>()
       /** Offers a live read found missing, and the reads under way. */
       const absent = new Set<string>()
       const confirming = new Set<string>()
-      /** What a rebuild depends on per offer; other offer changes (status, labels) skip it. */
-      const identities = new Map<string, string>()
       const rechecks = yield* Queue.unbounded<void>()
       const recheckLater = Effect.sleep(retryAfterFailure).pipe(
         Effect.andThen(Queue.offer(rechecks, undefined)),
@@ -120,7 +135,7 @@ export const informer = (settings: Settings) =>
       )
 
       const owner = (offer: string): Routes.Owner => {
-        const cached = offers.store.get(offer)
+        const cached = cachedOffer(offer)
         if (Option.isSome(cached)) {
           const meta = cached.value.metadata
           return { _tag: "Present", uid: meta.uid ?? "", creationTimestamp: meta.creationTimestamp ?? "" }
@@ -211,9 +226,9 @@ export const informer = (settings: Settings) =>
       }
 
       const rebuild = Effect.gen(function* () {
-        if (!routes.store.isReady() || !offers.store.isReady()) return
+        if (!ready()) return
         const networks = yield* supportedNetworks
-        const current = routes.store.list()
+        const current = routes.flatMap((r) => r.store.list())
         const { table, verdicts } = Routes.build(current, {
           facilitatorUrl: settings.facilitatorUrl,
           owner,
@@ -222,7 +237,7 @@ export const informer = (settings: Settings) =>
         holder.set(table)
         const referenced = new Set(current.map(Routes.offerOf))
         for (const offer of absent)
-          if (!referenced.has(offer) || Option.isSome(offers.store.get(offer))) absent.delete(offer)
+          if (!referenced.has(offer) || Option.isSome(cachedOffer(offer))) absent.delete(offer)
         yield* Effect.forEach(
           current,
           (route) => {
@@ -234,31 +249,37 @@ export const informer = (settings: Settings) =>
         )
       })
 
-      /** Whether an offer event changes anything a rebuild reads. */
-      const offerChanged = (event: Watcher.Event<typeof OfferIdentity.schema.Type>) => {
-        const identity = (o: typeof OfferIdentity.schema.Type) => `${o.metadata.uid}|${o.metadata.creationTimestamp}`
-        switch (event._tag) {
-          case "Error":
-            return false
-          case "Restarted":
-            identities.clear()
-            for (const o of event.objects) identities.set(Store.keyOf(o), identity(o))
-            return true
-          case "Applied": {
-            const key = Store.keyOf(event.object)
-            const before = identities.get(key)
-            identities.set(key, identity(event.object))
-            return before !== identity(event.object)
+      /**
+       * Whether an offer event changes anything a rebuild reads (uid, age, presence); other offer
+       * changes (status, labels) skip the rebuild. One memory per watch.
+       */
+      const offerChanges = () => {
+        const identities = new Map<string, string>()
+        return (event: Watcher.Event<typeof OfferIdentity.schema.Type>) => {
+          const identity = (o: typeof OfferIdentity.schema.Type) => `${o.metadata.uid}|${o.metadata.creationTimestamp}`
+          switch (event._tag) {
+            case "Error":
+              return false
+            case "Restarted":
+              identities.clear()
+              for (const o of event.objects) identities.set(Store.keyOf(o), identity(o))
+              return true
+            case "Applied": {
+              const key = Store.keyOf(event.object)
+              const before = identities.get(key)
+              identities.set(key, identity(event.object))
+              return before !== identity(event.object)
+            }
+            case "Deleted":
+              return identities.delete(Store.keyOf(event.object))
           }
-          case "Deleted":
-            return identities.delete(Store.keyOf(event.object))
         }
       }
 
       yield* Stream.mergeAll(
         [
-          routes.events.pipe(Stream.map((event) => event._tag !== "Error")),
-          offers.events.pipe(Stream.map(offerChanged)),
+          ...routes.map((r) => r.events.pipe(Stream.map((event) => event._tag !== "Error"))),
+          ...offers.map((r) => r.events.pipe(Stream.map(offerChanges()))),
           Stream.fromQueue(rechecks).pipe(Stream.map(() => true))
         ],
         { concurrency: "unbounded" }

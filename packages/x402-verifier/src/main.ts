@@ -19,7 +19,7 @@ const Process = Layer.unwrap(
       facilitatorUrl: settings.facilitatorUrl,
       fieldManager: settings.fieldManager,
       allowUnknownPaths: settings.allowUnknownPaths,
-      ...Option.match(settings.namespace, { onNone: () => ({}), onSome: (namespace) => ({ namespace }) })
+      ...Option.match(settings.namespaces, { onNone: () => ({}), onSome: (namespaces) => ({ namespaces }) })
     }
     const verify = HttpRouter.serve(Verifier.routes(verifierSettings), { disableLogger: true }).pipe(
       Layer.provide(NodeHttpServer.layer(createServer, { port: settings.port }))

@@ -29,7 +29,7 @@ const routes = () => `/apis/obol.org/v1alpha1/namespaces/${namespace()}/paymentr
 
 beforeAll(async () => {
   const settings = {
-    namespace: namespace(),
+    namespaces: [namespace()],
     facilitatorUrl: "http://127.0.0.1:4021",
     fieldManager: "x402-verifier",
     allowUnknownPaths: false
