@@ -2,7 +2,7 @@
  * The Traefik tier, proven end to end on the real control plane: Traefik (outside the cluster,
  * through the kubeconfig) serves a Gateway; an HTTPRoute sends /smoke to a Service whose
  * EndpointSlice points at a test host in a network namespace; a ForwardAuth Middleware asks a
- * tiny auth server on loopback first. Run with `npm run test:traefik`.
+ * tiny auth server on loopback first, at an address whose query pins a route and generation. Run with `npm run test:traefik`.
  */
 import { Effect, Exit, Scope } from "effect"
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http"
@@ -18,7 +18,7 @@ const scope = Effect.runSync(Scope.make())
 let traefik: Traefik.Running
 let host: TestHost.TestHost
 let authServer: Server
-const authCalls: Array<IncomingHttpHeaders> = []
+const authCalls: Array<{ readonly url: string | undefined; readonly headers: IncomingHttpHeaders }> = []
 
 const backendScript = `
 const http = require("node:http")
@@ -37,7 +37,7 @@ const create = async (path: string, body: unknown) => {
 beforeAll(async () => {
   const ns = namespace()
   authServer = createServer((req, res) => {
-    authCalls.push(req.headers)
+    authCalls.push({ url: req.url, headers: req.headers })
     if (req.headers["x-allow"] === "yes") {
       res.writeHead(200, { "X-Auth-User": "alice", "X-Not-Forwarded": "hidden" })
       res.end()
@@ -107,7 +107,11 @@ beforeAll(async () => {
     kind: "Middleware",
     metadata: { name: "auth", namespace: ns },
     spec: {
-      forwardAuth: { address: `http://127.0.0.1:${authPort}/verify/${ns}/smoke`, authResponseHeaders: ["X-Auth-User"] }
+      // The query pins a PaymentRoute and generation, as the serviceoffer-controller's Middlewares do.
+      forwardAuth: {
+        address: `http://127.0.0.1:${authPort}/verify/${ns}/smoke?route=r-1&generation=3`,
+        authResponseHeaders: ["X-Auth-User"]
+      }
     }
   })
   await create(`/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes`, {
@@ -162,7 +166,9 @@ describe("Traefik in front of the test control plane", () => {
     expect(res.status).toBe(402)
     expect(res.headers.get("x-reason")).toBe("pay-first")
     expect(await res.json()).toEqual({ error: "payment required", uri: "/smoke/denied?q=1" })
-    expect(authCalls.at(-1)?.["x-forwarded-method"]).toBe("GET")
+    expect(authCalls.at(-1)?.headers["x-forwarded-method"]).toBe("GET")
+    // The address is called as written, query included; the client's own query stays in X-Forwarded-Uri.
+    expect(authCalls.at(-1)?.url).toBe(`/verify/${namespace()}/smoke?route=r-1&generation=3`)
   })
 
   it("forwards an allowed request to the test host with the authResponseHeaders", async () => {
