@@ -249,7 +249,7 @@ export const build = (
 
   const candidates: Array<{ readonly offer: string; readonly created: string; readonly route: Route }> = []
   for (const [offer, group] of byOffer) {
-    const [winner, ...losers] = group.routes.toSorted(preferred)
+    const [winner, ...losers] = group.routes.length === 1 ? group.routes : group.routes.toSorted(preferred)
     for (const loser of losers) {
       verdicts.set(
         keyOf(loser),

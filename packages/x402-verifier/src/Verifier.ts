@@ -120,9 +120,13 @@ export const informer = (settings: Settings) =>
       /** Offers a live read found missing, and the reads under way. */
       const absent = new Set<string>()
       const confirming = new Set<string>()
-      const rechecks = yield* Queue.unbounded<void>()
+      /**
+       * "Something changed, rebuild": one slot, so a burst of events while a rebuild runs costs one
+       * more rebuild, not one per event (the rebuild reads the stores, which hold every event).
+       */
+      const dirty = yield* Queue.dropping<void>(1)
       const recheckLater = Effect.sleep(retryAfterFailure).pipe(
-        Effect.andThen(Queue.offer(rechecks, undefined)),
+        Effect.andThen(Queue.offer(dirty, undefined)),
         Effect.forkScoped,
         Effect.asVoid
       )
@@ -157,7 +161,7 @@ export const informer = (settings: Settings) =>
               Option.isSome(found)
                 ? Effect.void
                 : Effect.sync(() => absent.add(offer)).pipe(
-                    Effect.andThen(Queue.offer(rechecks, undefined)),
+                    Effect.andThen(Queue.offer(dirty, undefined)),
                     Effect.asVoid
                   ),
             onFailure: (error) =>
@@ -225,6 +229,7 @@ export const informer = (settings: Settings) =>
           )
       }
 
+      /** Decides every route from the stores as they are now, swaps the table, writes verdicts. */
       const rebuild = Effect.gen(function* () {
         if (!ready()) return
         const networks = yield* supportedNetworks
@@ -279,14 +284,14 @@ export const informer = (settings: Settings) =>
       yield* Stream.mergeAll(
         [
           ...routes.map((r) => r.events.pipe(Stream.map((event) => event._tag !== "Error"))),
-          ...offers.map((r) => r.events.pipe(Stream.map(offerChanges()))),
-          Stream.fromQueue(rechecks).pipe(Stream.map(() => true))
+          ...offers.map((r) => r.events.pipe(Stream.map(offerChanges())))
         ],
         { concurrency: "unbounded" }
       ).pipe(
-        Stream.runForEach((changed) => (changed ? rebuild : Effect.void)),
+        Stream.runForEach((changed) => (changed ? Queue.offer(dirty, undefined) : Effect.void)),
         Effect.forkScoped
       )
+      yield* Queue.take(dirty).pipe(Effect.andThen(rebuild), Effect.forever, Effect.forkScoped)
       return holder
     })
   )
