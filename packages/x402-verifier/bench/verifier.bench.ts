@@ -19,9 +19,10 @@ import { toClientEvmSigner } from "@x402/evm"
 import { registerExactEvmScheme } from "@x402/evm/exact/client"
 import { privateKeyToAccount } from "viem/accounts"
 import * as Chain from "@obol/test-envs/chain/Chain"
+import * as Fixtures from "@obol/test-envs/Fixtures"
 import * as Ports from "@obol/test-envs/Ports"
 import * as LocalFacilitator from "@obol/test-envs/chain/Facilitator"
-import { Effect, Exit, Layer, Option, Scope } from "effect"
+import { Effect, Exit, Layer, Option, Schema, Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { execFile } from "node:child_process"
 import { createServer } from "node:http"
@@ -29,7 +30,7 @@ import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import * as Facilitator from "@obol/x402/Facilitator"
-import type { PaymentRoute } from "@obol/api/PaymentRoute"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as Requirements from "@obol/x402/Requirements"
 import * as PathMatch from "../src/PathMatch.ts"
 import * as RouteTable from "../src/RouteTable.ts"
@@ -161,36 +162,14 @@ const table = RouteTable.make(routes)
 const buildMs = performance.now() - buildStarted
 
 /** The whole rebuild an informer event costs: every route decided (owner, one per offer, paths) and the table built. */
-const paymentRoutes = Array.from({ length: ROUTES }, (_, i): PaymentRoute => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "PaymentRoute",
-  metadata: {
-    name: `r${i}-payment`,
-    namespace: `tenant-${i % 100}`,
-    uid: `route-${i}`,
-    generation: 1,
-    creationTimestamp: "2026-12-01T00:00:00Z",
-    ownerReferences: [
-      { apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", name: `r${i}`, uid: `offer-${i}`, controller: true }
-    ]
-  },
-  spec: {
-    offer: { name: `r${i}` },
-    pattern: `/services/r${i}/*`,
-    scheme: "exact",
-    price: "1000",
-    priceModel: "perRequest",
-    payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-    network: "eip155:84532",
-    asset: {
-      address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
-      decimals: 6,
-      eip712Name: "USDC",
-      eip712Version: "2"
-    },
-    maxTimeoutSeconds: 300
-  }
-}))
+const paymentRoutes = Array.from({ length: ROUTES }, (_, i) =>
+  Schema.decodeUnknownSync(PaymentRoute.schema)(
+    Fixtures.paymentRoute(`tenant-${i % 100}`, `r${i}`, {
+      owner: { name: `r${i}`, uid: `offer-${i}` },
+      metadata: { uid: `route-${i}`, generation: 1, creationTimestamp: "2026-12-01T00:00:00Z" }
+    })
+  )
+)
 const decideOptions: Routes.Options = {
   facilitatorUrl: "http://127.0.0.1:4021",
   owner: (key) => ({ _tag: "Present", uid: `offer-${key.slice(key.lastIndexOf("/r") + 2)}`, creationTimestamp: "t" })

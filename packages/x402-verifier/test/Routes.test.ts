@@ -1,52 +1,29 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Option } from "effect"
-import type { PaymentRoute } from "@obol/api/PaymentRoute"
+import { Option, Schema } from "effect"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
+import * as Fixtures from "@obol/test-envs/Fixtures"
 import * as Routes from "@obol/x402-verifier/Routes"
 
 const route = (
   namespace: string,
   offer: string,
   options: { name?: string; pattern?: string; created?: string; ownerUid?: string | null; specUid?: string } = {}
-): PaymentRoute => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "PaymentRoute",
-  metadata: {
-    name: options.name ?? `${offer}-payment`,
-    namespace,
-    uid: `route-${namespace}-${options.name ?? offer}`,
-    generation: 1,
-    creationTimestamp: options.created ?? "2026-12-01T00:00:00Z",
-    ...(options.ownerUid === null
-      ? {}
-      : {
-          ownerReferences: [
-            {
-              apiVersion: "obol.org/v1alpha1",
-              kind: "ServiceOffer",
-              name: offer,
-              uid: options.ownerUid ?? `uid-${namespace}-${offer}`,
-              controller: true
-            }
-          ]
-        })
-  },
-  spec: {
-    offer: { name: offer, ...(options.specUid === undefined ? {} : { uid: options.specUid }) },
-    pattern: options.pattern ?? `/services/${offer}/*`,
-    scheme: "exact",
-    price: "1000",
-    priceModel: "perRequest",
-    payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-    network: "eip155:84532",
-    asset: {
-      address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
-      decimals: 6,
-      eip712Name: "USDC",
-      eip712Version: "2"
-    },
-    maxTimeoutSeconds: 300
-  }
-})
+): PaymentRoute =>
+  Schema.decodeUnknownSync(PaymentRoute.schema)(
+    Fixtures.paymentRoute(namespace, offer, {
+      ...(options.name === undefined ? {} : { name: options.name }),
+      ...(options.pattern === undefined ? {} : { pattern: options.pattern }),
+      ...(options.ownerUid === null
+        ? {}
+        : { owner: { name: offer, uid: options.ownerUid ?? `uid-${namespace}-${offer}` } }),
+      offerRef: { name: offer, ...(options.specUid === undefined ? {} : { uid: options.specUid }) },
+      metadata: {
+        uid: `route-${namespace}-${options.name ?? offer}`,
+        generation: 1,
+        creationTimestamp: options.created ?? "2026-12-01T00:00:00Z"
+      }
+    })
+  )
 
 /** Offers that exist, with their creation time; every other offer is `Unseen` unless listed absent. */
 const world = (offers: Record<string, string>, absent: ReadonlyArray<string> = []): Routes.Options => ({

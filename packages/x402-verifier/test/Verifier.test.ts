@@ -9,6 +9,7 @@ import * as Health from "@obol/controller/Health"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
+import * as Fixtures from "@obol/test-envs/Fixtures"
 import * as Facilitator from "@obol/x402/Facilitator"
 import * as Verifier from "@obol/x402-verifier/Verifier"
 
@@ -16,59 +17,21 @@ const settle = Effect.gen(function* () {
   for (let i = 0; i < 50; i++) yield* Effect.yieldNow
 })
 
-const seller = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+const seller = Fixtures.sellerAddress
 const attacker = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 
-const offerManifest = (namespace: string, name: string) => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "ServiceOffer",
-  metadata: { name, namespace },
-  spec: {
-    upstream: { service: name, port: 8080 },
-    payment: { network: "base-sepolia", payTo: seller, price: { perRequest: "0.001" } }
-  }
-})
+const offerManifest = Fixtures.serviceOffer
 
-interface RouteOptions {
-  readonly name?: string
-  readonly offer?: Record<string, string>
-  readonly price?: string
-  readonly payTo?: string
-  readonly pattern?: string
-  readonly network?: string
-  readonly owner?: { readonly name: string; readonly uid: string } | "none"
-}
+type RouteOptions = Omit<Fixtures.RouteOptions, "owner"> & { readonly owner?: Fixtures.RouteOptions["owner"] | "none" }
 
-const routeManifest = (namespace: string, offer: string, options: RouteOptions = {}) => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "PaymentRoute",
-  metadata: {
-    name: options.name ?? `${offer}-payment`,
+const routeManifest = (namespace: string, offer: string, options: RouteOptions = {}) => {
+  const { owner, ...rest } = options
+  return Fixtures.paymentRoute(
     namespace,
-    ...(options.owner === undefined || options.owner === "none"
-      ? {}
-      : {
-          ownerReferences: [
-            { apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", controller: true, ...options.owner }
-          ]
-        })
-  },
-  spec: {
-    offer: options.offer ?? { name: offer },
-    pattern: options.pattern ?? `/services/${offer}/*`,
-    price: options.price ?? "1000",
-    priceModel: "perRequest",
-    payTo: options.payTo ?? seller,
-    network: options.network ?? "eip155:84532",
-    asset: {
-      address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
-      decimals: 6,
-      eip712Name: "USDC",
-      eip712Version: "2"
-    },
-    maxTimeoutSeconds: 300
-  }
-})
+    offer,
+    owner === "none" ? rest : { ...rest, ...(owner === undefined ? {} : { owner }) }
+  )
+}
 
 /** Plays the seller and the controller: a ServiceOffer and the PaymentRoute it owns. */
 const sell = (namespace: string, name: string, options: Omit<RouteOptions, "owner"> = {}) =>
@@ -138,7 +101,7 @@ const hijack = (victimUid: string) =>
     client.create(
       PaymentRoute,
       routeManifest("attacker", "api", {
-        offer: { namespace: "victim", name: "api" },
+        offerRef: { namespace: "victim", name: "api" },
         owner: { name: "api", uid: victimUid },
         payTo: attacker,
         price: "1"

@@ -1,0 +1,76 @@
+/**
+ * Manifests for tests and benchmarks: a ServiceOffer, and a PaymentRoute as the
+ * serviceoffer-controller writes it (or, with its options, as an attacker would). Plain JSON as
+ * sent to the API server; nothing here talks to one (`vitest/Sellers.ts` does).
+ */
+
+export const sellerAddress = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+
+export interface RouteOptions {
+  /** Default `<offer>-payment`, the controller's name for it. */
+  readonly name?: string
+  /** `spec.offer` as sent; default `{ name: <offer> }`. */
+  readonly offerRef?: Record<string, string>
+  /** The controller ownerReference; default none. */
+  readonly owner?: { readonly name: string; readonly uid: string }
+  /** More metadata (uid, generation, creationTimestamp, … for objects handed to pure functions). */
+  readonly metadata?: Record<string, unknown>
+  readonly pattern?: string
+  readonly price?: string
+  readonly payTo?: string
+  readonly network?: string
+  readonly asset?: {
+    readonly address: string
+    readonly decimals: number
+    readonly eip712Name: string
+    readonly eip712Version: string
+  }
+}
+
+export const serviceOffer = (namespace: string, name: string) => ({
+  apiVersion: "obol.org/v1alpha1",
+  kind: "ServiceOffer",
+  metadata: { name, namespace },
+  spec: {
+    upstream: { service: name, port: 8080 },
+    payment: { network: "base-sepolia", payTo: sellerAddress, price: { perRequest: "0.001" } }
+  }
+})
+
+export const paymentRoute = (namespace: string, offer: string, options: RouteOptions = {}) => ({
+  apiVersion: "obol.org/v1alpha1",
+  kind: "PaymentRoute",
+  metadata: {
+    name: options.name ?? `${offer}-payment`,
+    namespace,
+    ...options.metadata,
+    ...(options.owner === undefined
+      ? {}
+      : {
+          ownerReferences: [
+            {
+              apiVersion: "obol.org/v1alpha1",
+              kind: "ServiceOffer",
+              controller: true,
+              blockOwnerDeletion: true,
+              ...options.owner
+            }
+          ]
+        })
+  },
+  spec: {
+    offer: options.offerRef ?? { name: offer },
+    pattern: options.pattern ?? `/services/${offer}/*`,
+    price: options.price ?? "1000",
+    priceModel: "perRequest",
+    payTo: options.payTo ?? sellerAddress,
+    network: options.network ?? "eip155:84532",
+    asset: options.asset ?? {
+      address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+      decimals: 6,
+      eip712Name: "USDC",
+      eip712Version: "2"
+    },
+    maxTimeoutSeconds: 300
+  }
+})
