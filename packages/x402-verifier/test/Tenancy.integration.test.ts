@@ -25,6 +25,7 @@ import { parse, stringify } from "yaml"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import * as Chain from "@obol/test-envs/chain/Chain"
 import * as LocalFacilitator from "@obol/test-envs/chain/Facilitator"
+import * as Ports from "@obol/test-envs/Ports"
 import * as TcpProxy from "@obol/test-envs/TcpProxy"
 import * as Sellers from "@obol/test-envs/vitest/Sellers"
 import { eventually, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
@@ -33,7 +34,7 @@ const victim = useNamespace("victim")
 const attacker = useNamespace("attacker")
 const bin = join(import.meta.dirname, "..", "bin", "x402-verifier.mjs")
 const scope = Effect.runSync(Scope.make())
-const children: Array<{ readonly child: ChildProcess; readonly log: Array<string> }> = []
+const children = new Map<string, { readonly child: ChildProcess; readonly log: Array<string> }>()
 /** An address nobody should ever be paid at. */
 const thief: Address = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 let chain: Chain.Chain
@@ -46,15 +47,13 @@ beforeAll(async () => {
   facilitator = await Effect.runPromise(Scope.provide(LocalFacilitator.start(chain), scope))
 })
 afterAll(async () => {
-  for (const { child } of children) child.kill("SIGKILL")
+  for (const { child } of children.values()) child.kill("SIGKILL")
   await Effect.runPromise(Scope.close(scope, Exit.void))
 })
 
-let nextPort = 20_000 + Math.floor(Math.random() * 20_000)
 /** Starts the verifier command over the given namespaces; returns its ForwardAuth base URL. */
-const startVerifier = (namespaces: ReadonlyArray<string>, kubeconfig = inject("kubeconfig")) => {
-  const port = nextPort
-  nextPort += 2
+const startVerifier = async (namespaces: ReadonlyArray<string>, kubeconfig = inject("kubeconfig")) => {
+  const [port, healthPort] = await Effect.runPromise(Ports.freeN(2))
   const child = spawn(process.execPath, [bin], {
     env: {
       ...process.env,
@@ -62,14 +61,31 @@ const startVerifier = (namespaces: ReadonlyArray<string>, kubeconfig = inject("k
       WATCH_NAMESPACE: namespaces.join(","),
       FACILITATOR_URL: facilitator.url,
       PORT: String(port),
-      HEALTH_PORT: String(port + 1)
+      HEALTH_PORT: String(healthPort)
     },
     stdio: ["ignore", "ignore", "pipe"]
   })
   const log: Array<string> = []
   child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()))
-  children.push({ child, log })
-  return `http://127.0.0.1:${port}`
+  child.on("exit", (code, signal) => log.push(`exited: code ${code} signal ${signal}\n`))
+  const url = `http://127.0.0.1:${port}`
+  children.set(url, { child, log })
+  return url
+}
+
+/** `eventually`, with the replica's own log in the failure when it does not get there. */
+const eventuallyFrom = async <A>(
+  replica: string,
+  what: string,
+  check: () => Promise<A | undefined>,
+  timeoutMs?: number
+) => {
+  try {
+    return await eventually(what, check, timeoutMs)
+  } catch (error) {
+    const log = children.get(replica)?.log.join("").slice(-4000) ?? "(no log)"
+    throw new Error(`${(error as Error).message}\n--- ${replica} stderr ---\n${log}`, { cause: error })
+  }
 }
 
 const asset = () => ({ address: chain.usdc, decimals: 6, eip712Name: "USDC", eip712Version: "2" })
@@ -114,8 +130,8 @@ const rejected = (namespace: string, route: string) =>
 
 describe("tenancy: who may price which offer and path", () => {
   let verifier: string
-  beforeAll(() => {
-    verifier = startVerifier([victim(), attacker()])
+  beforeAll(async () => {
+    verifier = await startVerifier([victim(), attacker()])
   })
 
   const victimDemands = async (offer: string) => {
@@ -219,14 +235,15 @@ describe("two verifier replicas and a price change", () => {
     for (const cluster of config.clusters) cluster.cluster.server = `https://127.0.0.1:${proxy.port}`
     const proxied = join(mkdtempSync(join(tmpdir(), "verifier-b-")), "kubeconfig")
     writeFileSync(proxied, stringify(config))
-    const a = startVerifier([ns])
-    const b = startVerifier([ns], proxied)
+    const a = await startVerifier([ns])
+    const b = await startVerifier([ns], proxied)
     const ask = (replica: string, generation: number) =>
       demand(`${replica}/verify/${ns}/pinned?route=${routeUid}&generation=${generation}`, `/${tag}/pinned/x`)
     for (const replica of [a, b]) {
-      await eventually("both replicas serving generation 1", async () =>
-        (await ask(replica, 1)).amount === "1000" ? true : undefined
-      )
+      await eventuallyFrom(replica, `${replica} serving generation 1`, async () => {
+        const answer = await ask(replica, 1)
+        return answer.amount === "1000" ? true : undefined
+      })
     }
 
     proxy.cut()
@@ -248,7 +265,8 @@ describe("two verifier replicas and a price change", () => {
     expect([...seen]).toEqual(["503 undefined"])
 
     proxy.restore()
-    await eventually(
+    await eventuallyFrom(
+      b,
       "the cut-off replica serving generation 2 once it reconnects",
       async () => ((await ask(b, 2)).amount === "5000" ? true : undefined),
       90_000
