@@ -16,6 +16,7 @@ import { privateKeyToAccount } from "viem/accounts"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import * as Chain from "@obol/test-envs/chain/Chain"
 import * as LocalFacilitator from "@obol/test-envs/chain/Facilitator"
+import * as Ports from "@obol/test-envs/Ports"
 import * as Sellers from "@obol/test-envs/vitest/Sellers"
 import * as ServiceAccounts from "@obol/test-envs/vitest/ServiceAccounts"
 import { eventually, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
@@ -27,8 +28,14 @@ const scope = Effect.runSync(Scope.make())
 const children: Array<ChildProcess> = []
 let chain: Chain.Chain
 let facilitator: LocalFacilitator.Service
+/** The restarted verifier's ports (the same for both processes), and the restricted one's. */
+let port: number
+let health: number
+let restricted: { readonly port: number; readonly health: number }
 
 beforeAll(async () => {
+  const [a, b, c, d] = await Effect.runPromise(Ports.freeN(4))
+  ;[port, health, restricted] = [a, b, { port: c, health: d }]
   chain = await Effect.runPromise(Scope.provide(Chain.start(), scope))
   facilitator = await Effect.runPromise(Scope.provide(LocalFacilitator.start(chain), scope))
 })
@@ -37,16 +44,15 @@ afterAll(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void))
 })
 
-const port = 20_000 + Math.floor(Math.random() * 20_000)
-const start = (kubeconfig = inject("kubeconfig"), listen = port) => {
+const start = (kubeconfig = inject("kubeconfig"), listen = { port, health }) => {
   const child = spawn(process.execPath, [bin], {
     env: {
       ...process.env,
       KUBECONFIG: kubeconfig,
       WATCH_NAMESPACE: namespace(),
       FACILITATOR_URL: facilitator.url,
-      PORT: String(listen),
-      HEALTH_PORT: String(listen + 1)
+      PORT: String(listen.port),
+      HEALTH_PORT: String(listen.health)
     },
     stdio: ["ignore", "ignore", "pipe"]
   })
@@ -122,17 +128,18 @@ describe("the x402-verifier command", () => {
       manifest: rbacFile
     })
     await createRoute("restricted")
-    const listen = port + 10
-    start(kubeconfig, listen)
+    start(kubeconfig, restricted)
     await eventually("/readyz 200", async () =>
-      (await fetch(`http://127.0.0.1:${listen + 1}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined
+      (await fetch(`http://127.0.0.1:${restricted.health}/readyz`).catch(() => undefined))?.status === 200
+        ? true
+        : undefined
     )
     const status = await eventually("admission written", async () => {
       const res = await request("GET", `/apis/obol.org/v1alpha1/namespaces/${ns}/paymentroutes/restricted-payment`)
       return res.json?.status?.admitted === true ? res.json.status : undefined
     })
     expect(status).toMatchObject({ admitted: true, lastAdmittedGeneration: 1 })
-    const res = await fetch(`http://127.0.0.1:${listen}/verify/${ns}/restricted`)
+    const res = await fetch(`http://127.0.0.1:${restricted.port}/verify/${ns}/restricted`)
     expect(res.status).toBe(402)
   }, 120_000)
 })
