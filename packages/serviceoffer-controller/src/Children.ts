@@ -1,7 +1,8 @@
 /**
- * The objects a ServiceOffer needs, computed from its spec alone by pure functions: the ForwardAuth
- * `Middleware`, the `PaymentRoute` the verifier serves, the public `HTTPRoute`, and (when
- * registration is enabled) the `RegistrationRequest`. The reconciler applies them with
+ * The objects a ServiceOffer needs, computed by pure functions: from its spec alone the
+ * `PaymentRoute` the verifier serves, the public `HTTPRoute` and (when registration is enabled) the
+ * `RegistrationRequest`; from the spec and the applied PaymentRoute's pin (uid and admitted
+ * generation) the ForwardAuth `Middleware`. The reconciler applies them with
  * server-side apply; this module does no I/O and decides nothing about *when* each is applied
  * (the fail-closed ordering lives in the reconciler).
  *
