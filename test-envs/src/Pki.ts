@@ -1,7 +1,8 @@
 /**
  * The certificates a local control plane needs, made with the system `openssl`: a CA, a serving
  * certificate for 127.0.0.1/localhost, an admin client certificate in `system:masters`, and the
- * service-account signing key pair. Files are written into a directory the caller owns.
+ * service-account signing key pair. Files are written into a directory the caller owns; a directory
+ * that already holds a complete set is reused as it is.
  *
  * This is test PKI: short-lived directories, EC P-256 keys, no revocation. Never use it elsewhere.
  *
@@ -9,7 +10,7 @@
  */
 import { Data, Effect } from "effect"
 import { execFile } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { existsSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 
 /**
@@ -51,6 +52,21 @@ const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
  * @category constructors
  */
 export const make = Effect.fn("Pki.make")(function* (dir: string) {
+  const at = (file: string) => join(dir, file)
+  const pki: Pki = {
+    dir,
+    caCert: at("ca.crt"),
+    caKey: at("ca.key"),
+    servingCert: at("serving.crt"),
+    servingKey: at("serving.key"),
+    adminCert: at("admin.crt"),
+    adminKey: at("admin.key"),
+    serviceAccountKey: at("sa.key"),
+    serviceAccountPub: at("sa.pub")
+  }
+  // A directory that already holds a complete set (a persistent stack restarting) keeps it.
+  const files = Object.values(pki).filter((path) => path !== dir)
+  if (files.every((path) => existsSync(path))) return pki
   writeFileSync(join(dir, "serving.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
   writeFileSync(join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n")
   const sign = (name: string, ext: string) => [
@@ -93,16 +109,5 @@ export const make = Effect.fn("Pki.make")(function* (dir: string) {
     dir
   )
   yield* openssl("service-account public key", ["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir)
-  const at = (file: string) => join(dir, file)
-  return {
-    dir,
-    caCert: at("ca.crt"),
-    caKey: at("ca.key"),
-    servingCert: at("serving.crt"),
-    servingKey: at("serving.key"),
-    adminCert: at("admin.crt"),
-    adminKey: at("admin.key"),
-    serviceAccountKey: at("sa.key"),
-    serviceAccountPub: at("sa.pub")
-  } satisfies Pki
+  return pki
 })

@@ -39,6 +39,12 @@ export const start = Effect.fn("Traefik.start")(function* (options: {
   readonly kubeconfig: string
   readonly logDir: string
   readonly namespaces?: ReadonlyArray<string>
+  /**
+   * How long Traefik waits after applying one configuration before applying the next (its
+   * `providers.providersThrottleDuration`, 2 s by default). Until it applies a change, a route the
+   * Gateway already reports Accepted is not served yet.
+   */
+  readonly throttle?: string
 }) {
   const binary = yield* Binaries.traefik
   const [webPort, pingPort] = yield* Ports.freeN(2)
@@ -61,6 +67,7 @@ export const start = Effect.fn("Traefik.start")(function* (options: {
       "--providers.kubernetesGateway=true",
       "--providers.kubernetesCRD=true",
       ...scoped,
+      ...(options.throttle === undefined ? [] : [`--providers.providersThrottleDuration=${options.throttle}`]),
       "--global.checkNewVersion=false",
       "--global.sendAnonymousUsage=false",
       "--log.level=INFO"

@@ -9,8 +9,10 @@
  * The accounts are anvil's default development accounts (publicly known keys; never use them on a
  * real chain): 0 deploys and mints, 1 pays, 2 sells, 3 is the facilitator's signer.
  *
- * This module does not run a facilitator (see `Facilitator.ts`) and does not persist chain state:
- * a new scope is a new chain.
+ * This module does not run a facilitator (see `Facilitator.ts`). A new scope is a new chain, unless
+ * `stateFile` is given: anvil then loads that file at start and writes it every few seconds and on
+ * exit, and a chain that already holds our contracts (the deployer has sent transactions) keeps
+ * them at their deterministic addresses instead of deploying again.
  *
  * @since 0.1.0
  */
@@ -24,6 +26,7 @@ import {
   createTestClient,
   createWalletClient,
   defineChain,
+  getContractAddress,
   http,
   type Address,
   type Hex,
@@ -122,7 +125,12 @@ const listening = /Listening on 127\.0\.0\.1:(\d+)/
  * @category constructors
  */
 export const start = (
-  options: { readonly runDir?: string; readonly outliveParent?: boolean } = {}
+  options: {
+    readonly runDir?: string
+    readonly outliveParent?: boolean
+    /** Keep the chain in this file across runs (anvil `--state`, written every 5 s and on exit). */
+    readonly stateFile?: string
+  } = {}
 ): Effect.Effect<Chain, ChainError | ManagedProcess.ProcessFailed, Scope.Scope> =>
   Effect.gen(function* () {
     const binary = yield* anvilBinary()
@@ -130,7 +138,15 @@ export const start = (
     const anvil = yield* ManagedProcess.start({
       name: "anvil",
       command: binary,
-      args: ["--port", "0", "--host", "127.0.0.1", "--chain-id", String(chainId)],
+      args: [
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--chain-id",
+        String(chainId),
+        ...(options.stateFile === undefined ? [] : ["--state", options.stateFile, "--state-interval", "5"])
+      ],
       logFile: join(runDir, "anvil.log"),
       stopTimeout: "5 seconds",
       ...(options.outliveParent === undefined ? {} : { outliveParent: options.outliveParent })
@@ -172,6 +188,18 @@ export const start = (
     const { usdc, registry } = yield* Effect.tryPromise({
       try: async () => {
         await testClient.setCode({ address: multicall3Address, bytecode: multicall.deployedBytecode })
+        // A chain restored from its state file: our contracts are where the deployer's first
+        // transactions put them (token at nonce 0, mint at 1, registry at 2).
+        if ((await client.getTransactionCount({ address: deployer.account.address })) > 0) {
+          const at = (nonce: bigint) => getContractAddress({ from: deployer.account.address, nonce })
+          const [tokenAddress, registryAddress] = [at(0n), at(2n)]
+          for (const address of [tokenAddress, registryAddress]) {
+            if ((await client.getCode({ address })) === undefined) {
+              throw new Error(`the chain state holds no contract at ${address}; delete the state file to start afresh`)
+            }
+          }
+          return { usdc: tokenAddress, registry: registryAddress }
+        }
         const tokenAddress = await deploy(token)
         const minted = await deployer.writeContract({
           address: tokenAddress,
