@@ -14,10 +14,13 @@
  * removes a finalizer someone else added or re-adds ours to a list that changed meanwhile (the API
  * server does not deduplicate finalizers); a failed test is an `Invalid` error and the reconcile is
  * retried against a fresh read. Cleanup runs before the finalizer goes, so an object is never gone
- * with its cleanup undone.
+ * with its cleanup undone. An object that no longer exists when a finalizer patch reaches the API
+ * server (deleted between the cache read and the patch) is not an error: removing a finalizer from
+ * an object that is gone is done, and adding one to it is moot, so a `NotFound` answer to either
+ * patch ends the run with `AwaitChange` (nothing logged as a failure, nothing retried).
  *
  * Errors: `FinalizerError` with reason `AddFinalizer` or `RemoveFinalizer` (wrapping the
- * `KubeError`); failures of `apply` and `cleanup` pass through unchanged.
+ * `KubeError`, never `NotFound`); failures of `apply` and `cleanup` pass through unchanged.
  *
  * @since 0.1.0
  */
@@ -56,6 +59,9 @@ export const pending = (requeueAfter: Duration.Input): Cleanup => ({
   requeueAfter: Duration.fromInputUnsafe(requeueAfter)
 })
 
+/** The object a finalizer patch addressed no longer exists. */
+const isGone = (error: KubeError.KubeError) => error.reason === "NotFound"
+
 /**
  * Runs one reconcile step under a finalizer (see the module header for the flow).
  *
@@ -93,7 +99,11 @@ export const run = <K extends ResourceKind, O extends KubeObject, E1, R1, E2, R2
             { op: "remove", path: `/metadata/finalizers/${index}` }
           ]
         })
-        .pipe(Effect.mapError((cause) => new FinalizerError({ reason: "RemoveFinalizer", cause })))
+        .pipe(
+          // The object is already gone (deleted meanwhile): the finalizer is removed, as asked.
+          Effect.catchIf(isGone, () => Effect.void),
+          Effect.mapError((cause) => new FinalizerError({ reason: "RemoveFinalizer", cause }))
+        )
       return Action.awaitChange
     }
 
@@ -113,7 +123,11 @@ export const run = <K extends ResourceKind, O extends KubeObject, E1, R1, E2, R2
                   { op: "add", path: "/metadata/finalizers/-", value: options.finalizer }
                 ]
         })
-        .pipe(Effect.mapError((cause) => new FinalizerError({ reason: "AddFinalizer", cause })))
+        .pipe(
+          // The object vanished after it was read: there is nothing left to guard, nor to apply.
+          Effect.catchIf(isGone, () => Effect.void),
+          Effect.mapError((cause) => new FinalizerError({ reason: "AddFinalizer", cause }))
+        )
       return Action.awaitChange
     }
     return yield* options.apply(options.object)

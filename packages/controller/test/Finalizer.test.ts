@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import * as KubeClient from "@obol/kube/KubeClient"
+import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import * as Action from "@obol/controller/Action"
 import * as Finalizer from "@obol/controller/Finalizer"
@@ -105,6 +106,77 @@ describe("Finalizer", () => {
       )
       expect(error._tag === "FinalizerError" && error.reason).toBe("RemoveFinalizer")
       expect((yield* client.get(Widget, ref)).metadata.finalizers).toEqual([name])
+    }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
+  )
+
+  it.effect("treats removing its finalizer from an object already gone as done: no failure, no retry", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient.KubeClient
+      const fake = yield* FakeKube.FakeKube
+      yield* client.create(Widget, widget("a", 1, { finalizers: [name] }))
+      yield* client.delete(Widget, ref)
+      // The reconcile read this copy from its cache; then the object went away (its finalizer was
+      // released by an earlier run) before this run's removal patch reached the API server.
+      const stale = yield* client.get(Widget, ref)
+      yield* client.patch(Widget, ref, { type: "json", patch: [{ op: "remove", path: "/metadata/finalizers/0" }] })
+      expect(Option.isNone(yield* Effect.option(client.get(Widget, ref)))).toBe(true)
+      yield* fake.clearRequests
+      const calls: Array<string> = []
+      const exit = yield* Effect.exit(
+        Finalizer.run({
+          kind: Widget,
+          object: stale,
+          finalizer: name,
+          apply: () => Effect.sync(() => calls.push("apply")).pipe(Effect.as(Action.awaitChange)),
+          cleanup: () => Effect.sync(() => calls.push("cleanup")).pipe(Effect.as(Finalizer.done))
+        })
+      )
+      expect(exit._tag === "Success" && exit.value).toEqual(Action.awaitChange)
+      expect(calls).toEqual(["cleanup"])
+      // One removal attempt, answered NotFound and taken as done: nothing is patched again.
+      expect((yield* fake.requests).filter((r) => r.verb === "patch")).toHaveLength(1)
+    }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
+  )
+
+  it.effect("treats adding its finalizer to an object that vanished as moot: no failure, no apply", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient.KubeClient
+      const fake = yield* FakeKube.FakeKube
+      yield* client.create(Widget, widget("a"))
+      const stale = yield* client.get(Widget, ref)
+      yield* client.delete(Widget, ref)
+      yield* fake.clearRequests
+      const calls: Array<string> = []
+      const exit = yield* Effect.exit(
+        Finalizer.run({
+          kind: Widget,
+          object: stale,
+          finalizer: name,
+          apply: () => Effect.sync(() => calls.push("apply")).pipe(Effect.as(Action.requeueAfter("1 minute"))),
+          cleanup: () => Effect.sync(() => calls.push("cleanup")).pipe(Effect.as(Finalizer.done))
+        })
+      )
+      expect(exit._tag === "Success" && exit.value).toEqual(Action.awaitChange)
+      expect(calls).toEqual([])
+      expect((yield* fake.requests).filter((r) => r.verb === "patch")).toHaveLength(1)
+      expect(Option.isNone(yield* Effect.option(client.get(Widget, ref)))).toBe(true)
+    }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
+  )
+
+  it.effect("still fails with RemoveFinalizer on other errors, so they are retried", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient.KubeClient
+      const fake = yield* FakeKube.FakeKube
+      yield* client.create(Widget, widget("a", 1, { finalizers: [name] }))
+      yield* client.delete(Widget, ref)
+      yield* fake.failNext("patch", {
+        error: new KubeError.KubeError({ reason: "ServerError", code: 500, message: "etcdserver: request timed out" })
+      })
+      const error = yield* Effect.flip(step())
+      expect(error._tag === "FinalizerError" && [error.reason, error.cause.reason]).toEqual([
+        "RemoveFinalizer",
+        "ServerError"
+      ])
     }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
   )
 })

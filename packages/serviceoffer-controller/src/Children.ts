@@ -52,17 +52,51 @@ export const defaultSettings: Settings = {
 }
 
 /**
- * Headers the verifier sets on an admitted request, which Traefik copies to the upstream.
+ * The `authResponseHeaders` of the ForwardAuth Middleware: the headers the verifier sets on an
+ * admitted request, which Traefik copies to the upstream, and the payment headers a buyer could
+ * send to forge what the upstream sees.
+ *
+ * Traefik v3.6 (`pkg/middlewares/auth/forward.go`, `forwardAuth.ServeHTTP`), when the auth answer
+ * is 2xx, runs `req.Header.Del(name)` on the forwarded request for every name in this list
+ * (canonicalized, so case does not matter) and only then copies the auth answer's values of that
+ * name, if it has any. So a listed header reaches the upstream only as the verifier set it: a
+ * buyer's own `X-Payment-Status: settled` is removed, and so are the raw `PAYMENT-SIGNATURE` (v2)
+ * and `X-PAYMENT` (v1) payloads and any `PAYMENT-REQUIRED`, which the verifier reads or writes but
+ * never returns on a 200. (The auth request itself still carries the buyer's payment: Traefik
+ * copies the request headers to the verifier before this step.) A name not listed here passes
+ * through as the buyer sent it.
  *
  * @category constants
  */
-export const authResponseHeaders = [
+export const authResponseHeaders: ReadonlyArray<string> = [
+  // Set by the verifier on a settled payment.
   "PAYMENT-RESPONSE",
   "X-PAYMENT-RESPONSE",
   "X-Payment-Status",
   "X-Payment-Tx",
-  "X-Payment-Payer"
+  "X-Payment-Payer",
+  // Never set on a 200: listed only so that Traefik strips the buyer's copies.
+  "PAYMENT-SIGNATURE",
+  "X-PAYMENT",
+  "PAYMENT-REQUIRED"
 ]
+
+/**
+ * The ForwardAuth `maxResponseBodySize`, in bytes: 64 KiB.
+ *
+ * Traefik v3.6 (`pkg/middlewares/auth/forward.go`) reads the auth server's body on every answer,
+ * 2xx included, into a buffer of `maxResponseBodySize + 1` bytes allocated per request
+ * (`readResponseBodyBytes`); a larger body makes it answer 401 with no body (still closed, never
+ * free). Without the option it reads bodies of any size and logs a DoS warning every time it
+ * builds the middleware, i.e. on every configuration reload. The option bounds only the body,
+ * not the headers. The verifier's largest bodies are its 402s: under 1 KiB (about 1.5 KiB with
+ * the `PAYMENT-REQUIRED` header), about 5.5 KiB with the longest description a PaymentRoute allows
+ * (1024 characters) and a 4 KiB request URL. 64 KiB is ten times that, while keeping the
+ * per-request buffer small (1 MiB would allocate 1 MiB for every paid and unpaid request).
+ *
+ * @category constants
+ */
+export const maxResponseBodySize = 64 * 1024
 
 /**
  * Why an offer's children cannot be computed. The reconciler reports it on a condition.
@@ -133,7 +167,8 @@ export const middleware = (offer: ServiceOffer, settings: Settings, pin: Payment
       forwardAuth: {
         address: `${address}${address.includes("?") ? "&" : "?"}${PaymentRoute.pinQuery(pin)}`,
         trustForwardHeader: false,
-        authResponseHeaders: [...authResponseHeaders]
+        authResponseHeaders: [...authResponseHeaders],
+        maxResponseBodySize
       }
     }
   }

@@ -7,11 +7,12 @@ import { ServiceOffer } from "@obol/api/ServiceOffer"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Middleware } from "@obol/kube/builtin/Middleware"
 import { Schema } from "effect"
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { parse, stringify } from "yaml"
 import * as Children from "@obol/serviceoffer-controller/Children"
 import * as Names from "@obol/api/Names"
+import * as Requirements from "@obol/x402/Requirements"
 
 const repoRoot = join(import.meta.dirname, "..", "..", "..")
 
@@ -67,7 +68,9 @@ describe("Children", () => {
         : CustomResource.decodeResult(RegistrationRequest, desired.registrationRequest, { strict: true })
     expect(rr === undefined || Result.isSuccess(rr) ? "ok" : rr.failure.message).toBe("ok")
     expect(() => Schema.decodeUnknownSync(HTTPRoute.schema)(desired.httpRoute)).not.toThrow()
-    expect(() => Schema.decodeUnknownSync(Middleware.schema)(desired.middleware)).not.toThrow()
+    expect(() =>
+      Schema.decodeUnknownSync(Middleware.schema)(desired.middleware, { onExcessProperty: "error" })
+    ).not.toThrow()
   })
 
   it("names the offer in the ForwardAuth address and pins the admitted route and generation", () => {
@@ -79,6 +82,65 @@ describe("Children", () => {
     expect((Children.middleware(offer, queried, { route: "r-1", generation: 7 }).spec as any).forwardAuth.address).toBe(
       "http://verifier/verify/sellers/weather-api?tenant=a&route=r-1&generation=7"
     )
+  })
+
+  it("lists every payment header the verifier reads or writes in authResponseHeaders, so Traefik strips the buyer's", () => {
+    // Every header name in the verifier and its x402 library: what it reads (the payment) and
+    // what it writes (402 requirements, receipts). Traefik deletes the buyer's copy of each listed
+    // name before the upstream sees the request, so none of them can be forged.
+    const headerName = /["'`]((?:x-)?payment(?:-[a-z0-9]+)+|x-payment)["'`]/giu
+    const used = new Set<string>()
+    for (const dir of ["packages/x402/src", "packages/x402-verifier/src"]) {
+      for (const file of readdirSync(join(repoRoot, dir), { recursive: true, encoding: "utf8" })) {
+        if (!file.endsWith(".ts")) continue
+        for (const match of readFileSync(join(repoRoot, dir, file), "utf8").matchAll(headerName)) {
+          used.add(match[1]!.toLowerCase())
+        }
+      }
+    }
+    expect([...used].toSorted()).toEqual(
+      expect.arrayContaining([
+        "payment-signature",
+        "x-payment",
+        "payment-required",
+        "payment-response",
+        "x-payment-response",
+        "x-payment-status",
+        "x-payment-tx",
+        "x-payment-payer"
+      ])
+    )
+    const listed = new Set(Children.authResponseHeaders.map((name) => name.toLowerCase()))
+    expect([...used].filter((name) => !listed.has(name))).toEqual([])
+    const offer = offerFrom("deploy/samples/serviceoffer-http-per-request.yaml")
+    expect((Children.middleware(offer, settings, pin).spec as any).forwardAuth.authResponseHeaders).toEqual([
+      ...Children.authResponseHeaders
+    ])
+  })
+
+  it("bounds the ForwardAuth answer body far above the verifier's largest 402", () => {
+    const desired = desiredOf(offerFrom("deploy/samples/serviceoffer-http-per-request.yaml"))
+    const spec = desired.paymentRoute.spec as any
+    expect((desired.middleware.spec as any).forwardAuth.maxResponseBodySize).toBe(Children.maxResponseBodySize)
+    expect(Children.maxResponseBodySize).toBe(64 * 1024)
+    // The 402 body the verifier sends for this route, with the longest description a PaymentRoute
+    // allows and a 4 KiB request URL.
+    const answer = Requirements.paymentRequired(
+      {
+        scheme: "exact",
+        amount: spec.price,
+        network: spec.network,
+        asset: spec.asset,
+        payTo: spec.payTo,
+        maxTimeoutSeconds: spec.maxTimeoutSeconds,
+        description: "d".repeat(1024)
+      },
+      { url: `https://seller.example/services/weather-api/${"p".repeat(4096)}` },
+      "payment does not match the route's requirement: amount"
+    )
+    const bytes = Buffer.byteLength(answer.bodyJson)
+    expect(bytes).toBeGreaterThan(1024 + 4096)
+    expect(bytes * 8).toBeLessThan(Children.maxResponseBodySize)
   })
 
   it("prices exactly: 0.001 USDC per request is 1000 atomic units; 1.25 per MTok at 1000 tokens is 1250", () => {

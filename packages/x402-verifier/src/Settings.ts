@@ -7,6 +7,15 @@ import { Config, Effect } from "effect"
 import * as Main from "@obol/controller/Main"
 
 /**
+ * Default ports. Every process of the stack has its own defaults, so all of them run side by side
+ * on one machine without settings: serviceoffer-controller 8081 (health) and 8082 (well-known),
+ * registrar 8083, this verifier 8080 (`/verify`) and 8084 (health).
+ *
+ * @category constants
+ */
+export const defaultPorts = { port: 8080, healthPort: 8084 } as const
+
+/**
  * @category constants
  */
 export const table = [
@@ -24,8 +33,8 @@ export const table = [
     fallback: "false",
     help: "let /verify pass requests that match no route (default: deny with 403)"
   },
-  { env: "PORT", fallback: "8080", help: "port of /verify (ForwardAuth)" },
-  { env: "HEALTH_PORT", fallback: "8081", help: "port of /healthz, /readyz and /metrics" }
+  { env: "PORT", fallback: String(defaultPorts.port), help: "port of /verify (ForwardAuth)" },
+  { env: "HEALTH_PORT", fallback: String(defaultPorts.healthPort), help: "port of /healthz, /readyz and /metrics" }
 ] as const
 
 /**
@@ -52,7 +61,7 @@ export const fromEnv = Effect.gen(function* () {
     facilitatorTimeoutSeconds: yield* Config.Int("FACILITATOR_TIMEOUT_SECONDS").pipe(Config.withDefault(10)),
     fieldManager: yield* Config.String("FIELD_MANAGER").pipe(Config.withDefault("x402-verifier")),
     allowUnknownPaths: yield* Config.Boolean("ALLOW_UNKNOWN_PATHS").pipe(Config.withDefault(false)),
-    port: yield* Config.Port("PORT").pipe(Config.withDefault(8080)),
-    healthPort: yield* Config.Port("HEALTH_PORT").pipe(Config.withDefault(8081))
+    port: yield* Config.Port("PORT").pipe(Config.withDefault(defaultPorts.port)),
+    healthPort: yield* Config.Port("HEALTH_PORT").pipe(Config.withDefault(defaultPorts.healthPort))
   }
 })

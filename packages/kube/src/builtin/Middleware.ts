@@ -27,7 +27,8 @@ export const Middleware = ResourceKind.make({
           trustForwardHeader: Schema.optionalKey(Schema.Boolean),
           authResponseHeaders: Schema.optionalKey(Schema.Array(Schema.String)),
           authRequestHeaders: Schema.optionalKey(Schema.Array(Schema.String)),
-          preserveRequestMethod: Schema.optionalKey(Schema.Boolean)
+          preserveRequestMethod: Schema.optionalKey(Schema.Boolean),
+          maxResponseBodySize: Schema.optionalKey(Schema.Int)
         })
       )
     })
