@@ -1,0 +1,290 @@
+/**
+ * The buyer script's pure parts: the command line, the settings and where they come from, the
+ * spending limit in integer atomic units, the receipt and the report. Paying for real is
+ * `Buyer.integration.test.ts`.
+ */
+import { encodePaymentResponseHeader } from "@x402/core/http"
+import { Result } from "effect"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import * as Buyer from "../src/Buyer.ts"
+
+const key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+const address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+const usdc: Buyer.Asset = { _tag: "Known", decimals: 6, symbol: "USDC" }
+
+const parsed = (argv: ReadonlyArray<string>) => {
+  const result = Buyer.parseArgs(argv)
+  if (Result.isFailure(result)) throw new Error(`expected success, got ${result.failure.message}`)
+  return result.success
+}
+const usageError = (argv: ReadonlyArray<string>) => {
+  const result = Buyer.parseArgs(argv)
+  if (Result.isSuccess(result)) throw new Error(`expected a usage error for ${argv.join(" ")}`)
+  return result.failure.message
+}
+
+describe("parseArgs", () => {
+  it("takes one http(s) URL; GET by default", () => {
+    const command = parsed(["https://seller.example/services/weather?x=1"])
+    expect(command).toMatchObject({ _tag: "Pay", method: "GET", headers: [] })
+    expect(command._tag === "Pay" && command.url.href).toBe("https://seller.example/services/weather?x=1")
+    expect(command).not.toHaveProperty("data")
+    expect(command).not.toHaveProperty("max")
+  })
+
+  it("reads --method, --data (POST by default), repeated -H and --max, in either --opt value or --opt=value form", () => {
+    expect(
+      parsed(["--data", "{}", "-H", "Content-Type: application/json", "-H", "X-A:b:c", "--max=0.01", "http://h/x"])
+    ).toMatchObject({
+      method: "POST",
+      data: "{}",
+      headers: [
+        ["Content-Type", "application/json"],
+        ["X-A", "b:c"]
+      ],
+      max: "0.01"
+    })
+    expect(parsed(["-X", "put", "-d", "a=1", "http://h/x"])).toMatchObject({ method: "PUT", data: "a=1" })
+    expect(parsed(["--method=DELETE", "http://h/x"])).toMatchObject({ method: "DELETE" })
+  })
+
+  it("answers --help", () => {
+    expect(parsed(["--help"])).toEqual({ _tag: "Help" })
+  })
+
+  it("refuses a missing, extra or non-http(s) URL", () => {
+    expect(usageError([])).toMatch(/URL to pay for is missing/)
+    expect(usageError(["http://a/", "http://b/"])).toMatch(/expected one URL, got 2/)
+    expect(usageError(["ftp://h/x"])).toMatch(/not an http:\/\/ or https:\/\/ URL/)
+    expect(usageError(["seller.example/x"])).toMatch(/is not a URL/)
+  })
+
+  it("refuses bad headers, a body on GET, a malformed --max, and unknown options", () => {
+    expect(usageError(["-H", "NoColon", "http://h/x"])).toMatch(/'Name: value'/)
+    expect(usageError(["-H", ": empty name", "http://h/x"])).toMatch(/'Name: value'/)
+    expect(usageError(["--method", "GET", "--data", "x", "http://h/x"])).toMatch(/cannot carry --data/)
+    expect(usageError(["--method", "BAD METHOD", "http://h/x"])).toMatch(/not an HTTP method/)
+    for (const max of ["1e-3", "-1", ".5", "0,01", "$1", "abc"]) {
+      expect(usageError([`--max=${max}`, "http://h/x"]), max).toMatch(/not a plain decimal/)
+    }
+    expect(usageError(["--nope", "http://h/x"])).toMatch(/nope/)
+  })
+
+  it("accepts a --max finer than any asset at parse time (checked against the asset's decimals later)", () => {
+    expect(parsed(["--max", "0.0000001", "http://h/x"])).toMatchObject({ max: "0.0000001" })
+  })
+})
+
+describe("settings", () => {
+  it("finds the stack directory as ${OBOL_STACK_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/obol-serviceoffer/stack}", () => {
+    expect(Buyer.stackDir({ OBOL_STACK_DIR: "/s", XDG_DATA_HOME: "/x", HOME: "/h" })).toBe("/s")
+    expect(Buyer.stackDir({ OBOL_STACK_DIR: "", XDG_DATA_HOME: "/x", HOME: "/h" })).toBe(
+      join("/x", "obol-serviceoffer", "stack")
+    )
+    expect(Buyer.stackDir({ XDG_DATA_HOME: "", HOME: "/h" })).toBe(
+      join("/h", ".local", "share", "obol-serviceoffer", "stack")
+    )
+  })
+
+  it("parses KEY=value lines, skipping blanks and comments", () => {
+    expect(
+      Buyer.parseEnvFile("# stack\nRPC_URL=http://127.0.0.1:8545\n\nexport A='b=c'\r\nB=\"q\"\nnot a pair\nC=\n")
+    ).toEqual({ RPC_URL: "http://127.0.0.1:8545", A: "b=c", B: "q", C: "" })
+  })
+
+  const file = `PAYER_PRIVATE_KEY=${key}\nRPC_URL=http://127.0.0.1:8545\n`
+  const reads = (text: string | undefined) => {
+    const seen: Array<string> = []
+    return {
+      seen,
+      read: (path: string) => {
+        seen.push(path)
+        return text
+      }
+    }
+  }
+
+  it("takes each setting from the environment when set, else from stack.env", () => {
+    const fromEnv = reads(undefined)
+    const both = Buyer.loadSettings({ PAYER_PRIVATE_KEY: key, RPC_URL: "http://rpc:1" }, fromEnv.read)
+    expect(Result.isSuccess(both) && both.success).toMatchObject({
+      signer: { address },
+      rpcUrl: "http://rpc:1",
+      sources: { key: "the environment", rpcUrl: "the environment" }
+    })
+    expect(fromEnv.seen).toEqual([])
+
+    const mixed = reads(file)
+    const settings = Buyer.loadSettings({ OBOL_STACK_DIR: "/s", RPC_URL: "http://rpc:2" }, mixed.read)
+    expect(Result.isSuccess(settings) && settings.success).toMatchObject({
+      signer: { address },
+      rpcUrl: "http://rpc:2",
+      sources: { key: join("/s", "stack.env"), rpcUrl: "the environment" }
+    })
+    expect(mixed.seen).toEqual([join("/s", "stack.env")])
+  })
+
+  it("says to run npm start when neither the environment nor stack.env has them", () => {
+    const missing = Buyer.loadSettings({ OBOL_STACK_DIR: "/s" }, () => undefined)
+    expect(Result.isFailure(missing) && missing.failure.message).toBe(
+      `PAYER_PRIVATE_KEY is not set and ${join("/s", "stack.env")} does not exist: run \`npm start\` (it writes that file) or set PAYER_PRIVATE_KEY and RPC_URL`
+    )
+    const partial = Buyer.loadSettings({ OBOL_STACK_DIR: "/s", PAYER_PRIVATE_KEY: key }, () => "OTHER=1\n")
+    expect(Result.isFailure(partial) && partial.failure.message).toMatch(/RPC_URL is not set, nor in .*npm start/)
+    const unreadable = Buyer.loadSettings({ OBOL_STACK_DIR: "/s" }, () => {
+      throw new Error("EACCES")
+    })
+    expect(Result.isFailure(unreadable) && unreadable.failure.message).toMatch(/cannot be read \(EACCES\)/)
+  })
+
+  it("refuses a bad key without echoing any of it, and a non-http RPC_URL", () => {
+    const bad = `${key.slice(0, 64)}zz`
+    const refused = Buyer.loadSettings({ PAYER_PRIVATE_KEY: bad, RPC_URL: "http://rpc:1" }, () => undefined)
+    expect(Result.isFailure(refused) && refused.failure.message).toBe(
+      "PAYER_PRIVATE_KEY from the environment: the private key is not 32 bytes of hex (64 hex digits)"
+    )
+    const ws = Buyer.loadSettings({ PAYER_PRIVATE_KEY: key, RPC_URL: "ws://rpc:1" }, () => undefined)
+    expect(Result.isFailure(ws) && ws.failure.message).toMatch(/RPC_URL from the environment is not an http/)
+  })
+
+  it("never shows the key when the settings are printed", () => {
+    const settings = Buyer.loadSettings({ PAYER_PRIVATE_KEY: key, RPC_URL: "http://rpc:1" }, () => undefined)
+    expect(Result.isSuccess(settings)).toBe(true)
+    const shown = `${JSON.stringify(settings)} ${String(Result.isSuccess(settings) && settings.success.signer.privateKey)}`
+    expect(shown).not.toContain(key.slice(2))
+  })
+})
+
+describe("money", () => {
+  it("reads the amount of a v2 or a v1 option", () => {
+    expect(Buyer.amountOf({ amount: "10000" } as never)).toBe("10000")
+    expect(Buyer.amountOf({ maxAmountRequired: "20000" } as never)).toBe("20000")
+  })
+
+  it("knows the chain id of CAIP-2 and v1 network names", () => {
+    expect(Buyer.chainIdOf("eip155:84532")).toBe(84532)
+    expect(Buyer.chainIdOf("base-sepolia")).toBe(84532)
+    expect(Buyer.chainIdOf("base")).toBe(8453)
+    expect(Buyer.chainIdOf("solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp")).toBeUndefined()
+    expect(Buyer.chainIdOf("toString")).toBeUndefined()
+  })
+
+  it("describes an amount in the asset's units and in atomic units", () => {
+    expect(Buyer.describeAmount("10000", usdc)).toBe("0.01 USDC (10000 atomic units)")
+    expect(Buyer.describeAmount("1000000", usdc)).toBe("1 USDC (1000000 atomic units)")
+    expect(Buyer.describeAmount("10000", { _tag: "Unknown", reason: "no RPC" })).toBe(
+      "10000 atomic units (decimals unknown: no RPC)"
+    )
+    expect(Buyer.describeAmount("1.5", usdc)).toBe('"1.5" (not a whole number of atomic units)')
+  })
+
+  it("pays up to and including --max, with integer math in the asset's decimals", () => {
+    expect(Buyer.checkLimit("10000", "0.01", usdc)).toEqual(Result.succeed({ amount: 10_000n, limit: 10_000n }))
+    expect(Buyer.checkLimit("10000", "0.010000", usdc)).toEqual(Result.succeed({ amount: 10_000n, limit: 10_000n }))
+    expect(Buyer.checkLimit("0", "0", usdc)).toEqual(Result.succeed({ amount: 0n, limit: 0n }))
+    // 18 decimals, beyond a double's exact range: 0.1 + 0.2 must not drift.
+    const eth: Buyer.Asset = { _tag: "Known", decimals: 18, symbol: "WETH" }
+    expect(Buyer.checkLimit("300000000000000000", "0.3", eth)).toEqual(
+      Result.succeed({ amount: 300_000_000_000_000_000n, limit: 300_000_000_000_000_000n })
+    )
+    expect(Result.isFailure(Buyer.checkLimit("300000000000000001", "0.3", eth))).toBe(true)
+  })
+
+  it("refuses above --max, and when the limit cannot be checked", () => {
+    expect(Buyer.checkLimit("10000", "0.005", usdc)).toEqual(
+      Result.fail("the price 0.01 USDC (10000 atomic units) is above --max 0.005 USDC (5000 atomic units)")
+    )
+    expect(Buyer.checkLimit("10001", "0.01", usdc)).toEqual(
+      Result.fail("the price 0.010001 USDC (10001 atomic units) is above --max 0.01 USDC (10000 atomic units)")
+    )
+    expect(Buyer.checkLimit("1", "0", usdc)).toMatchObject({ _tag: "Failure" })
+    expect(Buyer.checkLimit("10000", "0.0000001", usdc)).toEqual(
+      Result.fail('--max "0.0000001" has 7 decimal places, but the token has only 6')
+    )
+    expect(Buyer.checkLimit("10000", "1", { _tag: "Unknown", reason: "RPC_URL serves chain 1" })).toEqual(
+      Result.fail("--max 1 cannot be checked: the asset's decimals are unknown (RPC_URL serves chain 1)")
+    )
+    for (const amount of ["", "1.5", "-1", "1e6", "0x10", "010"]) {
+      expect(Buyer.checkLimit(amount, "100", usdc), amount).toMatchObject({ _tag: "Failure" })
+    }
+  })
+})
+
+describe("receipt and report", () => {
+  const settle = { success: true, transaction: "0xabc", network: "eip155:84532", payer: address } as const
+  const headers = (entries: Record<string, string>) => (name: string) => new Headers(entries).get(name)
+
+  it("decodes PAYMENT-RESPONSE, else X-PAYMENT-RESPONSE, with @x402/core's decoder", () => {
+    const encoded = encodePaymentResponseHeader(settle)
+    expect(Buyer.receiptOf(headers({ "payment-response": encoded }))).toEqual({
+      _tag: "Decoded",
+      header: "PAYMENT-RESPONSE",
+      settle
+    })
+    expect(Buyer.receiptOf(headers({ "X-PAYMENT-RESPONSE": encoded }))).toMatchObject({
+      _tag: "Decoded",
+      header: "X-PAYMENT-RESPONSE"
+    })
+    expect(Buyer.receiptOf(headers({ "PAYMENT-RESPONSE": "%%%" }))).toMatchObject({
+      _tag: "Undecodable",
+      header: "PAYMENT-RESPONSE"
+    })
+    expect(Buyer.receiptOf(headers({}))).toEqual({ _tag: "Missing" })
+  })
+
+  const answered = (over: Partial<Extract<Buyer.Outcome, { _tag: "Answered" }>> = {}): Buyer.Outcome => ({
+    _tag: "Answered",
+    status: 200,
+    statusText: "OK",
+    body: '{"ok":true}',
+    receipt: { _tag: "Decoded", header: "PAYMENT-RESPONSE", settle },
+    asked: true,
+    paid: true,
+    ...over
+  })
+
+  it("prints the status, the body and the receipt, and exits 0 on a 2xx", () => {
+    expect(Buyer.report(answered())).toEqual({
+      stdout: `HTTP 200 OK\n{"ok":true}\nreceipt (PAYMENT-RESPONSE, decoded):\n${JSON.stringify(settle, null, 2)}\n`,
+      exitCode: 0
+    })
+  })
+
+  it("says plainly when a paid answer has no receipt, and why that happens behind ForwardAuth", () => {
+    const { stdout, exitCode } = Buyer.report(answered({ receipt: { _tag: "Missing" } }))
+    expect(exitCode).toBe(0)
+    expect(stdout).toContain("receipt: none. The server sent no PAYMENT-RESPONSE")
+    expect(stdout).toContain("With Traefik ForwardAuth in front, the receipt currently goes to the upstream")
+    expect(Buyer.report(answered({ receipt: { _tag: "Missing" }, asked: false, paid: false })).stdout).toContain(
+      "receipt: none (no payment was asked for"
+    )
+  })
+
+  it("exits 1 with the reason on anything but a 2xx, a refusal or a failure", () => {
+    const refused = Buyer.report(
+      answered({
+        status: 402,
+        statusText: "Payment Required",
+        receipt: { _tag: "Missing" },
+        reason: "invalid_exact_evm_insufficient_balance"
+      })
+    )
+    expect(refused.exitCode).toBe(1)
+    expect(refused.failure).toBe("HTTP 402 Payment Required: invalid_exact_evm_insufficient_balance")
+    expect(refused.stdout).toContain("receipt: none (a payment was sent and the server did not accept it")
+    expect(Buyer.report(answered({ status: 500, statusText: "Internal Server Error" })).failure).toBe(
+      "HTTP 500 Internal Server Error"
+    )
+    expect(Buyer.report({ _tag: "Refused", reason: "above --max" })).toEqual({
+      stdout: "",
+      failure: "refused to pay: above --max",
+      exitCode: 1
+    })
+    expect(Buyer.report({ _tag: "Failed", reason: "could not reach", paid: false })).toEqual({
+      stdout: "",
+      failure: "could not reach",
+      exitCode: 1
+    })
+  })
+})
