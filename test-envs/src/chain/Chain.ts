@@ -17,7 +17,7 @@
  * @since 0.1.0
  */
 import { Data, Effect, Scope } from "effect"
-import { accessSync, constants, mkdtempSync } from "node:fs"
+import { accessSync, constants, existsSync, mkdtempSync, renameSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
@@ -117,7 +117,7 @@ export const viemChain = (rpcUrl: string) =>
     contracts: { multicall3: { address: multicall3Address } }
   })
 
-const listening = /Listening on 127\.0\.0\.1:(\d+)/
+const listening = /Listening on 127\.0\.0\.1:(\d+)/gu
 
 /**
  * Starts anvil and deploys the token and Multicall3; stops anvil when the scope closes.
@@ -135,6 +135,10 @@ export const start = (
   Effect.gen(function* () {
     const binary = yield* anvilBinary()
     const runDir = options.runDir ?? mkdtempSync(join(tmpdir(), "obol-chain-"))
+    // A persistent chain restarts in the same directory: start its log afresh (the previous one is
+    // kept beside it), so the port read below is this run's.
+    const logFile = join(runDir, "anvil.log")
+    if (existsSync(logFile)) renameSync(logFile, join(runDir, "anvil.previous.log"))
     const anvil = yield* ManagedProcess.start({
       name: "anvil",
       command: binary,
@@ -147,7 +151,7 @@ export const start = (
         String(chainId),
         ...(options.stateFile === undefined ? [] : ["--state", options.stateFile, "--state-interval", "5"])
       ],
-      logFile: join(runDir, "anvil.log"),
+      logFile,
       stopTimeout: "5 seconds",
       ...(options.outliveParent === undefined ? {} : { outliveParent: options.outliveParent })
     })
@@ -156,7 +160,7 @@ export const start = (
       anvil,
       "listening",
       Effect.sync(() => {
-        const match = listening.exec(anvil.logTail(200))
+        const match = [...anvil.logTail(200).matchAll(listening)].at(-1)
         if (match?.[1] !== undefined) port = Number(match[1])
         return port > 0
       }),
