@@ -92,3 +92,25 @@ export const leaderElectionSettings: ReadonlyArray<Setting> = [
   { env: "LEASE_NAMESPACE", fallback: "(POD_NAMESPACE, else default)", help: "namespace of the leader-election Lease" },
   { env: "POD_NAME", fallback: "(hostname + random suffix)", help: "leader-election identity" }
 ]
+
+/**
+ * Where a process's HTTP servers listen: `LISTEN_ADDRESS` (e.g. `127.0.0.1` on a shared machine),
+ * else every interface (what a pod wants). Spread into `NodeHttpServer.layer`'s options.
+ *
+ * @category constructors
+ */
+export const listenConfig: Config.Config<{ readonly host?: string }> = Config.String("LISTEN_ADDRESS").pipe(
+  Config.map((host) => ({ host })),
+  Config.withDefault({})
+)
+
+/**
+ * The `--help` row of {@link listenConfig}.
+ *
+ * @category constants
+ */
+export const listenSetting: Setting = {
+  env: "LISTEN_ADDRESS",
+  fallback: "(every interface)",
+  help: "address the HTTP servers listen on, e.g. 127.0.0.1"
+}

@@ -33,6 +33,7 @@ export const table: ReadonlyArray<Main.Setting> = [
   { env: "BACKOFF_MAX_SECONDS", fallback: "300", help: "longest wait between retries of a failing request" },
   { env: "OFF_CHAIN_RECHECK_SECONDS", fallback: "60", help: "how often OffChainOnly requests are looked at again" },
   { env: "HEALTH_PORT", fallback: "8083", help: "port of /healthz, /readyz and /metrics" },
+  Main.listenSetting,
   ...Main.leaderElectionSettings
 ]
 
@@ -64,6 +65,7 @@ export const fromEnv = Effect.gen(function* () {
     backoffMax: Duration.seconds(yield* Config.Int("BACKOFF_MAX_SECONDS").pipe(Config.withDefault(300))),
     offChainRecheck: Duration.seconds(yield* Config.Int("OFF_CHAIN_RECHECK_SECONDS").pipe(Config.withDefault(60))),
     healthPort: yield* Config.Port("HEALTH_PORT").pipe(Config.withDefault(8083)),
+    listen: yield* Main.listenConfig,
     leaseNamespace: yield* Main.namespaceConfig("LEASE_NAMESPACE"),
     identity: yield* Main.identityConfig
   }

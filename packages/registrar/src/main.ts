@@ -35,7 +35,7 @@ const Process = Layer.unwrap(
       )
     )
     const health = HttpRouter.serve(Health.routes, { disableLogger: true }).pipe(
-      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.healthPort }))
+      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.healthPort, ...settings.listen }))
     )
     const services = Layer.mergeAll(
       RegistrarReconciler.RegistrarSettings.layer({

@@ -52,6 +52,7 @@ const start = () => {
     env: {
       ...process.env,
       KUBECONFIG: kubeconfig,
+      LISTEN_ADDRESS: "127.0.0.1",
       WATCH_NAMESPACE: namespace(),
       SIGNER_NAMESPACE: namespace(),
       LEASE_NAMESPACE: namespace(),

@@ -67,6 +67,7 @@ export const table: ReadonlyArray<Entry> = [
     fallback: "serviceoffer-controller",
     help: "the controller's Service name (for the well-known HTTPRoute)"
   },
+  Main.listenSetting,
   ...Main.leaderElectionSettings
 ]
 
@@ -127,6 +128,7 @@ export const fromEnv = Effect.gen(function* () {
     tombstoneTimeout: Duration.minutes(2),
     concurrency: yield* Config.Int("CONCURRENCY").pipe(Config.withDefault(4)),
     healthPort: yield* Config.Port("HEALTH_PORT").pipe(Config.withDefault(8081)),
+    listen: yield* Main.listenConfig,
     leaseNamespace: yield* Main.namespaceConfig("LEASE_NAMESPACE"),
     identity: yield* Main.identityConfig,
     wellKnownPort: yield* Config.Port("WELL_KNOWN_PORT").pipe(Config.withDefault(8082)),

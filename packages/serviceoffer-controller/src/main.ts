@@ -60,7 +60,7 @@ const Process = Layer.unwrap(
       )
     )
     const health = HttpRouter.serve(Health.routes, { disableLogger: true }).pipe(
-      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.healthPort }))
+      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.healthPort, ...settings.listen }))
     )
     const identityDocument = {
       name: settings.agent.name,
@@ -70,7 +70,7 @@ const Process = Layer.unwrap(
     }
     const wellKnown = HttpRouter.serve(WellKnown.routes(identityDocument, watchNamespace), {
       disableLogger: true
-    }).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: settings.wellKnownPort })))
+    }).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: settings.wellKnownPort, ...settings.listen })))
     const services = Layer.mergeAll(
       ServiceOfferReconciler.ReconcilerSettings.layer(settings),
       UpstreamProbe.layer,

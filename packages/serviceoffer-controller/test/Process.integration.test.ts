@@ -23,6 +23,7 @@ const start = (id: string) => {
     env: {
       ...process.env,
       KUBECONFIG: inject("kubeconfig"),
+      LISTEN_ADDRESS: "127.0.0.1",
       WATCH_NAMESPACE: namespace(),
       LEASE_NAMESPACE: namespace(),
       CONTROLLER_NAMESPACE: namespace(),

@@ -34,7 +34,8 @@ export const table = [
     help: "let /verify pass requests that match no route (default: deny with 403)"
   },
   { env: "PORT", fallback: String(defaultPorts.port), help: "port of /verify (ForwardAuth)" },
-  { env: "HEALTH_PORT", fallback: String(defaultPorts.healthPort), help: "port of /healthz, /readyz and /metrics" }
+  { env: "HEALTH_PORT", fallback: String(defaultPorts.healthPort), help: "port of /healthz, /readyz and /metrics" },
+  Main.listenSetting
 ] as const
 
 /**
@@ -62,6 +63,7 @@ export const fromEnv = Effect.gen(function* () {
     fieldManager: yield* Config.String("FIELD_MANAGER").pipe(Config.withDefault("x402-verifier")),
     allowUnknownPaths: yield* Config.Boolean("ALLOW_UNKNOWN_PATHS").pipe(Config.withDefault(false)),
     port: yield* Config.Port("PORT").pipe(Config.withDefault(defaultPorts.port)),
-    healthPort: yield* Config.Port("HEALTH_PORT").pipe(Config.withDefault(defaultPorts.healthPort))
+    healthPort: yield* Config.Port("HEALTH_PORT").pipe(Config.withDefault(defaultPorts.healthPort)),
+    listen: yield* Main.listenConfig
   }
 })

@@ -22,10 +22,10 @@ const Process = Layer.unwrap(
       ...Option.match(settings.namespaces, { onNone: () => ({}), onSome: (namespaces) => ({ namespaces }) })
     }
     const verify = HttpRouter.serve(Verifier.routes(verifierSettings), { disableLogger: true }).pipe(
-      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.port }))
+      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.port, ...settings.listen }))
     )
     const health = HttpRouter.serve(Health.routes, { disableLogger: true }).pipe(
-      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.healthPort }))
+      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.healthPort, ...settings.listen }))
     )
     const facilitator = Facilitator.layer({
       url: settings.facilitatorUrl,

@@ -49,6 +49,7 @@ const start = (kubeconfig = inject("kubeconfig"), listen = { port, health }) => 
     env: {
       ...process.env,
       KUBECONFIG: kubeconfig,
+      LISTEN_ADDRESS: "127.0.0.1",
       WATCH_NAMESPACE: namespace(),
       FACILITATOR_URL: facilitator.url,
       PORT: String(listen.port),

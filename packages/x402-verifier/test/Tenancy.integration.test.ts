@@ -58,6 +58,7 @@ const startVerifier = async (namespaces: ReadonlyArray<string>, kubeconfig = inj
     env: {
       ...process.env,
       KUBECONFIG: kubeconfig,
+      LISTEN_ADDRESS: "127.0.0.1",
       WATCH_NAMESPACE: namespaces.join(","),
       FACILITATOR_URL: facilitator.url,
       PORT: String(port),
