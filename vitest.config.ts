@@ -4,8 +4,10 @@
  * - one unit project per package (`packages/<name>/test/**\/*.test.ts`, plus `test-envs`);
  * - `integration`: every `*.integration.test.ts`, against one real control plane per run, started
  *   by `test-envs/src/vitest/globalSetup.ts` (building it from Go modules on first use);
- * - `traefik`: the Traefik tier, only when OBOL_TRAEFIK_TIER=1 (`npm run test:traefik`); it builds
- *   and runs Traefik, which `npm test` does not need yet.
+ * - `traefik`: the Traefik smoke test, only when OBOL_TRAEFIK_TIER=1 (`npm run test:traefik`; needs
+ *   root for its network namespace); the end-to-end tests in `integration` run Traefik too;
+ * - `chaos`: the chaos tier, only when OBOL_CHAOS_TIER=1 (`npm run test:chaos`; `.ci/run` runs it
+ *   with a bounded number of rounds after `npm test`).
  *
  * `npm test` runs the unit and integration projects; neither is ever skipped silently.
  */
@@ -24,7 +26,7 @@ const unit = (name: string, root: string): TestProjectInlineConfiguration => ({
     name,
     root,
     include: ["test/**/*.test.ts"],
-    exclude: ["test/**/*.integration.test.ts", "test/**/*.traefik.test.ts", "test/utils/**"]
+    exclude: ["test/**/*.integration.test.ts", "test/**/*.traefik.test.ts", "test/**/*.chaos.test.ts", "test/utils/**"]
   }
 })
 
@@ -50,13 +52,25 @@ const traefik: TestProjectInlineConfiguration = {
   }
 }
 
+/** The chaos tier: the whole stack with its own control plane, faults under traffic (`npm run test:chaos`). */
+const chaos: TestProjectInlineConfiguration = {
+  extends: true,
+  test: {
+    name: "chaos",
+    include: ["test-envs/test/**/*.chaos.test.ts"],
+    testTimeout: 3_600_000,
+    hookTimeout: 900_000
+  }
+}
+
 export default defineConfig({
   test: {
     projects: [
       ...packages.map((name) => unit(name, `packages/${name}`)),
       unit("test-envs", "test-envs"),
       integration,
-      ...(process.env["OBOL_TRAEFIK_TIER"] === "1" ? [traefik] : [])
+      ...(process.env["OBOL_TRAEFIK_TIER"] === "1" ? [traefik] : []),
+      ...(process.env["OBOL_CHAOS_TIER"] === "1" ? [chaos] : [])
     ]
   }
 })

@@ -23,7 +23,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, Effect, Layer, Schedule } from "effect"
+import { Context, Data, Deferred, Effect, Layer, Schedule, type Scope } from "effect"
 import { execFile } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -73,6 +73,11 @@ export interface Info {
   readonly pki: Pki.Pki
   readonly pids: ReadonlyArray<{ readonly name: string; readonly pid: number }>
   readonly http: KubeHttp.KubeHttp
+  /**
+   * Kills kube-apiserver and etcd with SIGKILL and starts them again on the same ports and data
+   * (for the chaos tier); completes once the API server is ready. `pids` lists every one started.
+   */
+  readonly restartApiServer: Effect.Effect<void, ManagedProcess.ProcessFailed, Scope.Scope>
 }
 
 /**
@@ -180,57 +185,64 @@ export const make = Effect.fn("ControlPlane.make")(function* (options: Options =
   writeKubeconfig(kubeconfig, server, pki)
   const pids: Array<{ name: string; pid: number }> = []
 
-  const etcd = yield* ManagedProcess.start({
-    name: "etcd",
-    command: binaries.etcd,
-    args: [
-      "--name=default",
-      `--data-dir=${join(runDir, "etcd")}`,
-      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
-      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
-      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
-      "--unsafe-no-fsync=true",
-      "--log-level=warn"
-    ],
-    logFile: join(logs, "etcd.log"),
-    outliveParent: detach
-  })
-  pids.push({ name: "etcd", pid: etcd.pid })
-  yield* ManagedProcess.waitUntil(etcd, "healthy", plainHttpOk(`http://127.0.0.1:${etcdPort}/health`), "30 seconds")
-
-  const apiserver = yield* ManagedProcess.start({
-    name: "kube-apiserver",
-    command: binaries.kubeApiserver,
-    args: [
-      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
-      `--secure-port=${apiPort}`,
-      `--cert-dir=${join(runDir, "apiserver-certs")}`,
-      `--tls-cert-file=${pki.servingCert}`,
-      `--tls-private-key-file=${pki.servingKey}`,
-      `--client-ca-file=${pki.caCert}`,
-      `--service-account-issuer=${server}`,
-      `--service-account-key-file=${pki.serviceAccountPub}`,
-      `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-      "--authorization-mode=RBAC",
-      "--service-cluster-ip-range=10.0.0.0/24",
-      "--disable-admission-plugins=ServiceAccount",
-      "--endpoint-reconciler-type=none",
-      "--allow-privileged=true",
-      "--profiling=false",
-      // ConfigMaps bypass the watch cache, so a watch from a compacted resourceVersion reaches
-      // etcd and fails with 410 Gone, as it does in a long-running cluster (see compactEtcd).
-      "--watch-cache-sizes=configmaps#0"
-    ],
-    logFile: join(logs, "kube-apiserver.log"),
-    outliveParent: detach
-  })
-  pids.push({ name: "kube-apiserver", pid: apiserver.pid })
   const http = KubeHttp.make({ server, caFile: pki.caCert, certFile: pki.adminCert, keyFile: pki.adminKey })
-  yield* ManagedProcess.waitUntil(apiserver, "ready", httpOk(http, "/readyz"), "90 seconds")
+  const current: { etcd?: ManagedProcess.ManagedProcess; apiserver?: ManagedProcess.ManagedProcess } = {}
+  /** etcd, then kube-apiserver on it, each waited for; the same ports and data on every call. */
+  const startStorageAndApi = Effect.gen(function* () {
+    const etcd = yield* ManagedProcess.start({
+      name: "etcd",
+      command: binaries.etcd,
+      args: [
+        "--name=default",
+        `--data-dir=${join(runDir, "etcd")}`,
+        `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+        `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+        `--initial-cluster=default=http://127.0.0.1:${peerPort}`,
+        "--unsafe-no-fsync=true",
+        "--log-level=warn"
+      ],
+      logFile: join(logs, "etcd.log"),
+      outliveParent: detach
+    })
+    current.etcd = etcd
+    pids.push({ name: "etcd", pid: etcd.pid })
+    yield* ManagedProcess.waitUntil(etcd, "healthy", plainHttpOk(`http://127.0.0.1:${etcdPort}/health`), "30 seconds")
+
+    const apiserver = yield* ManagedProcess.start({
+      name: "kube-apiserver",
+      command: binaries.kubeApiserver,
+      args: [
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${apiPort}`,
+        `--cert-dir=${join(runDir, "apiserver-certs")}`,
+        `--tls-cert-file=${pki.servingCert}`,
+        `--tls-private-key-file=${pki.servingKey}`,
+        `--client-ca-file=${pki.caCert}`,
+        `--service-account-issuer=${server}`,
+        `--service-account-key-file=${pki.serviceAccountPub}`,
+        `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+        "--authorization-mode=RBAC",
+        "--service-cluster-ip-range=10.0.0.0/24",
+        "--disable-admission-plugins=ServiceAccount",
+        "--endpoint-reconciler-type=none",
+        "--allow-privileged=true",
+        "--profiling=false",
+        // ConfigMaps bypass the watch cache, so a watch from a compacted resourceVersion reaches
+        // etcd and fails with 410 Gone, as it does in a long-running cluster (see compactEtcd).
+        "--watch-cache-sizes=configmaps#0"
+      ],
+      logFile: join(logs, "kube-apiserver.log"),
+      outliveParent: detach
+    })
+    current.apiserver = apiserver
+    pids.push({ name: "kube-apiserver", pid: apiserver.pid })
+    yield* ManagedProcess.waitUntil(apiserver, "ready", httpOk(http, "/readyz"), "90 seconds")
+  })
+  yield* startStorageAndApi
 
   const crdDirs = [projectCrdDir, ...binaries.crdDirs, ...(options.extraCrdDirs ?? [])]
   for (const dir of crdDirs) {
@@ -290,5 +302,26 @@ export const make = Effect.fn("ControlPlane.make")(function* (options: Options =
     })
     yield* ManagedProcess.waitUntil(kcm, "healthy", kcmHealthy, "60 seconds")
   }
-  return { server, etcdUrl: `http://127.0.0.1:${etcdPort}`, kubeconfig, runDir, pki, pids, http } satisfies Info
+  const restartApiServer = Effect.gen(function* () {
+    for (const running of [current.apiserver, current.etcd]) {
+      if (running === undefined) continue
+      try {
+        process.kill(-running.pid, "SIGKILL")
+      } catch {
+        // already gone
+      }
+      yield* Deferred.await(running.exited)
+    }
+    yield* startStorageAndApi
+  })
+  return {
+    server,
+    etcdUrl: `http://127.0.0.1:${etcdPort}`,
+    kubeconfig,
+    runDir,
+    pki,
+    pids,
+    http,
+    restartApiServer
+  } satisfies Info
 })

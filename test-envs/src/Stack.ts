@@ -99,6 +99,8 @@ export interface Stack {
   /** The verifier's ForwardAuth base, e.g. `http://127.0.0.1:40200`. */
   readonly verifierUrl: string
   readonly processes: Readonly<Record<ProcessName, Process>>
+  /** Kills kube-apiserver and etcd and starts them again; only when the stack started its own control plane. */
+  readonly restartApiServer?: Effect.Effect<void, ManagedProcess.ProcessFailed, Scope.Scope>
   readonly logDir: string
   /** Log file per component. */
   readonly logs: Readonly<Record<string, string>>
@@ -152,12 +154,13 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
   // 1. The control plane.
   let kubeconfig: string
   let http: KubeHttp.KubeHttp
+  let restartApiServer: Stack["restartApiServer"]
   if (options.controlPlane !== undefined) {
     ;({ kubeconfig, http } = options.controlPlane)
   } else {
     progress("control plane: starting etcd, kube-apiserver and kube-controller-manager (built on first use)")
     const control = yield* ControlPlane.make({ runDir: join(dataDir, "control-plane") })
-    ;({ kubeconfig, http } = control)
+    ;({ kubeconfig, http, restartApiServer } = control)
     for (const name of ["etcd", "kube-apiserver", "kube-controller-manager"]) {
       logs[name] = join(control.runDir, "logs", `${name}.log`)
     }
@@ -292,7 +295,7 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
         name,
         command: process.execPath,
         args: [bin(name)],
-        env: { KUBECONFIG: kubeconfig, ...watch, ...environment[name] },
+        env: { KUBECONFIG: kubeconfig, LISTEN_ADDRESS: "127.0.0.1", ...watch, ...environment[name] },
         logFile,
         stopTimeout: "20 seconds"
       })
@@ -335,6 +338,7 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
     },
     verifierUrl,
     processes,
+    ...(restartApiServer === undefined ? {} : { restartApiServer }),
     logDir,
     logs
   } satisfies Stack

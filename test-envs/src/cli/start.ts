@@ -13,9 +13,9 @@
  */
 import { Cause, Effect, Exit, Schedule, Scope } from "effect"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { homedir } from "node:os"
 import { join } from "node:path"
 import { stringify } from "yaml"
+import * as Buyer from "../Buyer.ts"
 import * as Stack from "../Stack.ts"
 
 const usage = "usage: npm start [-- --fresh]"
@@ -27,9 +27,7 @@ for (const arg of args) {
   }
 }
 
-const dataDir =
-  process.env["OBOL_STACK_DIR"] ??
-  join(process.env["XDG_DATA_HOME"] ?? join(homedir(), ".local", "share"), "obol-serviceoffer", "stack")
+const dataDir = Buyer.stackDir(process.env)
 const lockFile = join(dataDir, "stack.pid")
 const envFile = join(dataDir, "stack.env")
 

@@ -1,0 +1,112 @@
+/**
+ * Benchmark: an offer applied → its first 402 through the real Gateway, on the whole Stack (real
+ * controller, verifier and registrar processes, Traefik with a 100 ms provider throttle, its own
+ * control plane). For `BENCH_OFFERS` offers (default 100), one at a time (each after the previous
+ * one answered 402) and then all at once: the time from the server-side apply returning (what
+ * `kubectl apply` sends) to the first 402 on the offer's path, polled every 5 ms. Baseline in the
+ * same run: the API server's own create → watch-event round trip for a ConfigMap, as in the
+ * controller-only benchmark (`packages/serviceoffer-controller/bench`).
+ *
+ * Run: `npm run bench -w @obol/test-envs`. This is a measurement, not a test: it asserts nothing.
+ */
+import { Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import * as Watcher from "@obol/controller/Watcher"
+import { ConfigMap } from "@obol/kube/builtin/ConfigMap"
+import * as KubeClient from "@obol/kube/KubeClient"
+import * as KubeConfig from "@obol/kube/KubeConfig"
+import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
+import * as Stack from "../src/Stack.ts"
+
+const N = Number(process.env["BENCH_OFFERS"] ?? 100)
+const scope = Effect.runSync(Scope.make())
+const stack = await Effect.runPromise(
+  Stack.start({ progress: (line) => console.error(`stack: ${line}`) }).pipe(Scope.provide(scope))
+)
+const api = (method: string, path: string, body?: unknown, contentType?: string) =>
+  Effect.runPromise(stack.http.request(method, path, body, contentType))
+const ns = stack.upstream.namespace
+
+const quantile = (values: ReadonlyArray<number>, q: number) => {
+  const sorted = values.toSorted((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
+}
+
+const apply = async (name: string) => {
+  const res = await api(
+    "PATCH",
+    `/apis/obol.org/v1alpha1/namespaces/${ns}/serviceoffers/${name}?fieldManager=bench&force=true`,
+    {
+      apiVersion: "obol.org/v1alpha1",
+      kind: "ServiceOffer",
+      metadata: { name, namespace: ns },
+      spec: {
+        upstream: { service: stack.upstream.service, port: stack.upstream.port, healthPath: "/health" },
+        payment: { network: "base-sepolia", payTo: stack.chain.seller, price: { perRequest: "0.001" } }
+      }
+    },
+    "application/apply-patch+yaml"
+  )
+  if (res.status !== 201 && res.status !== 200) throw new Error(`apply ${name}: ${res.status} ${res.body}`)
+}
+
+/** Milliseconds from `since` until the path answers 402 through the Gateway. */
+const first402 = async (name: string, since: number) => {
+  for (;;) {
+    const res = await fetch(`${stack.gatewayUrl}/services/${name}/x`).catch(() => undefined)
+    if (res !== undefined) await res.arrayBuffer()
+    if (res?.status === 402) return performance.now() - since
+    if (performance.now() - since > 120_000) throw new Error(`${name}: no 402 within 120 s (last ${res?.status})`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** The API server's own round trip: a ConfigMap created → its watch event, up to 50 times. */
+const baseline = () =>
+  Effect.gen(function* () {
+    const client = yield* KubeClient.KubeClient
+    const seen = new Map<string, number>()
+    const watch = yield* Watcher.watch(client, ConfigMap, { namespace: ns }).pipe(
+      Stream.runForEach((event) =>
+        Effect.sync(() => event._tag === "Applied" && seen.set(event.object.metadata.name ?? "", performance.now()))
+      ),
+      Effect.forkChild
+    )
+    yield* Effect.sleep("1 second")
+    const times: Array<number> = []
+    for (let i = 0; i < Math.min(N, 50); i++) {
+      const name = `baseline-${i}`
+      yield* client.create(ConfigMap, { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns } })
+      const created = performance.now()
+      while (!seen.has(name)) yield* Effect.sleep("1 millis")
+      times.push(Math.max(0, seen.get(name)! - created))
+    }
+    yield* Fiber.interrupt(watch)
+    return times
+  }).pipe(
+    Effect.provide(NodeKubeClient.layer.pipe(Layer.provide(KubeConfig.layerFromFile(stack.kubeconfig)))),
+    Effect.runPromise
+  )
+
+try {
+  const base = await baseline()
+  const oneAtATime: Array<number> = []
+  for (let i = 0; i < N; i++) {
+    const started = performance.now()
+    await apply(`seq-${i}`)
+    oneAtATime.push(await first402(`seq-${i}`, started))
+  }
+  const burstStarted = performance.now()
+  await Promise.all(Array.from({ length: N }, (_, i) => apply(`burst-${i}`)))
+  const burst = await Promise.all(Array.from({ length: N }, (_, i) => first402(`burst-${i}`, burstStarted)))
+  const row = (what: string, values: ReadonlyArray<number>) =>
+    `| ${what} | ${quantile(values, 0.5).toFixed(0)} | ${quantile(values, 0.99).toFixed(0)} |`
+  console.log(`\noffer applied → first 402 through Traefik (100 ms provider throttle), ${N} offers, same run`)
+  console.log("| what | p50 ms | p99 ms |")
+  console.log("|---|---:|---:|")
+  console.log(row("ConfigMap created → its watch event (API server baseline)", base))
+  console.log(row("one offer at a time: applied → 402 through Traefik", oneAtATime))
+  console.log(row(`${N} offers at once: applied → 402 through Traefik`, burst))
+  console.log(`all ${N} of the burst answered 402 within ${Math.max(...burst).toFixed(0)} ms`)
+} finally {
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+}
