@@ -27,7 +27,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Effect, type Scope } from "effect"
+import { Context, Deferred, Effect, Layer, type Scope } from "effect"
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -109,7 +109,10 @@ export interface Stack {
 /**
  * @category services
  */
-export class StackService extends Context.Service<StackService, Stack>()("@obol/test-envs/Stack") {}
+export class StackService extends Context.Service<StackService, Stack>()("@obol/test-envs/Stack") {
+  /** The stack as a scoped Layer: started when built, stopped when its scope closes. */
+  static readonly layer = (options: Options = {}) => Layer.effect(StackService, start(options))
+}
 
 const repoRoot = join(import.meta.dirname, "..", "..")
 const bin = (name: ProcessName) => join(repoRoot, "packages", name, "bin", `${name}.mjs`)
