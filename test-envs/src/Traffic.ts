@@ -80,7 +80,7 @@ export const start = (options: {
   readonly pauseMs?: number
 }): Traffic => {
   const counts = empty()
-  let running = true
+  const stopped = new AbortController()
   /** Per steady path: when it last answered 402 or 200, and when its current outage began. */
   const health = new Map<string, { outageSince: number | undefined }>()
 
@@ -115,7 +115,7 @@ export const start = (options: {
   const pause = () => new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 20))
 
   const prober = async () => {
-    while (running) {
+    while (!stopped.signal.aborted) {
       for (const target of options.targets()) {
         const res = await send(target.path)
         if (res !== "refused") await res.arrayBuffer()
@@ -127,7 +127,7 @@ export const start = (options: {
   }
 
   const payer = async () => {
-    while (running) {
+    while (!stopped.signal.aborted) {
       for (const target of options.targets()) {
         const unpaid = await send(target.path)
         if (unpaid === "refused" || unpaid.status !== 402) {
@@ -166,7 +166,7 @@ export const start = (options: {
   return {
     counts,
     stop: async () => {
-      running = false
+      stopped.abort()
       await Promise.all(loops)
     }
   }

@@ -27,11 +27,9 @@ import * as RouteTable from "@obol/x402-verifier/RouteTable"
 import type * as Routes from "@obol/x402-verifier/Routes"
 import * as Verifier from "@obol/x402-verifier/Verifier"
 import * as Chain from "../src/chain/Chain.ts"
-import * as Contracts from "../src/chain/Contracts.ts"
 import * as LocalFacilitator from "../src/chain/Facilitator.ts"
 
 const script = fileURLToPath(new URL("../src/cli/pay.ts", import.meta.url))
-const token = Contracts.artifact("TestUSDC")
 const price = 10_000n
 
 const scope = Effect.runSync(Scope.make())
@@ -147,13 +145,7 @@ afterAll(async () => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true })
 })
 
-const balance = (address: Hex) =>
-  chain.client.readContract({
-    address: chain.usdc,
-    abi: token.abi,
-    functionName: "balanceOf",
-    args: [address]
-  }) as Promise<bigint>
+const balance = (address: Hex) => Chain.balanceOf(chain, address)
 
 const balances = async () => ({ seller: await balance(chain.seller), payer: await balance(chain.payer.address) })
 

@@ -14,7 +14,6 @@ import { HttpRouter } from "effect/http"
 import type { Hex } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
 import * as Chain from "@obol/test-envs/chain/Chain"
-import * as Contracts from "@obol/test-envs/chain/Contracts"
 import * as LocalFacilitator from "@obol/test-envs/chain/Facilitator"
 import * as Facilitator from "@obol/x402/Facilitator"
 import * as PathMatch from "@obol/x402-verifier/PathMatch"
@@ -22,7 +21,6 @@ import * as RouteTable from "@obol/x402-verifier/RouteTable"
 import type * as Routes from "@obol/x402-verifier/Routes"
 import * as Verifier from "@obol/x402-verifier/Verifier"
 
-const token = Contracts.artifact("TestUSDC")
 const forwarded = {
   "X-Forwarded-Proto": "https",
   "X-Forwarded-Host": "seller.example",
@@ -77,13 +75,7 @@ const world = (amount = "10000"): Effect.Effect<World, unknown, Scope.Scope> =>
       facilitator,
       call: (headers = {}) =>
         handler(new Request("http://verifier/verify/sellers/weather", { headers: { ...forwarded, ...headers } })),
-      balance: (address) =>
-        chain.client.readContract({
-          address: chain.usdc,
-          abi: token.abi,
-          functionName: "balanceOf",
-          args: [address]
-        }) as Promise<bigint>
+      balance: (address) => Chain.balanceOf(chain, address)
     }
   })
 

@@ -19,7 +19,7 @@ import { decodePaymentRequiredHeader } from "@x402/core/http"
 import { toClientEvmSigner } from "@x402/evm"
 import { registerExactEvmScheme } from "@x402/evm/exact/client"
 import { Effect, Exit, Scope } from "effect"
-import { erc20Abi, type Address } from "viem"
+import type { Address } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
 import { parse, stringify } from "yaml"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
@@ -104,8 +104,7 @@ const demand = async (url: string, uri: string) => {
   return { status: res.status, payTo: first?.payTo, amount: first?.amount }
 }
 
-const balance = (address: Address) =>
-  chain.client.readContract({ address: chain.usdc, abi: erc20Abi, functionName: "balanceOf", args: [address] })
+const balance = (address: Address) => Chain.balanceOf(chain, address)
 
 /** The hijack from the issue: `attacker/<offer>-payment` naming the victim's offer, price 1, the thief's wallet. */
 const hijack = (offer: string) =>

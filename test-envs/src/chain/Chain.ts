@@ -26,6 +26,7 @@ import {
   createTestClient,
   createWalletClient,
   defineChain,
+  erc20Abi,
   getContractAddress,
   http,
   type Address,
@@ -229,3 +230,11 @@ export const start = (
       client: client as PublicClient
     }
   })
+
+/**
+ * The token balance of `address`, in atomic units.
+ *
+ * @category getters
+ */
+export const balanceOf = (chain: Chain, address: Address): Promise<bigint> =>
+  chain.client.readContract({ address: chain.usdc, abi: erc20Abi, functionName: "balanceOf", args: [address] })

@@ -14,9 +14,10 @@ import { x402Client, x402HTTPClient } from "@x402/core/client"
 import { toClientEvmSigner } from "@x402/evm"
 import { registerExactEvmScheme } from "@x402/evm/exact/client"
 import { Effect, Exit, Scope } from "effect"
-import { erc20Abi, parseAbiItem, type Address } from "viem"
+import { parseAbiItem, type Address } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Chain from "../../src/chain/Chain.ts"
 import * as Stack from "../../src/Stack.ts"
 import * as Traffic from "../../src/Traffic.ts"
 
@@ -128,13 +129,7 @@ const orphans = async (live: ReadonlyArray<Offer>) => {
   return found
 }
 
-const balance = (address: Address) =>
-  stack.chain.client.readContract({
-    address: stack.chain.usdc,
-    abi: erc20Abi,
-    functionName: "balanceOf",
-    args: [address]
-  })
+const balance = (address: Address) => Chain.balanceOf(stack.chain, address)
 
 /** Registrations minted per agentURI, from the registry's `Registered` events. */
 const mints = async () => {

@@ -17,10 +17,11 @@ import type { PaymentRequired } from "@x402/core/types"
 import { toClientEvmSigner } from "@x402/evm"
 import { registerExactEvmScheme } from "@x402/evm/exact/client"
 import { Effect, Exit, Scope } from "effect"
-import { erc20Abi, parseAbi, type Address } from "viem"
+import { parseAbi, type Address } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
 import { stringify } from "yaml"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import * as Chain from "../../src/chain/Chain.ts"
 import * as Stack from "../../src/Stack.ts"
 import { eventually, http, kubectl, request, useNamespace } from "../../src/vitest/TestCluster.ts"
 
@@ -57,13 +58,7 @@ const kubectlApply = async (manifest: unknown) => {
   expect(res.code, res.stderr).toBe(0)
 }
 
-const balance = (address: Address) =>
-  stack.chain.client.readContract({
-    address: stack.chain.usdc,
-    abi: erc20Abi,
-    functionName: "balanceOf",
-    args: [address]
-  })
+const balance = (address: Address) => Chain.balanceOf(stack.chain, address)
 
 const buyer = () => {
   const client = new x402Client().setSpendControls(false)
