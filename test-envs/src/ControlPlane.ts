@@ -23,7 +23,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Data, Deferred, Effect, Layer, Schedule, type Scope } from "effect"
+import { Context, Data, Effect, Layer, Schedule, type Scope } from "effect"
 import { execFile } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -304,13 +304,7 @@ export const make = Effect.fn("ControlPlane.make")(function* (options: Options =
   }
   const restartApiServer = Effect.gen(function* () {
     for (const running of [current.apiserver, current.etcd]) {
-      if (running === undefined) continue
-      try {
-        process.kill(-running.pid, "SIGKILL")
-      } catch {
-        // already gone
-      }
-      yield* Deferred.await(running.exited)
+      if (running !== undefined) yield* ManagedProcess.kill(running)
     }
     yield* startStorageAndApi
   })

@@ -180,6 +180,18 @@ export const start = (spec: Spec): Effect.Effect<ManagedProcess, ProcessFailed, 
   })
 
 /**
+ * SIGKILL to the process's whole group (a crash, for the chaos tier); completes once it has
+ * exited. Its scope's release later finds it gone and does nothing more.
+ *
+ * @category combinators
+ */
+export const kill = (running: ManagedProcess): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    signalGroup(running.pid, "SIGKILL")
+    return Effect.asVoid(Deferred.await(running.exited))
+  })
+
+/**
  * Polls `check` until it succeeds, failing with the log tail when the process exits first or
  * when `timeout` passes.
  *

@@ -27,7 +27,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Effect, Layer, type Scope } from "effect"
+import { Context, Effect, Layer, type Scope } from "effect"
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -309,16 +309,7 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
       name,
       logFile,
       current: () => current!,
-      kill: Effect.suspend(() => {
-        const running = current
-        if (running === undefined) return Effect.void
-        try {
-          process.kill(-running.pid, "SIGKILL")
-        } catch {
-          // already gone
-        }
-        return Effect.asVoid(Deferred.await(running.exited))
-      }),
+      kill: Effect.suspend(() => (current === undefined ? Effect.void : ManagedProcess.kill(current))),
       start: startOne
     }
     yield* startOne
