@@ -259,7 +259,7 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
         {
           names: ["base-sepolia"],
           caip2: chain.network,
-          usdc: { address: chain.usdc, decimals: 6, eip712Name: "USDC", eip712Version: "2" }
+          usdc: Chain.token(chain)
         }
       ]),
       HEALTH_PORT: String(controllerHealth),

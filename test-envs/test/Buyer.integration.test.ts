@@ -10,7 +10,7 @@
  * also drops the 402's PAYMENT-REQUIRED header so the client pays with x402 v1 from the body.
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Layer, Schema, Scope } from "effect"
 import { HttpRouter } from "effect/http"
 import { execFile } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -21,13 +21,14 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Hex } from "viem"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as Facilitator from "@obol/x402/Facilitator"
-import * as PathMatch from "@obol/x402-verifier/PathMatch"
 import * as RouteTable from "@obol/x402-verifier/RouteTable"
-import type * as Routes from "@obol/x402-verifier/Routes"
+import * as Routes from "@obol/x402-verifier/Routes"
 import * as Verifier from "@obol/x402-verifier/Verifier"
 import * as Chain from "../src/chain/Chain.ts"
 import * as LocalFacilitator from "../src/chain/Facilitator.ts"
+import * as Fixtures from "../src/Fixtures.ts"
 
 const script = fileURLToPath(new URL("../src/cli/pay.ts", import.meta.url))
 const price = 10_000n
@@ -55,24 +56,17 @@ beforeAll(async () => {
     Effect.gen(function* () {
       const anvil = yield* Chain.start()
       const local = yield* LocalFacilitator.start(anvil)
-      const route: RouteTable.Route<Routes.Loaded> = {
-        key: "sellers/weather-payment",
-        offer: "sellers/weather",
-        pattern: PathMatch.compile("/services/weather/*"),
-        value: {
-          uid: "route-uid",
-          generation: 1,
-          requirement: {
-            scheme: "exact",
-            amount: String(price),
-            network: anvil.network,
-            asset: { address: anvil.usdc, eip712Name: "USDC", eip712Version: "2" },
+      const route = Routes.entry(
+        Schema.decodeUnknownSync(PaymentRoute.schema)(
+          Fixtures.paymentRoute("sellers", "weather", {
+            price: String(price),
             payTo: anvil.seller,
-            maxTimeoutSeconds: 300,
-            description: "weather forecasts"
-          }
-        }
-      }
+            network: anvil.network,
+            asset: Chain.token(anvil),
+            metadata: { uid: "route-uid", generation: 1 }
+          })
+        )
+      )
       const routes = Verifier.routes({ allowUnknownPaths: false }).pipe(
         Layer.provide(
           Layer.mergeAll(

@@ -50,24 +50,17 @@ const stats = (latencies: Array<number>, elapsedMs: number) => {
 const paidPath = async (scope: Scope.Scope) => {
   const chain = await Effect.runPromise(Scope.provide(Chain.start(), scope))
   const local = await Effect.runPromise(Scope.provide(LocalFacilitator.start(chain), scope))
-  const paidRoute: RouteTable.Route<Routes.Loaded> = {
-    key: "sellers/paid-payment",
-    offer: "sellers/paid",
-    pattern: PathMatch.compile("/services/paid/*"),
-    value: {
-      uid: "paid-uid",
-      generation: 1,
-      requirement: {
-        scheme: "exact",
-        amount: "1000",
-        network: chain.network,
-        asset: { address: chain.usdc, eip712Name: "USDC", eip712Version: "2" },
+  const paidRoute = Routes.entry(
+    Schema.decodeUnknownSync(PaymentRoute.schema)(
+      Fixtures.paymentRoute("sellers", "paid", {
+        price: "1000",
         payTo: chain.seller,
-        maxTimeoutSeconds: 300,
-        description: "paid route"
-      }
-    }
-  }
+        network: chain.network,
+        asset: Chain.token(chain),
+        metadata: { uid: "paid-uid", generation: 1 }
+      })
+    )
+  )
   const port = await Effect.runPromise(Ports.free)
   const server = HttpRouter.serve(Verifier.routes({ allowUnknownPaths: false }), {
     disableLogger: true,

@@ -9,16 +9,17 @@ import { x402Client, x402HTTPClient } from "@x402/core/client"
 import { decodePaymentResponseHeader } from "@x402/core/http"
 import { toClientEvmSigner } from "@x402/evm"
 import { registerExactEvmScheme } from "@x402/evm/exact/client"
-import { Effect, Layer, Scope } from "effect"
+import { Effect, Layer, Schema, Scope } from "effect"
 import { HttpRouter } from "effect/http"
 import type { Hex } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as Chain from "@obol/test-envs/chain/Chain"
 import * as LocalFacilitator from "@obol/test-envs/chain/Facilitator"
+import * as Fixtures from "@obol/test-envs/Fixtures"
 import * as Facilitator from "@obol/x402/Facilitator"
-import * as PathMatch from "@obol/x402-verifier/PathMatch"
 import * as RouteTable from "@obol/x402-verifier/RouteTable"
-import type * as Routes from "@obol/x402-verifier/Routes"
+import * as Routes from "@obol/x402-verifier/Routes"
 import * as Verifier from "@obol/x402-verifier/Verifier"
 
 const forwarded = {
@@ -40,24 +41,17 @@ const world = (amount = "10000"): Effect.Effect<World, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const chain = yield* Chain.start()
     const facilitator = yield* LocalFacilitator.start(chain)
-    const route: RouteTable.Route<Routes.Loaded> = {
-      key: "sellers/weather-payment",
-      offer: "sellers/weather",
-      pattern: PathMatch.compile("/services/weather/*"),
-      value: {
-        uid: "route-uid",
-        generation: 1,
-        requirement: {
-          scheme: "exact",
-          amount,
-          network: chain.network,
-          asset: { address: chain.usdc, eip712Name: "USDC", eip712Version: "2" },
+    const route = Routes.entry(
+      Schema.decodeUnknownSync(PaymentRoute.schema)(
+        Fixtures.paymentRoute("sellers", "weather", {
+          price: amount,
           payTo: chain.seller,
-          maxTimeoutSeconds: 300,
-          description: "weather forecasts"
-        }
-      }
-    }
+          network: chain.network,
+          asset: Chain.token(chain),
+          metadata: { uid: "route-uid", generation: 1 }
+        })
+      )
+    )
     const routes = Verifier.routes({ allowUnknownPaths: false }).pipe(
       Layer.provide(
         Layer.mergeAll(

@@ -83,7 +83,7 @@ const createRoute = (name: string) =>
     price: "10000",
     payTo: chain.seller,
     network: chain.network,
-    asset: { address: chain.usdc, decimals: 6, eip712Name: "USDC", eip712Version: "2" }
+    asset: Chain.token(chain)
   })
 
 describe("the x402-verifier command", () => {

@@ -89,8 +89,7 @@ const eventuallyFrom = async <A>(
   }
 }
 
-const asset = () => ({ address: chain.usdc, decimals: 6, eip712Name: "USDC", eip712Version: "2" })
-const onChain = () => ({ network: chain.network, asset: asset() })
+const onChain = () => ({ network: chain.network, asset: Chain.token(chain) })
 
 /** What a ForwardAuth call demands: status, and the first requirement's payTo and amount. */
 const demand = async (url: string, uri: string) => {

@@ -238,3 +238,12 @@ export const start = (
  */
 export const balanceOf = (chain: Chain, address: Address): Promise<bigint> =>
   chain.client.readContract({ address: chain.usdc, abi: erc20Abi, functionName: "balanceOf", args: [address] })
+
+/**
+ * Our token as an offer or route names it: address, decimals and EIP-712 domain (`TestUSDC.sol`:
+ * `EIP712("USDC", "2")`, 6 decimals, like Circle's USDC).
+ *
+ * @category getters
+ */
+export const token = (chain: Chain) =>
+  ({ address: chain.usdc, decimals: 6, eip712Name: "USDC", eip712Version: "2" }) as const
