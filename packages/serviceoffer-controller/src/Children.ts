@@ -19,7 +19,7 @@ import * as PaymentRoute from "@obol/api/PaymentRoute"
 import type { ServiceOffer } from "@obol/api/ServiceOffer"
 import type { Manifest } from "@obol/kube/KubeClient"
 import * as Price from "@obol/x402/Price"
-import * as Networks from "./Networks.ts"
+import * as Networks from "@obol/x402/Networks"
 
 /**
  * Where the children point: the verifier, the Gateway, the public base URL.

@@ -5,9 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Config, Duration, Effect, Schema } from "effect"
+import { Config, Duration, Effect } from "effect"
 import * as Children from "./Children.ts"
-import * as Networks from "./Networks.ts"
+import * as Networks from "@obol/x402/Networks"
 import * as Main from "@obol/controller/Main"
 
 interface Entry {
@@ -79,19 +79,6 @@ export const table: ReadonlyArray<Entry> = [
 export const help = (bin: string) =>
   Main.help(bin, "reconciles ServiceOffers into x402-gated routes (obol.org/v1alpha1).", table)
 
-const NetworkList = Schema.Array(
-  Schema.Struct({
-    names: Schema.Array(Schema.String),
-    caip2: Schema.String,
-    usdc: Schema.Struct({
-      address: Schema.String,
-      decimals: Schema.Int,
-      eip712Name: Schema.String,
-      eip712Version: Schema.String
-    })
-  })
-)
-
 /**
  * The settings, read from the environment.
  *
@@ -102,7 +89,7 @@ export const fromEnv = Effect.gen(function* () {
   const networksJson = yield* optional("NETWORKS_JSON")
   const extra =
     networksJson._tag === "Some"
-      ? yield* Schema.decodeUnknownEffect(Schema.fromJsonString(NetworkList))(networksJson.value).pipe(
+      ? yield* Networks.fromJson(networksJson.value).pipe(
           Effect.mapError((error) => new Error(`NETWORKS_JSON is invalid: ${error.message}`)),
           Effect.orDie
         )

@@ -9,7 +9,7 @@
  */
 import { Result } from "effect"
 import { readFileSync } from "node:fs"
-import * as Buyer from "../Buyer.ts"
+import * as Buyer from "@obol/cli/Buyer"
 
 const readIfExists = (path: string) => {
   try {

@@ -15,7 +15,7 @@ import { Cause, Effect, Exit, Schedule, Scope } from "effect"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { stringify } from "yaml"
-import * as Buyer from "../Buyer.ts"
+import * as Buyer from "@obol/cli/Buyer"
 import * as Stack from "../Stack.ts"
 
 const usage = "usage: npm start [-- --fresh]"

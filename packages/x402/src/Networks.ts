@@ -1,11 +1,13 @@
 /**
  * The chains an offer can be paid on: a chain name or CAIP-2 id, mapped to its CAIP-2 id and
  * default payment token (USDC). The table is configuration: the defaults cover Base Sepolia and
- * Base, and a deployment (or the local test chain) adds its own.
+ * Base, and a deployment (or the local test chain) adds its own as `NETWORKS_JSON`
+ * ({@link fromJson}). The serviceoffer-controller resolves offers with it and the `obol` CLI
+ * validates `--chain` with it, so both accept exactly the same names.
  *
  * @since 0.1.0
  */
-import { Option } from "effect"
+import { Effect, Option, Schema } from "effect"
 
 /**
  * @category models
@@ -58,3 +60,44 @@ export const defaults: ReadonlyArray<Network> = [
  */
 export const find = (networks: ReadonlyArray<Network>, nameOrCaip2: string): Option.Option<Network> =>
   Option.fromUndefinedOr(networks.find((n) => n.caip2 === nameOrCaip2 || n.names.includes(nameOrCaip2)))
+
+/**
+ * The shape of `NETWORKS_JSON`: `[{names, caip2, usdc: {address, decimals, eip712Name, eip712Version}}]`.
+ *
+ * @category schemas
+ */
+export const NetworkList = Schema.Array(
+  Schema.Struct({
+    names: Schema.Array(Schema.String),
+    caip2: Schema.String,
+    usdc: Schema.Struct({
+      address: Schema.String,
+      decimals: Schema.Int,
+      eip712Name: Schema.String,
+      eip712Version: Schema.String
+    })
+  })
+)
+
+/**
+ * Decodes a `NETWORKS_JSON` value.
+ *
+ * @category constructors
+ */
+export const fromJson = (json: string): Effect.Effect<ReadonlyArray<Network>, Schema.SchemaError> =>
+  Schema.decodeUnknownEffect(Schema.fromJsonString(NetworkList))(json)
+
+/**
+ * Every name a seller may write, for help texts and "did you mean" messages.
+ *
+ * @category getters
+ */
+export const names = (networks: ReadonlyArray<Network>): ReadonlyArray<string> => networks.flatMap((n) => n.names)
+
+/**
+ * {@link fromJson}, synchronously; throws a `SchemaError` on a bad value.
+ *
+ * @category constructors
+ */
+export const decodeSync = (json: string): ReadonlyArray<Network> =>
+  Schema.decodeUnknownSync(Schema.fromJsonString(NetworkList))(json)

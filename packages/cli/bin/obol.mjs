@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// Entry point of `npx obol`; the program is TypeScript run by Node 24 directly (type stripping).
+const [major] = process.versions.node.split(".").map(Number)
+if (major < 24) {
+  console.error(
+    `obol needs Node 24 or later (this is Node ${process.versions.node}); run it as \`npx obol\` from the project, which uses the pinned Node 24`
+  )
+  process.exit(1)
+}
+await import("../src/main.ts")
