@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Cause, Effect } from "effect"
 import { CliConfig, CliError, Command, GlobalFlag } from "effect/cli"
 import pkg from "../package.json" with { type: "json" }
 import { CliFailure } from "./CliFailure.ts"
@@ -47,9 +47,12 @@ export const sell = Command.make("sell").pipe(
  *
  * @category commands
  */
-export const command: Command.Command.Any = Globals.obol.pipe(
-  Command.withSubcommands([sell, Completion.make(() => command)])
+const tree: { current?: Command.Command.Any } = {}
+
+export const command = Globals.obol.pipe(
+  Command.withSubcommands([sell, Completion.make(() => tree.current ?? Globals.obol)])
 )
+tree.current = command
 
 /**
  * @category constants
@@ -69,7 +72,7 @@ export const config = CliConfig.layer({ builtIns: [GlobalFlag.Help, GlobalFlag.V
  * @category running
  */
 export const run = (args: ReadonlyArray<string>) =>
-  Command.runWith(command as typeof Globals.obol, { version })(args).pipe(
+  Command.runWith(command, { version })(args).pipe(
     Effect.as(0),
     Effect.catch((error: unknown) =>
       Effect.gen(function* () {
@@ -90,6 +93,12 @@ export const run = (args: ReadonlyArray<string>) =>
         yield* io.err(`error: ${error instanceof Error ? error.message : String(error)}`)
         return 1
       })
+    ),
+    // A defect is a bug of ours: say so, with the cause, never exit silently.
+    Effect.catchCause((cause) =>
+      Effect.flatMap(Io.Io, (io) =>
+        Effect.as(io.err(`error: obol failed unexpectedly (please report this):\n${Cause.pretty(cause)}`), 1)
+      )
     ),
     Effect.provide(config)
   )

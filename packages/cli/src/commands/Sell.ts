@@ -56,68 +56,74 @@ const sell = (
   type: "http" | "inference",
   model?: Offer.Model
 ) =>
-  Effect.gen(function* () {
-    const io = yield* Io.Io
-    const output = yield* Output.supported(`sell ${type}`, yield* Globals.output, ["json", "yaml"])
-    const timeout = yield* Wait.parseFlag(input.wait, "no-wait")
-    const networks = Offer.networksFrom(process.env["NETWORKS_JSON"])
-    if (Result.isFailure(networks)) return yield* CliFailure.usage([networks.failure])
-    const flagNamespace = yield* Globals.namespaceFlag
-    // Validate before connecting: a dry run needs no cluster, and bad flags never reach one.
-    const draft = (namespace: string) =>
-      Offer.build(input, {
-        name: input.name,
-        namespace,
-        type,
-        ...(model === undefined ? {} : { model }),
-        networks: networks.success,
-        approxTokensPerRequest: numberFromEnv("APPROX_TOKENS_PER_REQUEST", 1000),
-        readFile
-      })
-    const checked = draft(flagNamespace ?? "default")
-    if (Result.isFailure(checked)) {
-      return yield* CliFailure.usage(checked.failure)
-    }
-    if (input.dryRun && flagNamespace !== undefined) {
-      return yield* Output.print(checked.success, output ?? "yaml")
-    }
-    const session = yield* Globals.connect
-    const manifest = Result.getOrThrow(draft(session.namespace))
-    if (input.dryRun) return yield* Output.print(manifest, output ?? "yaml")
-
-    const ref = { name: input.name, namespace: session.namespace }
-    const before = yield* session.explain(KubeError.ignoreNotFound(session.client.get(ServiceOffer, ref)))
-    const applied = yield* session.explain(session.client.apply(ServiceOffer, manifest, { fieldManager, force: true }))
-    const verb = Option.isNone(before)
-      ? "created"
-      : before.value.metadata.resourceVersion === applied.metadata.resourceVersion
-        ? "unchanged"
-        : "configured"
-    if (output !== undefined) yield* Output.print(Output.clean(applied), output)
-    else yield* io.out(`serviceoffer.obol.org/${input.name} ${verb} in namespace ${session.namespace}`)
-
-    if (timeout === undefined) {
-      if (output === undefined) {
-        yield* io.err(
-          `the controller takes it from here; follow it with \`obol sell status ${input.name} -n ${session.namespace}\` or re-run with --wait`
-        )
+  Effect.scoped(
+    Effect.gen(function* () {
+      const io = yield* Io.Io
+      const output = yield* Output.supported(`sell ${type}`, yield* Globals.output, ["json", "yaml"])
+      const timeout = yield* Wait.parseFlag(input.wait, "no-wait")
+      const networks = Offer.networksFrom(process.env["NETWORKS_JSON"])
+      if (Result.isFailure(networks)) return yield* CliFailure.usage([networks.failure])
+      const flagNamespace = yield* Globals.namespaceFlag
+      // Validate before connecting: a dry run needs no cluster, and bad flags never reach one.
+      const draft = (namespace: string) =>
+        Offer.build(input, {
+          name: input.name,
+          namespace,
+          type,
+          ...(model === undefined ? {} : { model }),
+          networks: networks.success,
+          approxTokensPerRequest: numberFromEnv("APPROX_TOKENS_PER_REQUEST", 1000),
+          readFile
+        })
+      const checked = draft(flagNamespace ?? "default")
+      if (Result.isFailure(checked)) {
+        return yield* CliFailure.usage(checked.failure)
       }
-      return
-    }
-    const ready = yield* Wait.follow(session, {
-      name: input.name,
-      namespace: session.namespace,
-      goal: input.paused ? "paused" : "ready",
-      generation: applied.metadata.generation ?? 1,
-      timeout,
-      color: yield* Globals.color
+      if (input.dryRun && flagNamespace !== undefined) {
+        return yield* Output.print(checked.success, output ?? "yaml")
+      }
+      const session = yield* Globals.connect
+      const manifest = Result.getOrThrow(draft(session.namespace))
+      if (input.dryRun) return yield* Output.print(manifest, output ?? "yaml")
+
+      const ref = { name: input.name, namespace: session.namespace }
+      const before = yield* session.explain(KubeError.ignoreNotFound(session.client.get(ServiceOffer, ref)))
+      const applied = yield* session.explain(
+        session.client.apply(ServiceOffer, manifest, { fieldManager, force: true })
+      )
+      const verb = Option.isNone(before)
+        ? "created"
+        : before.value.metadata.resourceVersion === applied.metadata.resourceVersion
+          ? "unchanged"
+          : "configured"
+      if (output !== undefined) yield* Output.print(Output.clean(applied), output)
+      else yield* io.out(`serviceoffer.obol.org/${input.name} ${verb} in namespace ${session.namespace}`)
+
+      if (timeout === undefined) {
+        if (output === undefined) {
+          yield* io.err(
+            `the controller takes it from here; follow it with \`obol sell status ${input.name} -n ${session.namespace}\` or re-run with --wait`
+          )
+        }
+        return
+      }
+      const ready = yield* Wait.follow(session, {
+        name: input.name,
+        namespace: session.namespace,
+        goal: input.paused ? "paused" : "ready",
+        generation: applied.metadata.generation ?? 1,
+        timeout,
+        color: yield* Globals.color
+      })
+      const offer = ready ?? applied
+      const summary = `${Summary.price(offer)} on ${offer.spec.payment.network}, paid to ${offer.spec.payment.payTo}`
+      yield* input.paused
+        ? io.out(
+            `Paused: ${Summary.endpoint(offer)} is withdrawn until \`obol sell resume ${input.name}\` (${summary})`
+          )
+        : io.out(`Ready: ${Summary.endpoint(offer)} sells for ${summary}`)
     })
-    const offer = ready ?? applied
-    const summary = `${Summary.price(offer)} on ${offer.spec.payment.network}, paid to ${offer.spec.payment.payTo}`
-    yield* input.paused
-      ? io.out(`Paused: ${Summary.endpoint(offer)} is withdrawn until \`obol sell resume ${input.name}\` (${summary})`)
-      : io.out(`Ready: ${Summary.endpoint(offer)} sells for ${summary}`)
-  })
+  )
 
 const common = { name: nameArgument, ...Offer.flags, dryRun, wait: Wait.flag }
 
