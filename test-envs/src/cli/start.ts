@@ -14,7 +14,6 @@
 import { Cause, Effect, Exit, Schedule, Scope } from "effect"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { stringify } from "yaml"
 import * as Buyer from "@obol/cli/Buyer"
 import * as Stack from "../Stack.ts"
 
@@ -138,12 +137,7 @@ const main = Effect.gen(function* () {
   writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 })
   console.log(lines.join("\n"))
   console.log("Stack ready.")
-  const { path: _path, ...spec } = offer.spec
-  const sample = stringify({
-    ...offer,
-    metadata: { name: "my-api", namespace: stack.upstream.namespace },
-    spec: { ...spec, payment: { ...spec.payment, price: { perRequest: "0.002" } } }
-  }).trimEnd()
+  const ns = stack.upstream.namespace
   console.error(`
 Started in ${elapsed()}. PAYER_PRIVATE_KEY is anvil's public development key: never use it on a real chain.
 Next steps:
@@ -151,11 +145,13 @@ Next steps:
       402 Payment Required; the price is in the PAYMENT-REQUIRED header
   npm run pay -- ${demoUrl}
       pays one request with the official x402 client (keys from ${envFile})
-  export KUBECONFIG=${stack.kubeconfig}; kubectl get serviceoffers -A
-  Sell another service: an offer names a Service in its own namespace (the demo's is ${stack.upstream.namespace}/${stack.upstream.service}:${stack.upstream.port})
-  and is served at /services/<name>:
-${sample.replace(/^/gmu, "      ")}
-      saved as a file, then: kubectl apply -f <file>
+  export KUBECONFIG=${stack.kubeconfig}
+  npx obol sell list -A
+  npx obol sell http my-api -n ${ns} -w ${stack.chain.seller} --upstream ${stack.upstream.service} --port ${stack.upstream.port} --price 0.002 --wait
+      sells the demo's Service again at /services/my-api, following it until Ready
+  npx obol sell probe my-api -n ${ns} --gateway-url ${stack.gatewayUrl}
+      what a buyer is asked; add --pay --rpc-url ${stack.chain.rpcUrl} with X402_BUYER_PRIVATE_KEY set to pay once
+  npx obol sell status my-api -n ${ns}; npx obol sell stop my-api -n ${ns}; npx obol sell delete my-api -n ${ns}
 Logs: ${Object.entries(stack.logs)
     .map(([name, file]) => `\n  ${name}: ${file}`)
     .join("")}
