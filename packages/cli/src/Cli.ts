@@ -30,6 +30,14 @@ import * as Io from "./Io.ts"
  */
 export const sell = Command.make("sell").pipe(
   Command.withDescription("Sell services behind an x402 payment gate, and manage the offers"),
+  Command.withExamples([
+    {
+      command: "obol sell inference qwen --model qwen3:8b --upstream ollama --per-mtok 1.25 --wait",
+      description: "Sell an LLM endpoint per million tokens"
+    },
+    { command: "obol sell status qwen", description: "Conditions, children and events of one offer" },
+    { command: "obol sell stop qwen", description: "Withdraw its route until `obol sell resume qwen`" }
+  ]),
   Command.withSubcommands([
     Sell.http,
     Sell.inference,

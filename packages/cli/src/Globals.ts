@@ -39,7 +39,15 @@ export const obol = Command.make("obol").pipe(
     ),
     noColor: Flag.Boolean("no-color").pipe(Flag.withDescription("Never colour the output"), Flag.withDefault(false))
   }),
-  Command.withDescription("Sell HTTP services behind an x402 payment gate on Kubernetes (obol.org ServiceOffers).")
+  Command.withDescription("Sell HTTP services behind an x402 payment gate on Kubernetes (obol.org ServiceOffers)."),
+  Command.withExamples([
+    {
+      command: "obol sell http weather -w $WALLET --upstream weather --price 0.001 --wait",
+      description: "Sell the Service weather for 0.001 USDC per request and wait until buyers can pay"
+    },
+    { command: "obol sell list -A", description: "Every offer in the cluster" },
+    { command: "source <(obol completion bash)", description: "Shell completion" }
+  ])
 )
 
 /**

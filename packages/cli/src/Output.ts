@@ -49,4 +49,10 @@ export const supported = <const F extends Format>(
 ): Effect.Effect<F | undefined, CliFailure.CliFailure> =>
   format === undefined || (formats as ReadonlyArray<Format>).includes(format)
     ? Effect.succeed(format as F | undefined)
-    : Effect.fail(CliFailure.usage([`${command} does not support -o ${format} (use ${formats.join(" or ")})`]))
+    : Effect.fail(
+        CliFailure.usage([
+          formats.length === 0
+            ? `${command} prints text only; drop -o ${format}`
+            : `${command} does not support -o ${format} (use ${formats.join(" or ")})`
+        ])
+      )

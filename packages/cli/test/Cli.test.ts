@@ -28,7 +28,7 @@ describe("obol --help", () => {
       if (process.env["OBOL_UPDATE_GOLDEN"] === "1") writeFileSync(file, text)
       expect(existsSync(file), `${file.pathname} is missing: run with OBOL_UPDATE_GOLDEN=1 to write it`).toBe(true)
       expect(text).toBe(readFileSync(file, "utf8"))
-      if (args.length === 2) expect(text).toContain("EXAMPLES")
+      expect(text).toContain("EXAMPLES")
     }).pipe(Effect.provide(layer()))
   )
 })

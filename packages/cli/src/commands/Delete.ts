@@ -19,6 +19,7 @@ import * as CliFailure from "../CliFailure.ts"
 import * as Format from "../Format.ts"
 import * as Globals from "../Globals.ts"
 import * as Io from "../Io.ts"
+import * as Output from "../Output.ts"
 import * as Wait from "../Wait.ts"
 
 /**
@@ -64,6 +65,7 @@ export const remove = Command.make(
     Effect.scoped(
       Effect.gen(function* () {
         const io = yield* Io.Io
+        yield* Output.supported("sell delete", yield* Globals.output, [])
         const timeout = yield* Wait.parseFlag(input.wait, "wait")
         const session = yield* Globals.connect
         const ref = { name: input.name, namespace: session.namespace }

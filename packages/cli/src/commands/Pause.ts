@@ -14,6 +14,7 @@ import * as KubeError from "@obol/kube/KubeError"
 import * as CliFailure from "../CliFailure.ts"
 import * as Globals from "../Globals.ts"
 import * as Io from "../Io.ts"
+import * as Output from "../Output.ts"
 import * as Summary from "../Summary.ts"
 import * as Wait from "../Wait.ts"
 
@@ -28,6 +29,7 @@ const setPaused = (name: string, paused: boolean, waitFlag: Option.Option<string
   Effect.scoped(
     Effect.gen(function* () {
       const io = yield* Io.Io
+      yield* Output.supported(`sell ${paused ? "stop" : "resume"}`, yield* Globals.output, [])
       const timeout = yield* Wait.parseFlag(waitFlag, "no-wait")
       const session = yield* Globals.connect
       const ref = { name, namespace: session.namespace }

@@ -29,6 +29,7 @@ import * as CliFailure from "../CliFailure.ts"
 import * as Format from "../Format.ts"
 import * as Globals from "../Globals.ts"
 import * as Io from "../Io.ts"
+import * as Output from "../Output.ts"
 
 type Route = typeof PaymentRoute.schema.Type
 type Offer = typeof ServiceOffer.schema.Type
@@ -190,6 +191,7 @@ export const probe = Command.make(
     Effect.scoped(
       Effect.gen(function* () {
         const io = yield* Io.Io
+        yield* Output.supported("sell probe", yield* Globals.output, [])
         const session = yield* Globals.connect
         const name = input.name
         const ref = { name, namespace: session.namespace }
