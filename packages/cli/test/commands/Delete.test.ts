@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
+import { ServiceOffer } from "@obol/api/ServiceOffer"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
 import { paymentRoute } from "@obol/test-envs/Fixtures"
@@ -55,6 +57,35 @@ describe("obol sell delete", () => {
       expect((yield* output).questions).toEqual([])
       expect((yield* output).stdout.at(-1)).toBe("serviceoffer.obol.org/my deletion requested")
     }).pipe(Effect.provide(layer({ tty: true })))
+  )
+
+  it.effect("follows the finalizer: it returns only once the controller has let the offer go", () =>
+    Effect.gen(function* () {
+      yield* sellTwo
+      yield* KubeClient.KubeClient.use((c) =>
+        c.patch(
+          ServiceOffer,
+          { name: "my", namespace: "default" },
+          { type: "merge", patch: { metadata: { finalizers: ["obol.org/serviceoffer-cleanup"] } } }
+        )
+      ).pipe(Effect.orDie)
+      const run = yield* Effect.forkChild(obol("sell", "delete", "my", "--force"))
+      for (let i = 0; i < 1000 && !(yield* requests).some((r) => r.verb === "watch"); i++) yield* Effect.yieldNow
+      const marked = yield* offer("my")
+      expect(marked._tag === "Some" && marked.value.metadata.deletionTimestamp).toBeTruthy()
+      expect(run.pollUnsafe()).toBeUndefined()
+      yield* TestClock.adjust("3 seconds")
+      expect(run.pollUnsafe()).toBeUndefined()
+      yield* KubeClient.KubeClient.use((c) =>
+        c.patch(
+          ServiceOffer,
+          { name: "my", namespace: "default" },
+          { type: "merge", patch: { metadata: { finalizers: null } } }
+        )
+      ).pipe(Effect.orDie)
+      expect(yield* Fiber.join(run)).toBe(0)
+      expect(yield* routes).toEqual(["my-qwen-payment"])
+    }).pipe(Effect.provide(layer()))
   )
 
   it.effect("a missing offer is an error", () =>

@@ -7,7 +7,7 @@ import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Event } from "@obol/kube/builtin/Event"
 import * as KubeClient from "@obol/kube/KubeClient"
 import { paymentRoute } from "@obol/test-envs/Fixtures"
-import { obol, offer, output, payTo, layer, writeStatus } from "../utils/Harness.ts"
+import { obol, offer, output, payTo, layer, requests, writeStatus } from "../utils/Harness.ts"
 
 const children = Effect.gen(function* () {
   const created = yield* offer("weather")
@@ -117,7 +117,22 @@ describe("obol sell status <name>", () => {
         { phase: "NotReady" }
       )
       const before = (yield* output).stdout.length
+      const sent = (yield* requests).length
       expect(yield* obol("sell", "status", "weather")).toBe(0)
+      // Reads only: one GET per object and one LIST of Events.
+      expect(
+        (yield* requests)
+          .slice(sent)
+          .map((r) => `${r.verb} ${r.kind}`)
+          .toSorted()
+      ).toEqual([
+        "get HTTPRoute",
+        "get Middleware",
+        "get PaymentRoute",
+        "get RegistrationRequest",
+        "get ServiceOffer",
+        "list Event"
+      ])
       const page = (yield* output).stdout.slice(before).join("\n")
       expect(page).toContain("Price:        0.001 USDC/request = 0.001 USDC (1000 atomic units) per request")
       expect(page).toContain("Endpoint:     http://obol.stack:8080/services/weather")
