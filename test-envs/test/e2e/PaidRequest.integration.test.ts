@@ -16,39 +16,24 @@ import { x402Client, x402HTTPClient } from "@x402/core/client"
 import type { PaymentRequired } from "@x402/core/types"
 import { toClientEvmSigner } from "@x402/evm"
 import { registerExactEvmScheme } from "@x402/evm/exact/client"
-import { Effect, Exit, Scope } from "effect"
 import { parseAbi, type Address } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
 import { stringify } from "yaml"
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as Chain from "../../src/chain/Chain.ts"
-import * as Stack from "../../src/Stack.ts"
-import { eventually, http, kubectl, request, useNamespace } from "../../src/vitest/TestCluster.ts"
+import { useStack } from "../../src/vitest/Stacks.ts"
+import { eventually, kubectl, request, useNamespace } from "../../src/vitest/TestCluster.ts"
 
 const namespace = useNamespace("e2e")
-const scope = Effect.runSync(Scope.make())
-let stack: Stack.Stack
-
-beforeAll(async () => {
-  stack = await Effect.runPromise(
-    Stack.start({
-      namespace: namespace(),
-      controlPlane: { kubeconfig: inject("kubeconfig"), http: http() },
-      progress: (line) => console.error(`stack: ${line}`)
-    }).pipe(Scope.provide(scope))
-  )
-}, 600_000)
-afterAll(async () => {
-  await Effect.runPromise(Scope.close(scope, Exit.void))
-}, 120_000)
+const stack = useStack(namespace)
 
 const offer = (name: string, price: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: "obol.org/v1alpha1",
   kind: "ServiceOffer",
   metadata: { name, namespace: namespace() },
   spec: {
-    upstream: { service: "echo", port: stack.upstream.port, healthPath: "/health" },
-    payment: { network: "base-sepolia", payTo: stack.chain.seller, price: { perRequest: price } },
+    upstream: { service: "echo", port: stack().upstream.port, healthPath: "/health" },
+    payment: { network: "base-sepolia", payTo: stack().chain.seller, price: { perRequest: price } },
     ...extra
   }
 })
@@ -58,12 +43,12 @@ const kubectlApply = async (manifest: unknown) => {
   expect(res.code, res.stderr).toBe(0)
 }
 
-const balance = (address: Address) => Chain.balanceOf(stack.chain, address)
+const balance = (address: Address) => Chain.balanceOf(stack().chain, address)
 
 const buyer = () => {
   const client = new x402Client().setSpendControls(false)
   registerExactEvmScheme(client, {
-    signer: toClientEvmSigner(privateKeyToAccount(stack.chain.payer.privateKey), stack.chain.client as never)
+    signer: toClientEvmSigner(privateKeyToAccount(stack().chain.payer.privateKey), stack().chain.client as never)
   })
   return new x402HTTPClient(client)
 }
@@ -78,15 +63,15 @@ const conditionsOf = async (name: string): Promise<Record<string, string>> =>
   )
 
 const tokenURI = (agentId: bigint) =>
-  stack.chain.client.readContract({
-    address: stack.chain.registry,
+  stack().chain.client.readContract({
+    address: stack().chain.registry,
     abi: parseAbi(["function tokenURI(uint256 tokenId) view returns (string)"]),
     functionName: "tokenURI",
     args: [agentId]
   })
 
 const get = (path: string, headers: Record<string, string> = {}) =>
-  fetch(`${stack.gatewayUrl}${path}`, { headers, signal: AbortSignal.timeout(30_000) })
+  fetch(`${stack().gatewayUrl}${path}`, { headers, signal: AbortSignal.timeout(30_000) })
 
 /** The 402's requirements, parsed by the official client. */
 const required = async (path: string): Promise<PaymentRequired> => {
@@ -126,12 +111,12 @@ describe("a paid request through the whole stack", () => {
     )
     expect(paymentRequired.accepts[0]).toMatchObject({
       scheme: "exact",
-      network: stack.chain.network,
+      network: stack().chain.network,
       amount: "10000",
-      payTo: stack.chain.seller,
-      asset: stack.chain.usdc
+      payTo: stack().chain.seller,
+      asset: stack().chain.usdc
     })
-    const before = await balance(stack.chain.seller)
+    const before = await balance(stack().chain.seller)
     const signature = http402.encodePaymentSignatureHeader(await http402.createPaymentPayload(paymentRequired))
     const forged = { "X-Payment-Status": "settled", "X-Payment-Tx": "0xforged", "PAYMENT-RESPONSE": "forged" }
     const paid = await get("/services/weather/today", { ...signature, ...forged })
@@ -139,7 +124,7 @@ describe("a paid request through the whole stack", () => {
     const echoed = (await paid.json()) as { service: string; path: string; headers: Record<string, string> }
     expect(echoed.service).toBe("echo")
     expect(echoed.path).toBe("/today")
-    expect((await balance(stack.chain.seller)) - before).toBe(10_000n)
+    expect((await balance(stack().chain.seller)) - before).toBe(10_000n)
     // What reached the upstream: the verifier's receipt, not the buyer's forgeries or payment.
     expect(echoed.headers["x-payment-status"]).toBe("settled")
     expect(echoed.headers["x-payment-tx"]).toMatch(/^0x[0-9a-f]{64}$/u)
@@ -149,7 +134,7 @@ describe("a paid request through the whole stack", () => {
 
     const replay = await get("/services/weather/today", signature)
     expect(replay.status).toBe(402)
-    expect((await balance(stack.chain.seller)) - before).toBe(10_000n)
+    expect((await balance(stack().chain.seller)) - before).toBe(10_000n)
   }, 120_000)
 
   it("charges a price edit at the new price only once re-admitted, never free", async () => {
@@ -174,10 +159,10 @@ describe("a paid request through the whole stack", () => {
     await eventually("the route withdrawn", async () =>
       (await get("/services/weather/today")).status === 404 ? true : undefined
     )
-    const before = await balance(stack.chain.seller)
+    const before = await balance(stack().chain.seller)
     const signature = http402.encodePaymentSignatureHeader(await http402.createPaymentPayload(last))
     expect((await get("/services/weather/today", signature)).status).toBe(404)
-    expect(await balance(stack.chain.seller)).toBe(before)
+    expect(await balance(stack().chain.seller)).toBe(before)
   }, 120_000)
 
   it("registers an offer on chain once it serves, and on delete tombstones it and leaves no children", async () => {
@@ -194,7 +179,7 @@ describe("a paid request through the whole stack", () => {
     )
     const agentId = BigInt(registration.agentId)
     expect(await tokenURI(agentId)).toBe(
-      `${stack.gatewayUrl}/.well-known/agent-registration.json?offer=${namespace()}/agent`
+      `${stack().gatewayUrl}/.well-known/agent-registration.json?offer=${namespace()}/agent`
     )
     await eventually("Registered on the offer", async () =>
       (await conditionsOf("agent"))["Registered"] === "True/Confirmed" ? true : undefined
