@@ -79,13 +79,18 @@ const sell = (
       if (Result.isFailure(checked)) {
         return yield* CliFailure.usage(checked.failure)
       }
-      if (input.dryRun && flagNamespace !== undefined) {
-        return yield* Output.print(checked.success, output ?? "yaml")
+      if (input.dryRun) {
+        // The namespace as kubectl would pick it: -n, else the kubeconfig context's, else default; no request is sent.
+        const namespace =
+          flagNamespace ??
+          (yield* Globals.connect.pipe(
+            Effect.map((s) => s.namespace),
+            Effect.orElseSucceed(() => "default")
+          ))
+        return yield* Output.print(Result.getOrThrow(draft(namespace)), output ?? "yaml")
       }
       const session = yield* Globals.connect
       const manifest = Result.getOrThrow(draft(session.namespace))
-      if (input.dryRun) return yield* Output.print(manifest, output ?? "yaml")
-
       const ref = { name: input.name, namespace: session.namespace }
       const before = yield* session.explain(KubeError.ignoreNotFound(session.client.get(ServiceOffer, ref)))
       const applied = yield* session.explain(
