@@ -1,6 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { parse } from "yaml"
 import { obol, offer, output, payTo, requests, sellHttp, layer, untilOutput, writeStatus } from "../utils/Harness.ts"
 
@@ -98,6 +101,23 @@ describe("obol sell http", () => {
         paused: true,
         registration: { enabled: true, name: "Weather", skills: ["a", "b", "c"], metadata: { k: "v" } }
       })
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("writes --provenance-file's fields as spec.provenance, numbers as strings", () =>
+    Effect.gen(function* () {
+      const file = join(mkdtempSync(join(tmpdir(), "obol-cli-")), "provenance.json")
+      writeFileSync(file, JSON.stringify({ framework: "autoresearch", metricValue: 0.93, paramCount: "8B" }))
+      expect(yield* sellHttp("weather", "--provenance-file", file)).toBe(0)
+      const created = yield* offer("weather")
+      expect(created._tag === "Some" && created.value.spec.provenance).toEqual({
+        framework: "autoresearch",
+        metricValue: "0.93",
+        paramCount: "8B"
+      })
+      writeFileSync(file, JSON.stringify({ nested: { no: 1 } }))
+      expect(yield* sellHttp("weather", "--provenance-file", file)).toBe(2)
+      expect((yield* output).stderr.at(-1)).toMatch(/must hold one JSON object of string \(or number\) values/u)
     }).pipe(Effect.provide(layer()))
   )
 
