@@ -7,4 +7,7 @@ if (major < 24) {
   )
   process.exit(1)
 }
+// Cache compiled modules between runs (in the OS temp directory): start-up is mostly module loading.
+const { enableCompileCache } = await import("node:module")
+enableCompileCache?.()
 await import("../src/main.ts")

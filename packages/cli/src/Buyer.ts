@@ -43,6 +43,7 @@ import { createPublicClient, erc20Abi, http, isAddress, type Address } from "vie
 import { privateKeyToAccount } from "viem/accounts"
 import * as Signer from "@obol/chain/Signer"
 import * as Price from "@obol/x402/Price"
+import * as Requirements from "@obol/x402/Requirements"
 
 /**
  * @category constants
@@ -271,10 +272,7 @@ export const loadSettings = (
  *
  * @category accessors
  */
-export const amountOf = (requirement: PaymentRequirements): string => {
-  const r = requirement as PaymentRequirements & { readonly maxAmountRequired?: string }
-  return r.amount ?? r.maxAmountRequired ?? ""
-}
+export const amountOf: (requirement: PaymentRequirements) => string = Requirements.amountOf
 
 /**
  * The EVM chain id of an x402 network: CAIP-2 `eip155:<id>` (v2) or a v1 name (`base-sepolia`).

@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { NodeServices } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Context, Effect, Layer, Ref } from "effect"
 import { Prompt } from "effect/cli"
 

@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Config, Exit, Layer } from "effect"
 import type { Runtime } from "effect"
 import { randomBytes } from "node:crypto"

@@ -12,11 +12,13 @@
  *
  * `@kubernetes/client-node`'s `KubeConfig` is used for parsing and authentication only (token
  * files, exec and OIDC plugins); `authHeaders` asks it on every request, so rotated tokens and
- * refreshed exec credentials are picked up. It makes no API requests itself.
+ * refreshed exec credentials are picked up. It makes no API requests itself. It is loaded on first
+ * use (it is 870 modules): a program that never reads a kubeconfig, such as `obol --help`, never
+ * pays for it.
  *
  * @since 0.1.0
  */
-import { KubeConfig as ClientNodeConfig } from "@kubernetes/client-node"
+import type { KubeConfig as ClientNodeConfig } from "@kubernetes/client-node"
 import { Context, Data, Effect, Layer, Redacted } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import type { RequestOptions } from "node:https"
@@ -64,6 +66,9 @@ export interface Shape {
 export class KubeConfig extends Context.Service<KubeConfig, Shape>()("@obol/kube/KubeConfig") {}
 
 const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+/** `@kubernetes/client-node`'s KubeConfig class, imported on first use. */
+const clientNode = Effect.promise(() => import("@kubernetes/client-node")).pipe(Effect.map((m) => m.KubeConfig))
 
 const readIfExists = (path: string | undefined): string | undefined =>
   path !== undefined && path !== "" && existsSync(path) ? readFileSync(path, "utf8") : undefined
@@ -131,7 +136,7 @@ const fromClientNode = (
  */
 export const fromFile = (path: string, context?: string): Effect.Effect<Shape, KubeConfigError> =>
   Effect.gen(function* () {
-    const config = new ClientNodeConfig()
+    const config = new (yield* clientNode)()
     yield* Effect.try({
       try: () => {
         const files = path.split(":").filter((p) => p !== "")
@@ -173,7 +178,7 @@ export const inCluster: Effect.Effect<Shape, KubeConfigError> = Effect.gen(funct
       message: "not running in a cluster (no KUBERNETES_SERVICE_HOST or service-account token)"
     })
   }
-  const config = new ClientNodeConfig()
+  const config = new (yield* clientNode)()
   yield* Effect.try({
     try: () => config.loadFromCluster(),
     catch: (error) => new KubeConfigError({ reason: "InvalidConfiguration", message: `in-cluster: ${String(error)}` })

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { NodeHttpClient } from "@effect/platform-node"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer, Redacted } from "effect"
 import * as KubeClient from "./KubeClient.ts"
 import * as KubeConfig from "./KubeConfig.ts"

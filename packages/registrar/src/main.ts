@@ -3,7 +3,7 @@
  * lists them); leader election decides which replica sends transactions (two registrars with one
  * key would race for nonces); every replica serves /healthz, /readyz and /metrics.
  */
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
 import * as ChainClient from "@obol/chain/ChainClient"

@@ -4,7 +4,7 @@
  * publishes the well-known route); every replica serves /healthz, /readyz and /metrics, and the
  * public /.well-known/agent-registration.json from its own cache.
  */
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
 import * as EventRecorder from "@obol/controller/EventRecorder"

@@ -13,7 +13,8 @@
  * Run: `npm run bench -w @obol/x402-verifier` (BENCH_REQUESTS sets the 402 request count,
  * BENCH_PAID the paid request count).
  */
-import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { x402Client, x402HTTPClient } from "@x402/core/client"
 import { toClientEvmSigner } from "@x402/evm"
 import { registerExactEvmScheme } from "@x402/evm/exact/client"

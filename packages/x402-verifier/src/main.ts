@@ -1,7 +1,8 @@
 /**
  * The x402-verifier process: Layer composition only. Every replica serves; no leader election.
  */
-import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Duration, Effect, Layer, Option } from "effect"
 import { HttpRouter } from "effect/http"
 import * as Health from "@obol/controller/Health"

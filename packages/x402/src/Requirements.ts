@@ -158,3 +158,14 @@ export const paymentRequired = (
   byKey.set(key, answer)
   return answer
 }
+
+/**
+ * The amount a requirement asks, in atomic units as written: `amount` (v2) or
+ * `maxAmountRequired` (v1); empty when neither is there.
+ *
+ * @category accessors
+ */
+export const amountOf = (option: PaymentRequirements | PaymentRequirementsV1): string => {
+  const r = option as { readonly amount?: string; readonly maxAmountRequired?: string }
+  return r.amount ?? r.maxAmountRequired ?? ""
+}

@@ -23,8 +23,8 @@ import * as Signer from "@obol/chain/Signer"
 import * as KubeError from "@obol/kube/KubeError"
 import * as Networks from "@obol/x402/Networks"
 import * as Price from "@obol/x402/Price"
+import * as Requirements from "@obol/x402/Requirements"
 import { readFileSync } from "node:fs"
-import * as Buyer from "../Buyer.ts"
 import * as CliFailure from "../CliFailure.ts"
 import * as Format from "../Format.ts"
 import * as Globals from "../Globals.ts"
@@ -90,7 +90,7 @@ export const describe = (
   const lines: Array<string> = []
   const mismatches: Array<string> = []
   accepts.forEach((r, i) => {
-    const atomic = Buyer.amountOf(r)
+    const atomic = Requirements.amountOf(r)
     const asset = assetOf(r, offer, route)
     const amount = /^[0-9]+$/u.test(atomic)
       ? Format.amount(BigInt(atomic), asset?.decimals, asset?.symbol ?? "units")
@@ -231,6 +231,8 @@ export const probe = Command.make(
           // Never pay more than the offer's own admitted price.
           const max =
             route === undefined ? undefined : Price.toDecimal(BigInt(route.spec.price), route.spec.asset.decimals)
+          // The official client (viem, @x402/evm) loads only when a payment is made.
+          const Buyer = yield* Effect.promise(() => import("../Buyer.ts"))
           const outcome = yield* Effect.tryPromise({
             try: () =>
               Buyer.run(
