@@ -13,7 +13,7 @@
  *    in this (warm) process, raw and decoded by `@obol/kube`.
  *
  * The timed runs write stdout to a file; then each listing runs 3 more times with stdout on a pipe,
- * to show whether all of the output arrives (obol's did not, see docs/benchmarks.md).
+ * to show whether all of the output arrives (obol's once did not, see docs/benchmarks.md).
  *
  * Every child runs under `/usr/bin/time -f %M` when it exists, for its peak RSS (the wrapper adds
  * about a millisecond to every row alike). obol runs as a user runs it: `node bin/obol.mjs` with
