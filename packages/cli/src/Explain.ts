@@ -68,6 +68,15 @@ export const describeRequest = (request: string | undefined): Request | undefine
 }
 
 /**
+ * Whether a 404 says the resource type is unknown (its CRD is not installed) rather than that one
+ * object is absent.
+ *
+ * @category predicates
+ */
+export const isMissingKind = (error: KubeError.KubeError): boolean =>
+  error.reason === "NotFound" && /could not find the requested resource/u.test(error.message)
+
+/**
  * A `KubeError` as the user should read it.
  *
  * @category constructors
@@ -93,7 +102,7 @@ export const kubeError = (error: KubeError.KubeError, context: { readonly server
         "refresh them (log in again, or check the token in your kubeconfig)"
       )
     case "NotFound":
-      if (/could not find the requested resource/u.test(error.message) || what === undefined) {
+      if (isMissingKind(error) || what === undefined) {
         return CliFailure.make(
           "Cluster",
           `the cluster at ${context.server} does not know ${what?.resource ?? "this resource"}: the ServiceOffer CRDs are not installed`,

@@ -59,6 +59,13 @@ export interface Session {
   readonly namespace: string
   /** Turns an API error into what the user should do about it. */
   readonly explain: <A, R>(effect: Effect.Effect<A, KubeError.KubeError, R>) => Effect.Effect<A, CliFailure, R>
+  /**
+   * A read whose object may be absent: `None` for a missing object, but a missing resource type
+   * (CRDs not installed) is still an error that says how to install them.
+   */
+  readonly find: <A, R>(
+    effect: Effect.Effect<A, KubeError.KubeError, R>
+  ) => Effect.Effect<Option.Option<A>, CliFailure, R>
 }
 
 /**
@@ -95,10 +102,22 @@ export const connect: Effect.Effect<
     kubeconfig: Option.getOrUndefined(g.kubeconfig),
     context: Option.getOrUndefined(g.context)
   })
+  const explain = <A, R>(effect: Effect.Effect<A, KubeError.KubeError, R>) =>
+    Effect.mapError(effect, (error) => Explain.kubeError(error, { server: connection.server }))
   return {
     client: connection.client,
     namespace: Option.getOrElse(g.namespace, () => connection.namespace),
-    explain: (effect) => Effect.mapError(effect, (error) => Explain.kubeError(error, { server: connection.server }))
+    explain,
+    find: (effect) =>
+      explain(
+        effect.pipe(
+          Effect.map(Option.some),
+          Effect.catchIf(
+            (error) => error.reason === "NotFound" && !Explain.isMissingKind(error),
+            () => Effect.succeed(Option.none())
+          )
+        )
+      )
   }
 })
 

@@ -67,8 +67,8 @@ export const flags = {
   ),
   asset: optionalString("asset", "Token address to be paid in instead of the network's USDC (needs --asset-decimals)"),
   assetDecimals: Flag.Int("asset-decimals").pipe(Flag.withDescription("Decimals of --asset"), Flag.optional),
-  assetName: optionalString("asset-name", 'EIP-712 domain name of --asset (default "USDC")'),
-  assetVersion: optionalString("asset-version", 'EIP-712 domain version of --asset (default "2")'),
+  assetName: optionalString("asset-name", "EIP-712 domain name of --asset (required with it)"),
+  assetVersion: optionalString("asset-version", "EIP-712 domain version of --asset (required with it)"),
   assetSymbol: optionalString("asset-symbol", "Display symbol of --asset"),
   register: Flag.Boolean("register").pipe(
     Flag.withDescription("Register the offer on-chain (ERC-8004) once it serves"),
@@ -220,12 +220,17 @@ export const build = (input: Input, context: Context): Result.Result<Manifest, R
       problems.push("--asset needs --asset-decimals (the token's decimals, e.g. 6 or 18)")
     else if (!Number.isInteger(assetDecimals) || assetDecimals < 0 || assetDecimals > 36)
       problems.push(`--asset-decimals ${assetDecimals} must be between 0 and 36`)
+    // Buyers sign against the token's EIP-712 domain: a guessed one makes every payment fail.
+    if (get(input.assetName) === undefined)
+      problems.push('--asset needs --asset-name: the token\'s EIP-712 domain name (its name(), e.g. "USD Coin")')
+    if (get(input.assetVersion) === undefined)
+      problems.push('--asset needs --asset-version: the token\'s EIP-712 domain version (e.g. "2")')
     decimals = assetDecimals
     asset = {
       address: assetAddress,
       decimals: assetDecimals,
-      eip712Name: get(input.assetName) ?? "USDC",
-      eip712Version: get(input.assetVersion) ?? "2",
+      eip712Name: get(input.assetName) ?? "",
+      eip712Version: get(input.assetVersion) ?? "",
       ...(get(input.assetSymbol) === undefined ? {} : { symbol: get(input.assetSymbol) })
     }
   } else {
@@ -351,7 +356,12 @@ export const build = (input: Input, context: Context): Result.Result<Manifest, R
         (flag === "--port" && problems.some((p) => p.startsWith("--port"))) ||
         (flag === "--max-timeout" && problems.some((p) => p.startsWith("--max-timeout"))) ||
         ((flag.startsWith("--per-") || flag === "--price") &&
-          problems.some((p) => p.startsWith("a price") || p.includes("price flag"))) ||
+          problems.some(
+            (p) =>
+              p.startsWith("a price") ||
+              p.includes("price flag") ||
+              ["--price ", "--per-request ", "--per-mtok ", "--per-hour "].some((f) => p.startsWith(f))
+          )) ||
         (flag.startsWith("--asset") && problems.some((p) => p.startsWith("--asset"))) ||
         (flag === "--model" && problems.some((p) => p.startsWith("--model"))) ||
         (flag === "--chain" && network._tag === "None")

@@ -15,8 +15,16 @@ type Offer = typeof ServiceOffer.schema.Type
  *
  * @category accessors
  */
-export const price = (offer: Offer): string =>
-  Format.priceSummary(offer.spec.payment.price, offer.spec.payment.asset?.symbol ?? "USDC")
+export const price = (offer: Offer): string => Format.priceSummary(offer.spec.payment.price, symbol(offer))
+
+/**
+ * The offer's token symbol: USDC by default, the declared symbol of a custom asset, else
+ * `tokens` (never USDC for a token that is not).
+ *
+ * @category accessors
+ */
+export const symbol = (offer: Offer): string =>
+  offer.spec.payment.asset === undefined ? "USDC" : (offer.spec.payment.asset.symbol ?? "tokens")
 
 /**
  * `status.endpoint`, else the default path the controller will publish.

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Fiber, Option, Stream } from "effect"
+import { Clock, Duration, Effect, Fiber, Option, Schedule, Stream } from "effect"
 import { Flag } from "effect/cli"
 import type { Condition } from "@obol/api/Condition"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
@@ -92,6 +92,8 @@ export const follow = Effect.fn("Wait.follow")(function* (
     readonly generation: number
     readonly timeout: Duration.Duration
     readonly color?: boolean
+    /** Where the condition lines go: stdout (default), or stderr when stdout carries `-o json|yaml`. */
+    readonly lines?: "out" | "err"
   }
 ) {
   const io = yield* Io.Io
@@ -113,7 +115,8 @@ export const follow = Effect.fn("Wait.follow")(function* (
         if (seen.get(c.type) === key) continue
         seen.set(c.type, key)
         const detail = c.status === "True" || c.message === "" ? "" : ` - ${c.message}`
-        yield* io.out(`${c.type} ${Format.status(c.status, color)} ${c.reason} ${yield* elapsed}${detail}`)
+        const line = `${c.type} ${Format.status(c.status, color)} ${c.reason} ${yield* elapsed}${detail}`
+        yield* options.lines === "err" ? io.err(line) : io.out(line)
         if (options.goal !== "deleted" && c.status === "False" && (terminalReasons[c.type] ?? []).includes(c.reason)) {
           return yield* CliFailure.make(
             "Failed",
@@ -131,8 +134,13 @@ export const follow = Effect.fn("Wait.follow")(function* (
       return false
     })
 
-  const getOffer = session.explain(
-    KubeError.ignoreNotFound(session.client.get(ServiceOffer, { name: options.name, namespace: options.namespace }))
+  // A wait outlives an expired resourceVersion and a restarting or overloaded API server; anything
+  // else (Forbidden, a missing CRD) is reported at once, not after the timeout.
+  const transient = (error: KubeError.KubeError) => error.reason === "Gone" || error.retryable
+  const getOffer = session.find(
+    session.client
+      .get(ServiceOffer, { name: options.name, namespace: options.namespace })
+      .pipe(Effect.retry({ while: transient, schedule: Schedule.spaced(Duration.seconds(1)) }))
   )
 
   const watchOnce = (resourceVersion: string) =>
@@ -155,7 +163,9 @@ export const follow = Effect.fn("Wait.follow")(function* (
         Stream.runLast,
         Effect.map((last) => Option.getOrElse(last, () => false)),
         // A watch that breaks (expired resourceVersion, a restarting API server) is re-established from a fresh GET.
-        Effect.catchTag("KubeError", () => Effect.as(Effect.sleep(Duration.seconds(1)), false))
+        Effect.catchTag("KubeError", (error) =>
+          transient(error) ? Effect.as(Effect.sleep(Duration.seconds(1)), false) : session.explain(Effect.fail(error))
+        )
       )
 
   const run = Effect.gen(function* () {

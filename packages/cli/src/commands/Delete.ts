@@ -31,7 +31,7 @@ export const remainingChildren = (session: Globals.Session, name: string) =>
   Effect.gen(function* () {
     const ref = (n: string) => ({ name: n, namespace: session.namespace })
     const exists = <A>(effect: Effect.Effect<A, KubeError.KubeError>) =>
-      session.explain(KubeError.ignoreNotFound(effect)).pipe(Effect.map(Option.isSome))
+      session.find(effect).pipe(Effect.map(Option.isSome))
     const children = [
       [
         "PaymentRoute",
@@ -69,7 +69,7 @@ export const remove = Command.make(
         const timeout = yield* Wait.parseFlag(input.wait, "wait")
         const session = yield* Globals.connect
         const ref = { name: input.name, namespace: session.namespace }
-        const offer = yield* session.explain(KubeError.ignoreNotFound(session.client.get(ServiceOffer, ref)))
+        const offer = yield* session.find(session.client.get(ServiceOffer, ref))
         if (Option.isNone(offer)) {
           return yield* CliFailure.make("NotFound", `ServiceOffer ${session.namespace}/${input.name} does not exist`)
         }
@@ -81,10 +81,8 @@ export const remove = Command.make(
           if (!yes) return yield* CliFailure.make("Aborted", "not deleted")
         }
         const started = yield* Clock.currentTimeMillis
-        yield* session.explain(
-          KubeError.ignoreNotFound(
-            session.client.delete(ServiceOffer, ref, { preconditions: { uid: offer.value.metadata.uid ?? "" } })
-          )
+        yield* session.find(
+          session.client.delete(ServiceOffer, ref, { preconditions: { uid: offer.value.metadata.uid ?? "" } })
         )
         if (timeout === undefined) {
           return yield* io.out(`serviceoffer.obol.org/${input.name} deletion requested`)

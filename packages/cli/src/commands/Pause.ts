@@ -10,7 +10,6 @@
 import { Effect, Option } from "effect"
 import { Argument, Command } from "effect/cli"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
-import * as KubeError from "@obol/kube/KubeError"
 import * as CliFailure from "../CliFailure.ts"
 import * as Globals from "../Globals.ts"
 import * as Io from "../Io.ts"
@@ -25,48 +24,49 @@ import * as Wait from "../Wait.ts"
  */
 export const fieldManager = "obol-pause"
 
-const setPaused = (name: string, paused: boolean, waitFlag: Option.Option<string>) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const io = yield* Io.Io
-      yield* Output.supported(`sell ${paused ? "stop" : "resume"}`, yield* Globals.output, [])
-      const timeout = yield* Wait.parseFlag(waitFlag, "no-wait")
-      const session = yield* Globals.connect
-      const ref = { name, namespace: session.namespace }
-      const current = yield* session.explain(KubeError.ignoreNotFound(session.client.get(ServiceOffer, ref)))
-      if (Option.isNone(current)) {
-        return yield* CliFailure.make("NotFound", `ServiceOffer ${session.namespace}/${name} does not exist`)
-      }
-      const applied = yield* session.explain(
-        session.client.apply(
-          ServiceOffer,
-          { apiVersion: ServiceOffer.apiVersion, kind: ServiceOffer.kind, metadata: ref, spec: { paused } },
-          { fieldManager, force: true }
-        )
-      )
-      const unchanged = current.value.spec.paused === paused
-      yield* io.out(
-        `serviceoffer.obol.org/${name} ${unchanged ? (paused ? "already paused" : "not paused") : paused ? "paused" : "resumed"}`
-      )
-      if (timeout === undefined) {
-        if (paused) yield* io.err("the controller withdraws its route; buyers get no answer, never a free one")
-        return
-      }
-      const offer = yield* Wait.follow(session, {
-        name,
-        namespace: session.namespace,
-        goal: paused ? "paused" : "ready",
-        generation: applied.metadata.generation ?? 1,
-        timeout,
-        color: yield* Globals.color
-      })
-      yield* io.out(
-        paused
-          ? `Paused: ${Summary.endpoint(offer ?? applied)} is withdrawn`
-          : `Ready: ${Summary.endpoint(offer ?? applied)} sells for ${Summary.price(offer ?? applied)}`
-      )
-    })
+const setPaused = Effect.fn("Pause.setPaused")(function* (
+  name: string,
+  paused: boolean,
+  waitFlag: Option.Option<string>
+) {
+  const io = yield* Io.Io
+  yield* Output.supported(`sell ${paused ? "stop" : "resume"}`, yield* Globals.output, [])
+  const timeout = yield* Wait.parseFlag(waitFlag, "no-wait")
+  const session = yield* Globals.connect
+  const ref = { name, namespace: session.namespace }
+  const current = yield* session.find(session.client.get(ServiceOffer, ref))
+  if (Option.isNone(current)) {
+    return yield* CliFailure.make("NotFound", `ServiceOffer ${session.namespace}/${name} does not exist`)
+  }
+  const applied = yield* session.explain(
+    session.client.apply(
+      ServiceOffer,
+      { apiVersion: ServiceOffer.apiVersion, kind: ServiceOffer.kind, metadata: ref, spec: { paused } },
+      { fieldManager, force: true }
+    )
   )
+  const unchanged = current.value.spec.paused === paused
+  yield* io.out(
+    `serviceoffer.obol.org/${name} ${unchanged ? (paused ? "already paused" : "not paused") : paused ? "paused" : "resumed"}`
+  )
+  if (timeout === undefined) {
+    if (paused) yield* io.err("the controller withdraws its route; buyers get no answer, never a free one")
+    return
+  }
+  const offer = yield* Wait.follow(session, {
+    name,
+    namespace: session.namespace,
+    goal: paused ? "paused" : "ready",
+    generation: applied.metadata.generation ?? 1,
+    timeout,
+    color: yield* Globals.color
+  })
+  yield* io.out(
+    paused
+      ? `Paused: ${Summary.endpoint(offer ?? applied)} is withdrawn`
+      : `Ready: ${Summary.endpoint(offer ?? applied)} sells for ${Summary.price(offer ?? applied)}`
+  )
+}, Effect.scoped)
 
 const name = Argument.String("name").pipe(Argument.withDescription("The offer"))
 

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Option, Result } from "effect"
+import { Config, Duration, Effect, Option, Redacted, Result } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { decodePaymentRequiredHeader } from "@x402/core/http"
 import type { PaymentRequirements } from "@x402/core/types"
@@ -20,7 +20,6 @@ import * as Names from "@obol/api/Names"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Signer from "@obol/chain/Signer"
-import * as KubeError from "@obol/kube/KubeError"
 import * as Networks from "@obol/x402/Networks"
 import * as Price from "@obol/x402/Price"
 import * as Requirements from "@obol/x402/Requirements"
@@ -29,6 +28,7 @@ import * as CliFailure from "../CliFailure.ts"
 import * as Format from "../Format.ts"
 import * as Globals from "../Globals.ts"
 import * as Io from "../Io.ts"
+import * as Summary from "../Summary.ts"
 import * as Output from "../Output.ts"
 
 type Route = typeof PaymentRoute.schema.Type
@@ -66,7 +66,7 @@ export const target = (endpoint: string, gatewayUrl: string | undefined, path: s
 /** Decimals and symbol of an option's asset, when the offer declares that token. */
 const assetOf = (requirement: PaymentRequirements, offer: Offer, route: Route | undefined) => {
   const address = requirement.asset.toLowerCase()
-  const symbol = offer.spec.payment.asset?.symbol ?? "USDC"
+  const symbol = Summary.symbol(offer)
   if (route !== undefined && route.spec.asset.address.toLowerCase() === address) {
     return { decimals: route.spec.asset.decimals, symbol }
   }
@@ -131,19 +131,23 @@ const accepted = (response: Response, body: string): ReadonlyArray<PaymentRequir
   return "the 402 carried neither a PAYMENT-REQUIRED header nor a JSON body with accepts"
 }
 
+/** Looks like a private key: never echo it, even when it was passed where a file name belongs. */
+const keyLike = /^(0x)?[0-9a-fA-F]{64}$/u
+
 const keyFrom = (
-  file: string | undefined
+  file: string | undefined,
+  env: string | undefined
 ): Result.Result<{ readonly key: string; readonly source: string }, string> => {
   if (file !== undefined) {
+    const shown = keyLike.test(file) ? "<a private key, not a file name>" : file
     try {
-      return Result.succeed({ key: readFileSync(file, "utf8").trim(), source: file })
+      return Result.succeed({ key: readFileSync(file, "utf8").trim(), source: shown })
     } catch (error) {
       return Result.fail(
-        `--buyer-key-file ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`
+        `--buyer-key-file ${shown}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "cannot be read"}`
       )
     }
   }
-  const env = process.env["X402_BUYER_PRIVATE_KEY"]
   return env === undefined || env === ""
     ? Result.fail("--pay needs the buyer's key: --buyer-key-file <file> or X402_BUYER_PRIVATE_KEY (never a flag value)")
     : Result.succeed({ key: env, source: "X402_BUYER_PRIVATE_KEY" })
@@ -178,14 +182,10 @@ export const probe = Command.make(
     ),
     method: Flag.String("method").pipe(
       Flag.withAlias("X"),
-      Flag.withDescription("HTTP method"),
-      Flag.withDefault("GET")
-    ),
-    data: Flag.String("data").pipe(
-      Flag.withAlias("d"),
-      Flag.withDescription("Request body (sent with --pay)"),
+      Flag.withDescription("HTTP method (default GET, or POST with --data)"),
       Flag.optional
-    )
+    ),
+    data: Flag.String("data").pipe(Flag.withAlias("d"), Flag.withDescription("Request body"), Flag.optional)
   },
   (input) =>
     Effect.scoped(
@@ -195,15 +195,13 @@ export const probe = Command.make(
         const session = yield* Globals.connect
         const name = input.name
         const ref = { name, namespace: session.namespace }
-        const offer = yield* session.explain(KubeError.ignoreNotFound(session.client.get(ServiceOffer, ref)))
+        const offer = yield* session.find(session.client.get(ServiceOffer, ref))
         if (Option.isNone(offer)) {
           return yield* CliFailure.make("NotFound", `ServiceOffer ${session.namespace}/${name} does not exist`)
         }
         const route = Option.getOrUndefined(
-          yield* session.explain(
-            KubeError.ignoreNotFound(
-              session.client.get(PaymentRoute, { name: Names.paymentRoute(name), namespace: session.namespace })
-            )
+          yield* session.find(
+            session.client.get(PaymentRoute, { name: Names.paymentRoute(name), namespace: session.namespace })
           )
         )
         const url = target(
@@ -213,8 +211,22 @@ export const probe = Command.make(
         )
         if (Result.isFailure(url)) return yield* CliFailure.usage([url.failure])
 
+        // GET unless a body is sent; a body on GET or HEAD is refused before anything is sent.
+        const method = Option.getOrElse(input.method, () => (Option.isSome(input.data) ? "POST" : "GET")).toUpperCase()
+        if (Option.isSome(input.data) && (method === "GET" || method === "HEAD")) {
+          return yield* CliFailure.usage([
+            `--data cannot be sent with -X ${method}; use -X POST (the default with --data)`
+          ])
+        }
+
         if (input.pay) {
-          const key = keyFrom(Option.getOrUndefined(input.buyerKeyFile))
+          const envKey = yield* Config.option(Config.Redacted("X402_BUYER_PRIVATE_KEY")).pipe(
+            Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>())
+          )
+          const key = keyFrom(
+            Option.getOrUndefined(input.buyerKeyFile),
+            Option.getOrUndefined(Option.map(envKey, Redacted.value))
+          )
           if (Result.isFailure(key)) return yield* CliFailure.usage([key.failure])
           const signer = Signer.fromPrivateKey(key.success.key)
           if (Result.isFailure(signer)) {
@@ -222,15 +234,26 @@ export const probe = Command.make(
               `the buyer key from ${key.success.source} is not a private key: ${signer.failure.message}`
             ])
           }
-          const rpcUrl = Option.getOrElse(input.rpcUrl, () => process.env["RPC_URL"] ?? "")
+          const rpcUrl = Option.isSome(input.rpcUrl)
+            ? input.rpcUrl.value
+            : Option.getOrElse(
+                yield* Config.option(Config.String("RPC_URL")).pipe(Effect.orElseSucceed(() => Option.none<string>())),
+                () => ""
+              )
           if (rpcUrl === "") {
             return yield* CliFailure.usage([
               "--pay needs --rpc-url (or RPC_URL): the chain's RPC, to check the token before signing"
             ])
           }
-          // Never pay more than the offer's own admitted price.
-          const max =
-            route === undefined ? undefined : Price.toDecimal(BigInt(route.spec.price), route.spec.asset.decimals)
+          // Never pay more than the offer's own admitted price; without a PaymentRoute there is none to trust.
+          if (route === undefined || route.status?.admitted !== true) {
+            return yield* CliFailure.make(
+              "Payment",
+              `ServiceOffer ${session.namespace}/${name} has no admitted PaymentRoute, so there is no price to pay within; nothing was paid`,
+              `see \`obol sell status ${name}\``
+            )
+          }
+          const max = Price.toDecimal(BigInt(route.spec.price), route.spec.asset.decimals)
           // The official client (viem, @x402/evm) loads only when a payment is made.
           const Buyer = yield* Effect.promise(() => import("../Buyer.ts"))
           const outcome = yield* Effect.tryPromise({
@@ -238,27 +261,35 @@ export const probe = Command.make(
               Buyer.run(
                 {
                   url: url.success,
-                  method: input.method.toUpperCase(),
+                  method,
                   headers: [],
                   ...(Option.isSome(input.data) ? { data: input.data.value } : {}),
-                  ...(max === undefined ? {} : { max })
+                  max
                 },
                 { signer: signer.success, rpcUrl, sources: { key: key.success.source, rpcUrl: "--rpc-url/RPC_URL" } },
                 { progress: (line) => Effect.runSync(io.err(line)) }
               ),
             catch: (error) => CliFailure.make("Payment", `paying failed: ${(error as Error).message}`)
           })
+          if (outcome._tag === "Answered" && !outcome.asked && outcome.status >= 200 && outcome.status < 300) {
+            return yield* CliFailure.make(
+              "NotGated",
+              `${url.success.href} answered ${outcome.status} without asking for payment: the offer is NOT payment-gated; nothing was paid`,
+              `check \`obol sell status ${name}\`; a route serving without the x402 Middleware is free to anyone`
+            )
+          }
           const report = Buyer.report(outcome)
           if (report.stdout !== "") yield* io.out(report.stdout.trimEnd())
           if (report.failure !== undefined) return yield* CliFailure.make("Payment", report.failure)
           return
         }
 
-        yield* io.err(`${input.method.toUpperCase()} ${url.success.href}`)
+        yield* io.err(`${method} ${url.success.href}`)
         const response = yield* Effect.tryPromise({
           try: (signal) =>
             fetch(url.success, {
-              method: input.method.toUpperCase(),
+              method,
+              ...(Option.isSome(input.data) ? { body: input.data.value } : {}),
               signal: AbortSignal.any([signal, AbortSignal.timeout(15_000)])
             }),
           catch: (error) =>

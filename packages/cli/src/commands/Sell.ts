@@ -8,10 +8,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Result } from "effect"
+import { Config, Effect, Option, Result } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
-import * as KubeError from "@obol/kube/KubeError"
 import { readFileSync } from "node:fs"
 import * as CliFailure from "../CliFailure.ts"
 import * as Globals from "../Globals.ts"
@@ -42,12 +41,22 @@ const readFile = (path: string): Result.Result<string, string> => {
   }
 }
 
-const numberFromEnv = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? "")
-  return Number.isInteger(value) && value > 0 ? value : fallback
-}
+/** The controller's settings that change what an offer costs, read as the controller reads them. */
+const pricingSettings = Effect.gen(function* () {
+  const networksJson = yield* Config.option(Config.String("NETWORKS_JSON"))
+  const approx = yield* Config.option(Config.Int("APPROX_TOKENS_PER_REQUEST"))
+  return {
+    networks: Offer.networksFrom(Option.getOrUndefined(networksJson)),
+    approxTokensPerRequest: Option.getOrElse(
+      Option.filter(approx, (n) => n > 0),
+      () => 1000
+    )
+  }
+}).pipe(
+  Effect.mapError((error) => CliFailure.usage([`APPROX_TOKENS_PER_REQUEST is not a whole number: ${error.message}`]))
+)
 
-const sell = (
+const sell = Effect.fn("Sell.run")(function* (
   input: Offer.Input & {
     readonly name: string
     readonly dryRun: boolean
@@ -55,80 +64,77 @@ const sell = (
   },
   type: "http" | "inference",
   model?: Offer.Model
-) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const io = yield* Io.Io
-      const output = yield* Output.supported(`sell ${type}`, yield* Globals.output, ["json", "yaml"])
-      const timeout = yield* Wait.parseFlag(input.wait, "no-wait")
-      const networks = Offer.networksFrom(process.env["NETWORKS_JSON"])
-      if (Result.isFailure(networks)) return yield* CliFailure.usage([networks.failure])
-      const flagNamespace = yield* Globals.namespaceFlag
-      // Validate before connecting: a dry run needs no cluster, and bad flags never reach one.
-      const draft = (namespace: string) =>
-        Offer.build(input, {
-          name: input.name,
-          namespace,
-          type,
-          ...(model === undefined ? {} : { model }),
-          networks: networks.success,
-          approxTokensPerRequest: numberFromEnv("APPROX_TOKENS_PER_REQUEST", 1000),
-          readFile
-        })
-      const checked = draft(flagNamespace ?? "default")
-      if (Result.isFailure(checked)) {
-        return yield* CliFailure.usage(checked.failure)
-      }
-      if (input.dryRun) {
-        // The namespace as kubectl would pick it: -n, else the kubeconfig context's, else default; no request is sent.
-        const namespace =
-          flagNamespace ??
-          (yield* Globals.connect.pipe(
-            Effect.map((s) => s.namespace),
-            Effect.orElseSucceed(() => "default")
-          ))
-        return yield* Output.print(Result.getOrThrow(draft(namespace)), output ?? "yaml")
-      }
-      const session = yield* Globals.connect
-      const manifest = Result.getOrThrow(draft(session.namespace))
-      const ref = { name: input.name, namespace: session.namespace }
-      const before = yield* session.explain(KubeError.ignoreNotFound(session.client.get(ServiceOffer, ref)))
-      const applied = yield* session.explain(
-        session.client.apply(ServiceOffer, manifest, { fieldManager, force: true })
-      )
-      const verb = Option.isNone(before)
-        ? "created"
-        : before.value.metadata.resourceVersion === applied.metadata.resourceVersion
-          ? "unchanged"
-          : "configured"
-      if (output !== undefined) yield* Output.print(Output.clean(applied), output)
-      else yield* io.out(`serviceoffer.obol.org/${input.name} ${verb} in namespace ${session.namespace}`)
-
-      if (timeout === undefined) {
-        if (output === undefined) {
-          yield* io.err(
-            `the controller takes it from here; follow it with \`obol sell status ${input.name} -n ${session.namespace}\` or re-run with --wait`
-          )
-        }
-        return
-      }
-      const ready = yield* Wait.follow(session, {
-        name: input.name,
-        namespace: session.namespace,
-        goal: input.paused ? "paused" : "ready",
-        generation: applied.metadata.generation ?? 1,
-        timeout,
-        color: yield* Globals.color
-      })
-      const offer = ready ?? applied
-      const summary = `${Summary.price(offer)} on ${offer.spec.payment.network}, paid to ${offer.spec.payment.payTo}`
-      yield* input.paused
-        ? io.out(
-            `Paused: ${Summary.endpoint(offer)} is withdrawn until \`obol sell resume ${input.name}\` (${summary})`
-          )
-        : io.out(`Ready: ${Summary.endpoint(offer)} sells for ${summary}`)
+) {
+  const io = yield* Io.Io
+  const output = yield* Output.supported(`sell ${type}`, yield* Globals.output, ["json", "yaml"])
+  const timeout = yield* Wait.parseFlag(input.wait, "no-wait")
+  const { networks, approxTokensPerRequest } = yield* pricingSettings
+  if (Result.isFailure(networks)) return yield* CliFailure.usage([networks.failure])
+  const flagNamespace = yield* Globals.namespaceFlag
+  // Validate before connecting: a dry run needs no cluster, and bad flags never reach one.
+  const draft = (namespace: string) =>
+    Offer.build(input, {
+      name: input.name,
+      namespace,
+      type,
+      ...(model === undefined ? {} : { model }),
+      networks: networks.success,
+      approxTokensPerRequest,
+      readFile
     })
-  )
+  const checked = draft(flagNamespace ?? "default")
+  if (Result.isFailure(checked)) {
+    return yield* CliFailure.usage(checked.failure)
+  }
+  if (input.dryRun) {
+    // The namespace as kubectl would pick it: -n, else the kubeconfig context's, else default; no request is sent.
+    const namespace =
+      flagNamespace ??
+      (yield* Globals.connect.pipe(
+        Effect.map((s) => s.namespace),
+        Effect.orElseSucceed(() => "default")
+      ))
+    return yield* Output.print(Result.getOrThrow(draft(namespace)), output ?? "yaml")
+  }
+  const session = yield* Globals.connect
+  const manifest = Result.getOrThrow(draft(session.namespace))
+  const ref = { name: input.name, namespace: session.namespace }
+  const before = yield* session.find(session.client.get(ServiceOffer, ref))
+  const applied = yield* session.explain(session.client.apply(ServiceOffer, manifest, { fieldManager, force: true }))
+  // A status write by the controller changes the resourceVersion, not the generation.
+  const verb = Option.isNone(before)
+    ? "created"
+    : before.value.metadata.generation === applied.metadata.generation
+      ? "unchanged"
+      : "configured"
+  // With -o json|yaml, stdout carries only the object (after the wait, with its status); the rest goes to stderr.
+  const say = output === undefined ? io.out : io.err
+  yield* say(`serviceoffer.obol.org/${input.name} ${verb} in namespace ${session.namespace}`)
+
+  if (timeout === undefined) {
+    if (output !== undefined) return yield* Output.print(Output.clean(applied), output)
+    return yield* io.err(
+      `the controller takes it from here; follow it with \`obol sell status ${input.name} -n ${session.namespace}\` or re-run with --wait`
+    )
+  }
+  // An offer stopped with `obol sell stop` stays stopped: wait for what it will become.
+  const paused = applied.spec.paused
+  const ready = yield* Wait.follow(session, {
+    name: input.name,
+    namespace: session.namespace,
+    goal: paused ? "paused" : "ready",
+    generation: applied.metadata.generation ?? 1,
+    timeout,
+    color: yield* Globals.color,
+    lines: output === undefined ? "out" : "err"
+  })
+  const offer = ready ?? applied
+  const summary = `${Summary.price(offer)} on ${offer.spec.payment.network}, paid to ${offer.spec.payment.payTo}`
+  yield* paused
+    ? say(`Paused: ${Summary.endpoint(offer)} is withdrawn until \`obol sell resume ${input.name}\` (${summary})`)
+    : say(`Ready: ${Summary.endpoint(offer)} sells for ${summary}`)
+  if (output !== undefined) yield* Output.print(Output.clean(offer), output)
+}, Effect.scoped)
 
 const common = { name: nameArgument, ...Offer.flags, dryRun, wait: Wait.flag }
 

@@ -66,7 +66,7 @@ export const collect = Effect.fn("Status.collect")(function* (session: Globals.S
   const namespace = session.namespace
   const ref = (n: string) => ({ name: n, namespace })
   const read = <A>(effect: Effect.Effect<A, KubeError.KubeError>) =>
-    session.explain(KubeError.ignoreNotFound(effect)).pipe(Effect.map(Option.getOrUndefined))
+    session.find(effect).pipe(Effect.map(Option.getOrUndefined))
   const offer = yield* read(session.client.get(ServiceOffer, ref(name)))
   if (offer === undefined) {
     return yield* CliFailure.make(
@@ -92,15 +92,24 @@ export const collect = Effect.fn("Status.collect")(function* (session: Globals.S
     Names.registrationRequest(name)
   ])
   // Events are listed once and matched here: a field selector can name only one object.
-  const events = yield* session.explain(KubeClient.listAll(session.client, Event, { namespace, limit: 500 })).pipe(
+  const events: ReadonlyArray<typeof Event.schema.Type> | string = yield* KubeClient.listAll(session.client, Event, {
+    namespace,
+    limit: 500
+  }).pipe(
     Effect.map((list) =>
       list.items
         .filter((e) => e.regarding?.name !== undefined && names.has(e.regarding.name))
         .toSorted((a, b) => timeOf(a).localeCompare(timeOf(b)))
         .slice(-20)
     ),
-    // Events are a help, not the point: a seller allowed to read offers but not events still gets the page.
-    Effect.catchTag("CliFailure", () => Effect.succeed(undefined))
+    // Events are a help, not the point: the page is still shown, saying why they are missing.
+    Effect.catchTag("KubeError", (error) =>
+      Effect.succeed(
+        error.reason === "Forbidden"
+          ? "not allowed to list events in this namespace"
+          : `could not list events: ${error.reason}: ${error.message}`
+      )
+    )
   )
   return { offer, paymentRoute, httpRoute, middleware, registrationRequest, events }
 })
@@ -128,7 +137,7 @@ export const page = (
   const atomic =
     paymentRoute?.spec.price === undefined
       ? ""
-      : ` = ${Format.amount(BigInt(paymentRoute.spec.price), paymentRoute.spec.asset.decimals, spec.payment.asset?.symbol ?? "USDC")} per request`
+      : ` = ${Format.amount(BigInt(paymentRoute.spec.price), paymentRoute.spec.asset.decimals, Summary.symbol(offer))} per request`
   field("Price", `${Summary.price(offer)}${atomic}`)
   field("Network", `${spec.payment.network}${paymentRoute === undefined ? "" : ` (${paymentRoute.spec.network})`}`)
   field("Pay to", spec.payment.payTo)
@@ -224,8 +233,8 @@ export const page = (
 
   lines.push("", "Events:")
   lines.push(
-    events === undefined
-      ? "  (not allowed to list events in this namespace)"
+    typeof events === "string"
+      ? `  (${events})`
       : events.length === 0
         ? "  <none>"
         : Format.table(
@@ -275,7 +284,7 @@ export const status = Command.make(
                 registrationRequest:
                   collected.registrationRequest === undefined ? null : Output.clean(collected.registrationRequest)
               },
-              events: (collected.events ?? []).map(Output.clean)
+              events: typeof collected.events === "string" ? [] : collected.events.map(Output.clean)
             },
             output
           )

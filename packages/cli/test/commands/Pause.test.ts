@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
+import * as KubeError from "@obol/kube/KubeError"
+import * as FakeKube from "@obol/kube/testing/FakeKube"
 import { obol, offer, output, payTo, requests, layer, untilOutput, writeStatus } from "../utils/Harness.ts"
 
 describe("obol sell stop / resume", () => {
@@ -51,6 +53,39 @@ describe("obol sell stop / resume", () => {
       const { stdout } = yield* output
       expect(stdout).toContain("RoutePublished False Paused 0.00s - the offer is paused; its route is withdrawn")
       expect(stdout.at(-1)).toBe("Paused: http://obol.stack:8080/services/weather is withdrawn")
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("resume --wait follows the offer until it is Ready again", () =>
+    Effect.gen(function* () {
+      yield* obol("sell", "http", "weather", "-w", payTo, "--upstream", "weather", "--price", "0.001", "--paused")
+      const run = yield* Effect.forkChild(obol("sell", "resume", "weather", "--wait"))
+      yield* untilOutput((o) => o.stdout.includes("serviceoffer.obol.org/weather resumed"))
+      yield* writeStatus("weather", [{ type: "Ready", status: "True", reason: "Ready" }], { phase: "Ready" })
+      expect(yield* Fiber.join(run)).toBe(0)
+      expect((yield* output).stdout.at(-1)).toBe(
+        "Ready: http://obol.stack:8080/services/weather sells for 0.001 USDC/request"
+      )
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("says how to install the CRDs when the cluster does not know ServiceOffers", () =>
+    Effect.gen(function* () {
+      yield* FakeKube.FakeKube.use((f) =>
+        f.failNext("get", {
+          error: new KubeError.KubeError({
+            reason: "NotFound",
+            code: 404,
+            message: "the server could not find the requested resource",
+            request: "GET /apis/obol.org/v1alpha1/namespaces/default/serviceoffers/weather"
+          })
+        })
+      )
+      expect(yield* obol("sell", "stop", "weather")).toBe(1)
+      expect((yield* output).stderr).toEqual([
+        "error: the cluster at https://fake.test does not know serviceoffers.obol.org: the ServiceOffer CRDs are not installed",
+        "  install them with `kubectl apply -f deploy/crds/` (from this repository) and run the command again"
+      ])
     }).pipe(Effect.provide(layer()))
   )
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { ConfigProvider, Effect } from "effect"
 import { encodePaymentRequiredHeader } from "@x402/core/http"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
@@ -56,12 +56,31 @@ const paymentRequired = (amount: string) =>
     ]
   } as never)
 
+/** anvil's first public development key: a test value, never a real one. */
+const buyerKey = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+/** Runs with exactly these environment variables visible to Config. */
+const withEnv = (env: Record<string, string>) =>
+  Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env }))
+
 const sellWithRoute = Effect.gen(function* () {
   yield* obol("sell", "http", "weather", "-w", payTo, "--upstream", "weather", "--price", "0.001")
   const created = yield* offer("weather")
   const uid = created._tag === "Some" ? (created.value.metadata.uid ?? "") : ""
   yield* KubeClient.KubeClient.use((c) =>
-    c.create(PaymentRoute, paymentRoute("default", "weather", { owner: { name: "weather", uid } }))
+    Effect.gen(function* () {
+      yield* c.create(PaymentRoute, paymentRoute("default", "weather", { owner: { name: "weather", uid } }))
+      yield* c.applyStatus(
+        PaymentRoute,
+        {
+          apiVersion: PaymentRoute.apiVersion,
+          kind: PaymentRoute.kind,
+          metadata: { name: "weather-payment", namespace: "default" },
+          status: { admitted: true, lastAdmittedGeneration: 1 }
+        },
+        { fieldManager: "x402-verifier" }
+      )
+    })
   ).pipe(Effect.orDie)
   yield* writeStatus("weather", [{ type: "Ready", status: "True", reason: "Ready" }], {
     endpoint: "http://obol.stack:8080/services/weather"
@@ -121,16 +140,85 @@ describe("obol sell probe", () => {
 
   it.effect("--pay without a key says where the key comes from, and never takes it as a flag value", () =>
     Effect.gen(function* () {
-      const saved = process.env["X402_BUYER_PRIVATE_KEY"]
-      delete process.env["X402_BUYER_PRIVATE_KEY"]
       yield* sellWithRoute
-      const code = yield* obol("sell", "probe", "weather", "--gateway-url", "http://127.0.0.1:1", "--pay")
-      if (saved !== undefined) process.env["X402_BUYER_PRIVATE_KEY"] = saved
+      const code = yield* obol("sell", "probe", "weather", "--gateway-url", "http://127.0.0.1:1", "--pay").pipe(
+        withEnv({})
+      )
       expect(code).toBe(2)
       expect((yield* output).stderr.at(-1)).toBe(
         "error: --pay needs the buyer's key: --buyer-key-file <file> or X402_BUYER_PRIVATE_KEY (never a flag value)"
       )
     }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("a private key passed where the key file belongs is never echoed", () =>
+    Effect.gen(function* () {
+      yield* sellWithRoute
+      const code = yield* obol(
+        "sell",
+        "probe",
+        "weather",
+        "--gateway-url",
+        "http://127.0.0.1:1",
+        "--pay",
+        "--buyer-key-file",
+        buyerKey
+      ).pipe(withEnv({}))
+      expect(code).toBe(2)
+      const { stdout, stderr } = yield* output
+      expect([...stdout, ...stderr].join("\n")).not.toContain(buyerKey.slice(2))
+      expect(stderr.at(-1)).toBe("error: --buyer-key-file <a private key, not a file name>: no such file")
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("--pay refuses an offer without an admitted PaymentRoute: there is no price to stay within", () =>
+    Effect.gen(function* () {
+      yield* sellWithRoute
+      yield* KubeClient.KubeClient.use((c) =>
+        c.delete(PaymentRoute, { name: "weather-payment", namespace: "default" })
+      ).pipe(Effect.orDie)
+      const code = yield* obol("sell", "probe", "weather", "--gateway-url", "http://127.0.0.1:1", "--pay").pipe(
+        withEnv({ X402_BUYER_PRIVATE_KEY: buyerKey, RPC_URL: "http://127.0.0.1:1" })
+      )
+      expect(code).toBe(1)
+      expect((yield* output).stderr.at(-2)).toMatch(
+        /has no admitted PaymentRoute, so there is no price to pay within; nothing was paid/u
+      )
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("--pay against a gateway that answers 200 without asking is an error, and nothing is paid", () =>
+    Effect.gen(function* () {
+      const g = yield* gateway((_req, res) => {
+        res.writeHead(200)
+        res.end("free weather")
+      })
+      yield* sellWithRoute
+      const code = yield* obol("sell", "probe", "weather", "--gateway-url", g.url, "--pay").pipe(
+        withEnv({ X402_BUYER_PRIVATE_KEY: buyerKey, RPC_URL: "http://127.0.0.1:1" })
+      )
+      expect(code).toBe(1)
+      expect(g.seen).toEqual(["GET /services/weather/health"])
+      expect((yield* output).stderr.at(-2)).toMatch(
+        /answered 200 without asking for payment: the offer is NOT payment-gated; nothing was paid$/u
+      )
+    }).pipe(Effect.scoped, Effect.provide(layer()))
+  )
+
+  it.effect("a body is sent with POST by default, and refused with -X GET", () =>
+    Effect.gen(function* () {
+      const g = yield* gateway((_req, res) => {
+        res.writeHead(402, { "PAYMENT-REQUIRED": paymentRequired("1000") })
+        res.end()
+      })
+      yield* sellWithRoute
+      expect(yield* obol("sell", "probe", "weather", "--gateway-url", g.url, "-d", "{}")).toBe(0)
+      expect(g.seen).toEqual(["POST /services/weather/health"])
+      expect(yield* obol("sell", "probe", "weather", "--gateway-url", g.url, "-d", "{}", "-X", "GET")).toBe(2)
+      expect((yield* output).stderr.at(-1)).toBe(
+        "error: --data cannot be sent with -X GET; use -X POST (the default with --data)"
+      )
+    }).pipe(Effect.scoped, Effect.provide(layer()))
   )
 })
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber } from "effect"
+import * as KubeError from "@obol/kube/KubeError"
+import * as FakeKube from "@obol/kube/testing/FakeKube"
 import { TestClock } from "effect/testing"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -192,8 +194,26 @@ describe("obol sell http", () => {
     ],
     [
       "an asset without decimals",
-      ["-w", payTo, "--upstream", "w", "--price", "1", "--asset", payTo],
+      ["-w", payTo, "--upstream", "w", "--price", "1", "--asset", payTo, "--asset-name", "T", "--asset-version", "1"],
       /--asset needs --asset-decimals/u
+    ],
+    [
+      "an asset without its EIP-712 name",
+      [
+        "-w",
+        payTo,
+        "--upstream",
+        "w",
+        "--price",
+        "1",
+        "--asset",
+        payTo,
+        "--asset-decimals",
+        "18",
+        "--asset-version",
+        "1"
+      ],
+      /--asset needs --asset-name/u
     ],
     [
       "asset details without an asset",
@@ -214,7 +234,9 @@ describe("obol sell http", () => {
       expect(yield* requests).toEqual([])
       const { stderr } = yield* output
       expect(stderr.join("\n")).toMatch(message)
-      expect(stderr.filter((l) => l.startsWith("error:") || l.startsWith("  - "))).toHaveLength(stderr.length)
+      // One problem, one line.
+      expect(stderr).toHaveLength(1)
+      expect(stderr[0]).toMatch(/^error: /u)
     }).pipe(Effect.provide(layer()))
   )
 
@@ -349,11 +371,81 @@ describe("obol sell http --wait", () => {
       const { status } = yield* output
       expect(
         status.some(
-          (s) => s !== undefined && /^⠋|⠙|⠹|⠸/u.test(s) && s.includes("waiting for UpstreamHealthy (NoEndpoints: none)")
+          (s) =>
+            s !== undefined &&
+            /^[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /u.test(s) &&
+            s.includes("waiting for UpstreamHealthy (NoEndpoints: none)")
         )
       ).toBe(true)
       expect(status.at(-1)).toBeUndefined()
     }).pipe(Effect.provide(layer({ tty: true })))
+  )
+})
+
+describe("obol sell http --wait, more", () => {
+  it.effect(
+    "with -o json, stdout carries only the object (after the wait, with its status); progress goes to stderr",
+    () =>
+      Effect.gen(function* () {
+        const run = yield* Effect.forkChild(sellHttp("weather", "--wait", "-o", "json"))
+        yield* untilOutput((o) => o.stderr.some((l) => l.includes("created")))
+        yield* writeStatus("weather", ready, { phase: "Ready" })
+        expect(yield* Fiber.join(run)).toBe(0)
+        const { stdout, stderr } = yield* output
+        const printed = JSON.parse(stdout.join("\n"))
+        expect(printed.status.phase).toBe("Ready")
+        expect(stderr).toContain("Ready True Ready 0.00s")
+      }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("on an offer stopped with obol sell stop, waits for Paused, not for a Ready that will not come", () =>
+    Effect.gen(function* () {
+      yield* sellHttp("weather")
+      yield* obol("sell", "stop", "weather")
+      const run = yield* Effect.forkChild(sellHttp("weather", "--wait"))
+      yield* untilOutput((o) => o.stdout.some((l) => l.includes("unchanged")))
+      yield* writeStatus("weather", [{ type: "RoutePublished", status: "False", reason: "Paused" }], {
+        phase: "Paused"
+      })
+      expect(yield* Fiber.join(run)).toBe(0)
+      expect((yield* output).stdout.at(-1)).toMatch(/^Paused: .* is withdrawn until `obol sell resume weather`/u)
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("survives a watch that expires (410 Gone) by listing again", () =>
+    Effect.gen(function* () {
+      yield* FakeKube.FakeKube.use((f) =>
+        f.failNext("watch", {
+          error: new KubeError.KubeError({ reason: "Gone", code: 410, message: "too old resource version" })
+        })
+      )
+      const run = yield* Effect.forkChild(sellHttp("weather", "--wait"))
+      yield* untilOutput((o) => o.stdout.some((l) => l.includes("created")))
+      yield* TestClock.adjust("1 second")
+      yield* writeStatus("weather", ready, { phase: "Ready" })
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(run)).toBe(0)
+      expect((yield* requests).filter((r) => r.verb === "watch").length).toBeGreaterThanOrEqual(2)
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("fails at once when it may not watch, saying which permission is missing", () =>
+    Effect.gen(function* () {
+      yield* FakeKube.FakeKube.use((f) =>
+        f.failNext("watch", {
+          error: new KubeError.KubeError({
+            reason: "Forbidden",
+            code: 403,
+            message: "forbidden",
+            request: "GET /apis/obol.org/v1alpha1/namespaces/default/serviceoffers?watch=true"
+          })
+        })
+      )
+      expect(yield* sellHttp("weather", "--wait")).toBe(1)
+      expect((yield* output).stderr[0]).toBe(
+        'error: forbidden: you may not watch serviceoffers.obol.org in namespace "default"'
+      )
+    }).pipe(Effect.provide(layer()))
   )
 })
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as KubeError from "@obol/kube/KubeError"
+import * as FakeKube from "@obol/kube/testing/FakeKube"
 import { TestClock } from "effect/testing"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
@@ -160,6 +162,19 @@ describe("obol sell status <name>", () => {
       expect(doc.children.paymentRoute.status).toEqual({ admitted: true, lastAdmittedGeneration: 1 })
       expect(doc.children.middleware).toBeNull()
       expect(doc.events.map((e: { reason: string }) => e.reason)).toEqual(["RoutePublished"])
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("still shows the page when events may not be listed, saying so", () =>
+    Effect.gen(function* () {
+      yield* obol("sell", "http", "weather", "-w", payTo, "--upstream", "weather", "--price", "0.001")
+      yield* FakeKube.FakeKube.use((f) =>
+        f.failNext("list", {
+          error: new KubeError.KubeError({ reason: "Forbidden", code: 403, message: "events is forbidden" })
+        })
+      )
+      expect(yield* obol("sell", "status", "weather")).toBe(0)
+      expect((yield* output).stdout).toContain("  (not allowed to list events in this namespace)")
     }).pipe(Effect.provide(layer()))
   )
 
