@@ -1,0 +1,142 @@
+/**
+ * One ESM file per process, bundled by esbuild from `packages/<process>/src/main.ts` with every
+ * dependency inside, so the image needs no `node_modules` and `node /app/<process>.mjs` runs as
+ * is (docs/adr/0009 has the measurements against shipping the TypeScript workspace).
+ *
+ * How the bundle is shaped, and why:
+ * - ESM for Node 24 (`platform: node`, `target: node24`), with a `require` made by
+ *   `createRequire` so the CommonJS libraries inside (ws, js-yaml, …) can still `require` Node's
+ *   built-ins;
+ * - dynamic imports (`@obol/kube`'s lazy `import("@kubernetes/client-node")`) are inlined into the
+ *   same file and still evaluated only when first used;
+ * - `@kubernetes/client-node`'s barrel (16 MB of generated API clients) is narrowed to the one
+ *   export the code uses, `KubeConfig` (see {@link narrowClientNode}); the bundle is 5 MB, not 20;
+ * - paths in the output are relative to the repository root, so the bytes do not depend on
+ *   where the repository is checked out; any esbuild warning fails the build.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import * as esbuild from "esbuild"
+import { relative } from "node:path"
+import type * as Image from "./Image.ts"
+import { ImageError } from "./ImageError.ts"
+
+/**
+ * A process's bundle.
+ *
+ * @category models
+ */
+export interface Bundle {
+  readonly process: Image.Process
+  readonly code: Uint8Array
+  /** The source files inside, relative to the repository root (`node_modules/effect/dist/…`). */
+  readonly inputs: ReadonlyArray<string>
+}
+
+/**
+ * The only module allowed to import `@kubernetes/client-node`, and the only export it uses.
+ *
+ * @category constants
+ */
+export const clientNodeImporter = "packages/kube/src/KubeConfig.ts"
+
+/**
+ * An esbuild plugin that resolves `@kubernetes/client-node` to a module exporting only
+ * `KubeConfig` from the package's `dist/config.js`, so the generated API clients stay out.
+ *
+ * **Gotchas**: an import of `@kubernetes/client-node` from any other file than
+ * {@link clientNodeImporter} fails the build, so new uses are decided here, not discovered at run
+ * time as a missing export.
+ *
+ * @category constructors
+ */
+export const narrowClientNode = (root: string): esbuild.Plugin => ({
+  name: "narrow-client-node",
+  setup(build) {
+    build.onResolve({ filter: /^@kubernetes\/client-node$/ }, (args) => {
+      const importer = relative(root, args.importer)
+      return importer === clientNodeImporter
+        ? { path: "@kubernetes/client-node", namespace: "narrow-client-node", pluginData: args.resolveDir }
+        : {
+            errors: [
+              {
+                text:
+                  `${importer} imports @kubernetes/client-node; only ${clientNodeImporter} may ` +
+                  "(the bundle narrows that package to KubeConfig: see packages/image/src/Bundle.ts)"
+              }
+            ]
+          }
+    })
+    build.onLoad({ filter: /.*/, namespace: "narrow-client-node" }, (args) => ({
+      contents: 'export { KubeConfig } from "@kubernetes/client-node/dist/config.js"\n',
+      resolveDir: args.pluginData as string,
+      loader: "js"
+    }))
+  }
+})
+
+const banner =
+  'import { createRequire as __obolCreateRequire } from "node:module";\n' +
+  "const require = __obolCreateRequire(import.meta.url);"
+
+/**
+ * The esbuild options of every bundle (see the module header); `entryPoints` maps an output name
+ * to its source, both relative to `root`.
+ *
+ * @category constructors
+ */
+export const options = (root: string, entryPoints: Readonly<Record<string, string>>) =>
+  ({
+    absWorkingDir: root,
+    entryPoints: Object.entries(entryPoints).map(([out, source]) => ({ in: source, out })),
+    outdir: "out",
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node24",
+    banner: { js: banner },
+    legalComments: "none",
+    charset: "utf8",
+    metafile: true,
+    write: false,
+    logLevel: "silent",
+    plugins: [narrowClientNode(root)]
+  }) satisfies esbuild.BuildOptions
+
+/**
+ * Bundles the processes, all in one esbuild run.
+ *
+ * @category constructors
+ */
+export const build = (
+  root: string,
+  processes: ReadonlyArray<Image.Process>
+): Effect.Effect<ReadonlyArray<Bundle>, ImageError> =>
+  Effect.tryPromise({
+    try: () =>
+      esbuild.build(
+        options(root, Object.fromEntries(processes.map((process) => [process, `packages/${process}/src/main.ts`])))
+      ),
+    catch: (error) =>
+      new ImageError({
+        reason: "BundleFailed",
+        message: `esbuild: ${error instanceof Error ? error.message : String(error)}`
+      })
+  }).pipe(
+    Effect.flatMap((result) => {
+      if (result.warnings.length > 0) {
+        const text = esbuild.formatMessagesSync(result.warnings, { kind: "warning", color: false }).join("\n")
+        return Effect.fail(new ImageError({ reason: "BundleFailed", message: `esbuild warned:\n${text}` }))
+      }
+      return Effect.forEach(processes, (process) => {
+        const file = `out/${process}.mjs`
+        const output = result.outputFiles.find((o) => relative(root, o.path) === file)
+        const meta = result.metafile.outputs[file]
+        return output === undefined || meta === undefined
+          ? Effect.fail(new ImageError({ reason: "BundleFailed", message: `esbuild wrote no ${file}` }))
+          : Effect.succeed({ process, code: output.contents, inputs: Object.keys(meta.inputs).toSorted() })
+      })
+    })
+  )

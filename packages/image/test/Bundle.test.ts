@@ -1,0 +1,65 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as esbuild from "esbuild"
+import { spawnSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import * as Bundle from "@obol/image/Bundle"
+
+const repositoryRoot = join(import.meta.dirname, "..", "..", "..")
+
+/** A scratch "repository" whose node_modules are ours, with the given source files. */
+const scratch = (files: Readonly<Record<string, string>>) => {
+  const root = mkdtempSync(join(tmpdir(), "bundle-test-"))
+  symlinkSync(join(repositoryRoot, "node_modules"), join(root, "node_modules"))
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true })
+    writeFileSync(join(root, path), text)
+  }
+  return root
+}
+
+const bundle = (root: string, entry: string) =>
+  Effect.promise(() =>
+    esbuild.build(Bundle.options(root, { out: entry })).then(
+      (result) => ({ ok: true as const, code: result.outputFiles[0]!.text }),
+      (error: esbuild.BuildFailure) => ({ ok: false as const, errors: error.errors.map((e) => e.text) })
+    )
+  )
+
+describe("Bundle", () => {
+  it.effect("narrows @kubernetes/client-node to KubeConfig, still loaded lazily by a dynamic import", () =>
+    Effect.gen(function* () {
+      const root = scratch({
+        [Bundle.clientNodeImporter]:
+          'const m = await import("@kubernetes/client-node")\n' +
+          "console.log(typeof m.KubeConfig, Object.keys(m).join(','))\n"
+      })
+      const result = yield* bundle(root, Bundle.clientNodeImporter)
+      expect(result.ok).toBe(true)
+      if (!result.ok) return
+      // the generated API clients (CoreV1Api and friends) are not in the bundle
+      expect(result.code).not.toContain("class CoreV1Api")
+      const out = join(mkdtempSync(join(tmpdir(), "bundle-run-")), "out.mjs")
+      writeFileSync(out, result.code)
+      const run = spawnSync(process.execPath, [out], { encoding: "utf8" })
+      expect(run.stderr).toBe("")
+      expect(run.stdout).toBe("function KubeConfig\n")
+    })
+  )
+
+  it.effect("refuses @kubernetes/client-node imported from anywhere else, saying where the rule lives", () =>
+    Effect.gen(function* () {
+      const root = scratch({ "packages/x/src/Other.ts": 'export { CoreV1Api } from "@kubernetes/client-node"\n' })
+      const result = yield* bundle(root, "packages/x/src/Other.ts")
+      expect(result).toEqual({
+        ok: false,
+        errors: [
+          "packages/x/src/Other.ts imports @kubernetes/client-node; only packages/kube/src/KubeConfig.ts may " +
+            "(the bundle narrows that package to KubeConfig: see packages/image/src/Bundle.ts)"
+        ]
+      })
+    })
+  )
+})
