@@ -40,6 +40,8 @@ export interface Spec {
   readonly args: ReadonlyArray<string>
   readonly logFile: string
   readonly env?: Record<string, string>
+  /** Start from an empty environment instead of this process's (`env` is then all it gets). Default false. */
+  readonly cleanEnv?: boolean
   readonly cwd?: string
   /** How long to wait after SIGTERM before SIGKILL. Default 10 seconds. */
   readonly stopTimeout?: Duration.Input
@@ -121,7 +123,7 @@ export const start = (spec: Spec): Effect.Effect<ManagedProcess, ProcessFailed, 
         const child = spawn(spec.command, [...spec.args], {
           detached: true,
           stdio: ["ignore", fd, fd],
-          env: { ...process.env, ...spec.env },
+          env: spec.cleanEnv === true ? { ...spec.env } : { ...process.env, ...spec.env },
           ...(spec.cwd === undefined ? {} : { cwd: spec.cwd })
         })
         const pid = child.pid

@@ -19,26 +19,23 @@ const created = async (path: string, body: unknown) => {
 }
 
 /**
- * Creates the account with the manifest's rules in `namespace`; returns its kubeconfig path.
+ * Creates the account in `namespace` holding exactly `roles` (each granted by a RoleBinding, so
+ * nothing leaks cluster-wide); returns a bound token for it.
+ *
+ * @category constructors
  */
-export const kubeconfigFor = async (options: {
+export const tokenFor = async (options: {
   readonly namespace: string
   readonly account: string
-  readonly manifest: string
+  readonly roles: ReadonlyArray<{ readonly rules?: unknown }>
 }): Promise<string> => {
   const { namespace, account } = options
-  const documents = parseAllDocuments(readFileSync(options.manifest, "utf8")).map((d) => d.toJS()) as Array<{
-    kind: string
-    rules?: unknown
-  }>
-  const roles = documents.filter((d) => d.kind === "ClusterRole" || d.kind === "Role")
-  expect(roles.length, `${options.manifest} has no roles`).toBeGreaterThan(0)
   await created(`/api/v1/namespaces/${namespace}/serviceaccounts`, {
     apiVersion: "v1",
     kind: "ServiceAccount",
     metadata: { name: account }
   })
-  for (const [i, role] of roles.entries()) {
+  for (const [i, role] of options.roles.entries()) {
     const name = `${account}-${i}`
     await created(`${rbac}/namespaces/${namespace}/roles`, {
       apiVersion: "rbac.authorization.k8s.io/v1",
@@ -60,14 +57,32 @@ export const kubeconfigFor = async (options: {
     spec: { expirationSeconds: 3600 }
   })
   expect(token.status, token.body).toBe(201)
-  const kubeconfig = join(mkdtempSync(join(tmpdir(), `${account}-sa-`)), "kubeconfig")
+  return token.json.status.token
+}
+
+/**
+ * Creates the account with the manifest's rules in `namespace`; returns its kubeconfig path.
+ */
+export const kubeconfigFor = async (options: {
+  readonly namespace: string
+  readonly account: string
+  readonly manifest: string
+}): Promise<string> => {
+  const documents = parseAllDocuments(readFileSync(options.manifest, "utf8")).map((d) => d.toJS()) as Array<{
+    kind: string
+    rules?: unknown
+  }>
+  const roles = documents.filter((d) => d.kind === "ClusterRole" || d.kind === "Role")
+  expect(roles.length, `${options.manifest} has no roles`).toBeGreaterThan(0)
+  const token = await tokenFor({ namespace: options.namespace, account: options.account, roles })
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), `${options.account}-sa-`)), "kubeconfig")
   writeFileSync(
     kubeconfig,
     stringify({
       apiVersion: "v1",
       kind: "Config",
       clusters: [{ name: "test", cluster: { server: inject("server"), "certificate-authority": inject("caFile") } }],
-      users: [{ name: "sa", user: { token: token.json.status.token } }],
+      users: [{ name: "sa", user: { token } }],
       contexts: [{ name: "sa", context: { cluster: "test", user: "sa" } }],
       "current-context": "sa"
     })
