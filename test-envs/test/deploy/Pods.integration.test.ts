@@ -48,6 +48,7 @@ interface Running {
 
 const running: Record<string, Running> = {}
 let unpacked: string | undefined
+let firstDigest: string | undefined
 let chain: Chain.Chain
 
 const readyz = async (port: number) => {
@@ -70,6 +71,7 @@ beforeAll(async () => {
   })
   if (built.status !== 0) throw new Error(`npm run image failed:\n${built.stdout}\n${built.stderr}`)
   const archive = join(repoRoot, /^ARCHIVE=(.+)$/mu.exec(built.stdout)?.[1] ?? "")
+  firstDigest = /^DIGEST=(.+)$/mu.exec(built.stdout)?.[1]
   if (!existsSync(archive)) throw new Error(`npm run image named no archive:\n${built.stdout}`)
   const { rootfs, config } = Pod.unpack(archive)
   const logDir = mkdtempSync(join(tmpdir(), `obol-pods-${namespace()}-`))
@@ -205,6 +207,19 @@ const nodeOf = (pod: Running) => {
   if (node === undefined) throw new Error(`${pod.pod}: no node process among ${out}`)
   return node
 }
+
+describe("the image", () => {
+  it("builds again to the same digest", () => {
+    const again = spawnSync(process.execPath, [join(repoRoot, "packages", "image", "src", "cli.ts")], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024
+    })
+    expect(again.status, again.stderr).toBe(0)
+    expect(firstDigest).toMatch(/^sha256:[0-9a-f]{64}$/u)
+    expect(/^DIGEST=(.+)$/mu.exec(again.stdout)?.[1]).toBe(firstDigest)
+  }, 120_000)
+})
 
 describe("the three processes, run from the image as their pods", () => {
   it("each reaches /readyz as uid 65532 on a read-only root, through its in-cluster configuration", async () => {
