@@ -74,6 +74,7 @@ export const run = <E, R>(
       leaseTransitions: (previous?.leaseTransitions ?? 0) + (keepAcquire ? 0 : 1)
     })
 
+    let lastFailure: string | undefined
     /** One attempt to acquire or renew; true when we hold the Lease afterwards. */
     const tryAcquireOrRenew = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
@@ -103,7 +104,24 @@ export const run = <E, R>(
       })
       observed = { resourceVersion: updated.metadata.resourceVersion ?? "", at: now }
       return true
-    }).pipe(Effect.catch(() => Effect.succeed(false)))
+    }).pipe(
+      Effect.tap(() => Effect.sync(() => (lastFailure = undefined))),
+      // Losing a race (Conflict, AlreadyExists) is how election works; anything else (Forbidden,
+      // an unreachable API server) would leave a replica a silent standby forever: say so, once
+      // per kind of failure.
+      Effect.catch((error) =>
+        Effect.gen(function* () {
+          const reason = KubeError.isKubeError(error) ? error.reason : "Unknown"
+          if (reason !== "Conflict" && reason !== "AlreadyExists" && reason !== lastFailure) {
+            lastFailure = reason
+            yield* Effect.logWarning("Cannot acquire or renew the leader lease").pipe(
+              Effect.annotateLogs({ lease: `${ref.namespace}/${ref.name}`, reason, error: String(error) })
+            )
+          }
+          return false
+        })
+      )
+    )
 
     const release = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Fiber, Layer } from "effect"
+import { Clock, Effect, Fiber, Layer, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { Lease } from "@obol/kube/builtin/Lease"
 import * as KubeClient from "@obol/kube/KubeClient"
@@ -38,6 +38,32 @@ const run = <A, E>(effect: Effect.Effect<A, E, KubeClient.KubeClient | FakeKube.
   effect.pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
 
 describe("LeaderElection", () => {
+  it.effect("says once why it cannot take the lease (Forbidden), instead of waiting as a silent standby", () => {
+    const warnings: Array<string> = []
+    const capture = Logger.layer([
+      Logger.make((options) => {
+        if (options.logLevel === "Warn") warnings.push(String(options.message))
+      })
+    ])
+    return run(
+      Effect.gen(function* () {
+        const fake = yield* FakeKube.FakeKube
+        const forbidden = new KubeError.KubeError({ reason: "Forbidden", code: 403, message: "leases is forbidden" })
+        yield* fake.failNext("get", { error: forbidden, times: 3 })
+        const log: Array<string> = []
+        yield* candidate("a", log)
+        for (let i = 0; i < 3; i++) {
+          yield* settle
+          yield* TestClock.adjust("2 seconds")
+        }
+        yield* settle
+        expect(warnings).toEqual(["Cannot acquire or renew the leader lease"])
+        // Once the API server lets it, the candidate leads.
+        expect(log).toEqual(["a start@6"])
+      })
+    ).pipe(Effect.provide(capture))
+  })
+
   it.effect("acquires a free lease, starts the work, and renews every retry period", () =>
     run(
       Effect.gen(function* () {

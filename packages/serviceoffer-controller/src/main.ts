@@ -15,6 +15,7 @@ import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
 import { createServer } from "node:http"
+import * as Children from "./Children.ts"
 import * as ServiceOfferController from "./ServiceOfferController.ts"
 import * as ServiceOfferReconciler from "./ServiceOfferReconciler.ts"
 import * as Settings from "./Settings.ts"
@@ -25,6 +26,12 @@ const Process = Layer.unwrap(
   Effect.gen(function* () {
     const settings = yield* Settings.fromEnv
     const identity = settings.identity
+    if (settings.publicBaseUrl === Children.defaultSettings.publicBaseUrl) {
+      // The default only resolves inside obol-stack; registrations would put it on chain.
+      yield* Effect.logWarning(
+        `PUBLIC_BASE_URL is not set: endpoints and registration documents use ${settings.publicBaseUrl}, which buyers outside obol-stack cannot reach`
+      )
+    }
     const watchNamespace = Option.match(settings.namespace, {
       onNone: () => ({}),
       onSome: (namespace) => ({ namespace })
