@@ -123,6 +123,30 @@ export const decide = (input: {
 }
 
 /**
+ * What a buyer reads when the facilitator could not be used, in words they can act on. The
+ * facilitator's address and its error stay in the verifier's log: a buyer cannot act on them, and
+ * an internal URL is not theirs to see. Before verification nothing can have been charged; after a
+ * failed settle call the payment may still settle, but a signed payment settles at most once, so
+ * paying again is a new payment.
+ *
+ * @category constructors
+ */
+export const unavailableMessage = (
+  step: "verify" | "settle",
+  reason: Facilitator.FacilitatorError["reason"]
+): string => {
+  const cause =
+    reason === "Timeout"
+      ? "did not answer in time"
+      : reason === "BadResponse"
+        ? "gave an answer that could not be read"
+        : "is unavailable"
+  return step === "verify"
+    ? `the payment service ${cause}, so your payment was not checked and nothing was charged; try again shortly`
+    : `the payment service ${cause} while settling your payment, so it could not be confirmed; check your wallet before paying again (this signed payment can settle at most once)`
+}
+
+/**
  * Verifies and settles a payment that passed the local checks (the last three rows).
  *
  * @category constructors
@@ -143,18 +167,19 @@ export const settle = (input: {
           ? (Requirements.requirement(route) as unknown as Record<string, unknown>)
           : (Requirements.requirementV1(route, input.resource) as unknown as Record<string, unknown>)
     }
-    const unavailable = (error: Facilitator.FacilitatorError) =>
-      Effect.succeed(
-        json(503, "Unavailable", { error: `payment could not be checked: ${error.message}` }, { "Retry-After": "5" })
+    const unavailable = (step: "verify" | "settle", error: Facilitator.FacilitatorError) =>
+      Effect.logWarning(`The facilitator's ${step} failed`).pipe(
+        Effect.annotateLogs({ reason: error.reason, error: error.message }),
+        Effect.as(json(503, "Unavailable", { error: unavailableMessage(step, error.reason) }, { "Retry-After": "5" }))
       )
 
     const verified = yield* facilitator.verify(request).pipe(Effect.result)
-    if (Result.isFailure(verified)) return yield* unavailable(verified.failure)
+    if (Result.isFailure(verified)) return yield* unavailable("verify", verified.failure)
     if (!verified.success.isValid) {
       return required(route, input.resource, "Invalid", verified.success.invalidReason ?? "payment is invalid")
     }
     const settled = yield* facilitator.settle(request).pipe(Effect.result)
-    if (Result.isFailure(settled)) return yield* unavailable(settled.failure)
+    if (Result.isFailure(settled)) return yield* unavailable("settle", settled.failure)
     if (!settled.success.success) {
       return required(route, input.resource, "SettleFailed", settled.success.errorReason ?? "settlement failed")
     }

@@ -135,12 +135,30 @@ describe("Decision", () => {
     ["verify", "Timeout"],
     ["settle", "Unavailable"],
     ["settle", "BadResponse"]
-  ] as const)("answers 503 when the facilitator's %s fails with %s, never 200", ([step, reason]) =>
-    Effect.gen(function* () {
-      const failing = () => Effect.fail(new Facilitator.FacilitatorError({ reason, message: "down" }))
-      const answer = yield* decide({ "PAYMENT-SIGNATURE": paid() }, facilitator({ [step]: failing }))
-      expect([answer.status, answer.outcome]).toEqual([503, "Unavailable"])
-    })
+  ] as const)(
+    "answers 503 when the facilitator's %s fails with %s, never 200, in words without its address",
+    ([step, reason]) =>
+      Effect.gen(function* () {
+        const failing = () =>
+          Effect.fail(
+            new Facilitator.FacilitatorError({
+              reason,
+              message: "POST http://facilitator.internal:4021/verify: ECONNREFUSED"
+            })
+          )
+        const answer = yield* decide({ "PAYMENT-SIGNATURE": paid() }, facilitator({ [step]: failing }))
+        expect([answer.status, answer.outcome]).toEqual([503, "Unavailable"])
+        const body = JSON.stringify(answer.body)
+        expect(body).not.toContain("facilitator.internal")
+        expect(body).not.toContain("ECONNREFUSED")
+        expect(answer.body).toEqual({ error: Decision.unavailableMessage(step, reason) })
+        expect(answer.body).toMatchObject({
+          error:
+            step === "verify"
+              ? expect.stringContaining("nothing was charged")
+              : expect.stringContaining("check your wallet")
+        })
+      })
   )
 
   it.effect("settles a v1 X-PAYMENT against the v1 requirement and answers with X-PAYMENT-RESPONSE", () =>
