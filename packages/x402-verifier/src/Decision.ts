@@ -147,41 +147,61 @@ export const unavailableMessage = (
 }
 
 /**
- * Verifies and settles a payment that passed the local checks (the last three rows).
+ * A payment that passed the local checks, for the facilitator.
  *
- * @category constructors
+ * @category models
  */
-export const settle = (input: {
+export interface Checked {
   readonly route: Requirements.Route
   readonly payment: Payment.Payment
   readonly resource: Requirements.Resource
-}): Effect.Effect<Answer, never, Facilitator.Facilitator> =>
-  Effect.gen(function* () {
-    const { route, payment } = input
-    const facilitator = yield* Facilitator.Facilitator
-    const request: Facilitator.Request = {
-      x402Version: payment.version,
-      paymentPayload: payment.raw,
-      paymentRequirements:
-        payment.version === 2
-          ? (Requirements.requirement(route) as unknown as Record<string, unknown>)
-          : (Requirements.requirementV1(route, input.resource) as unknown as Record<string, unknown>)
-    }
-    const unavailable = (step: "verify" | "settle", error: Facilitator.FacilitatorError) =>
-      Effect.logWarning(`The facilitator's ${step} failed`).pipe(
-        Effect.annotateLogs({ reason: error.reason, error: error.message }),
-        Effect.as(json(503, "Unavailable", { error: unavailableMessage(step, error.reason) }, { "Retry-After": "5" }))
-      )
+}
 
-    const verified = yield* facilitator.verify(request).pipe(Effect.result)
+const facilitatorRequest = (input: Checked): Facilitator.Request => ({
+  x402Version: input.payment.version,
+  paymentPayload: input.payment.raw,
+  paymentRequirements:
+    input.payment.version === 2
+      ? (Requirements.requirement(input.route) as unknown as Record<string, unknown>)
+      : (Requirements.requirementV1(input.route, input.resource) as unknown as Record<string, unknown>)
+})
+
+const unavailable = (step: "verify" | "settle", error: Facilitator.FacilitatorError) =>
+  Effect.logWarning(`The facilitator's ${step} failed`).pipe(
+    Effect.annotateLogs({ reason: error.reason, error: error.message }),
+    Effect.as(json(503, "Unavailable", { error: unavailableMessage(step, error.reason) }, { "Retry-After": "5" }))
+  )
+
+/**
+ * The facilitator's verify of a checked payment: `"Verified"`, or the answer that refuses it
+ * (402 invalid, 503 unavailable).
+ *
+ * @category constructors
+ */
+export const verify = (input: Checked): Effect.Effect<Answer | "Verified", never, Facilitator.Facilitator> =>
+  Effect.gen(function* () {
+    const facilitator = yield* Facilitator.Facilitator
+    const verified = yield* facilitator.verify(facilitatorRequest(input)).pipe(Effect.result)
     if (Result.isFailure(verified)) return yield* unavailable("verify", verified.failure)
     if (!verified.success.isValid) {
-      return required(route, input.resource, "Invalid", verified.success.invalidReason ?? "payment is invalid")
+      return required(input.route, input.resource, "Invalid", verified.success.invalidReason ?? "payment is invalid")
     }
-    const settled = yield* facilitator.settle(request).pipe(Effect.result)
+    return "Verified" as const
+  })
+
+/**
+ * The facilitator's settle of a verified payment: 200 with the receipt headers, 402 when the
+ * facilitator declines, 503 when it cannot be reached.
+ *
+ * @category constructors
+ */
+export const settleVerified = (input: Checked): Effect.Effect<Answer, never, Facilitator.Facilitator> =>
+  Effect.gen(function* () {
+    const facilitator = yield* Facilitator.Facilitator
+    const settled = yield* facilitator.settle(facilitatorRequest(input)).pipe(Effect.result)
     if (Result.isFailure(settled)) return yield* unavailable("settle", settled.failure)
     if (!settled.success.success) {
-      return required(route, input.resource, "SettleFailed", settled.success.errorReason ?? "settlement failed")
+      return required(input.route, input.resource, "SettleFailed", settled.success.errorReason ?? "settlement failed")
     }
     const receipt = Buffer.from(JSON.stringify(settled.success)).toString("base64")
     return {
@@ -189,10 +209,20 @@ export const settle = (input: {
       outcome: "Settled",
       body: undefined,
       headers: {
-        [payment.version === 2 ? "PAYMENT-RESPONSE" : "X-PAYMENT-RESPONSE"]: receipt,
+        [input.payment.version === 2 ? "PAYMENT-RESPONSE" : "X-PAYMENT-RESPONSE"]: receipt,
         "X-Payment-Status": "settled",
         ...(settled.success.transaction === undefined ? {} : { "X-Payment-Tx": settled.success.transaction }),
         ...(settled.success.payer === undefined ? {} : { "X-Payment-Payer": settled.success.payer })
       }
     } satisfies Answer
   })
+
+/**
+ * Verifies and settles a payment that passed the local checks (the last three rows).
+ *
+ * @category constructors
+ */
+export const settle = (input: Checked): Effect.Effect<Answer, never, Facilitator.Facilitator> =>
+  Effect.flatMap(verify(input), (verified) =>
+    verified === "Verified" ? settleVerified(input) : Effect.succeed(verified)
+  )

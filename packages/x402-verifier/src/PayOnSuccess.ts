@@ -1,0 +1,264 @@
+/**
+ * Pay-on-success: the verifier in front of the upstream as a reverse proxy that charges only for
+ * what the buyer gets (issue 16; `@x402/express` and obol-stack's seller gateway settle the same
+ * way). A payment that passed the local checks (`Decision.local`) goes through this table:
+ *
+ * | what happens | the buyer gets | settle |
+ * |---|---|---|
+ * | the same payment is already in flight | 402, "already in use" | never a second one |
+ * | the facilitator says invalid, or cannot verify | 402 / 503 (`Decision.verify`) | never |
+ * | the upstream cannot be reached | 502 | never |
+ * | the upstream sends no status line within the offer's timeout | 504 | never |
+ * | the buyer goes away before the status line | (nothing; the upstream request is aborted) | never |
+ * | the upstream answers ≥ 400 | its answer, as it is | never |
+ * | the upstream answers < 400, settle confirmed | its status, headers and body, streamed, plus `PAYMENT-RESPONSE` | once, when the status line arrives, before any body byte |
+ * | the upstream answers < 400, settle declined | 402 with the reason; the body is withheld | declined |
+ * | the upstream answers < 400, facilitator unreachable | 503 (check your wallet); the body is withheld | unknown, at most once |
+ *
+ * Once settlement starts it is not interrupted (a buyer who leaves mid-settle is charged at most
+ * once and gets nothing more), and a buyer leaving during the body has paid once for the answer.
+ * Requests to the upstream lose the payment headers and the hop-by-hop headers and gain
+ * `X-Forwarded-*`; answers lose the hop-by-hop headers.
+ *
+ * This module proxies one request to a given upstream URL. Choosing the route and the upstream
+ * (and the HTTP route that calls this) is the caller's; it does not retry, cache or buffer bodies.
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect, Layer, Option } from "effect"
+import { HttpBody, HttpClient, HttpClientRequest, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import type * as Facilitator from "@obol/x402/Facilitator"
+import type * as Payment from "@obol/x402/Payment"
+import * as Decision from "./Decision.ts"
+
+/**
+ * Payments being served right now, keyed by payer and EIP-3009 nonce, so a concurrent duplicate
+ * of an in-flight payment is refused locally instead of reaching the upstream (and the facilitator)
+ * twice.
+ *
+ * @category services
+ */
+export class InFlight extends Context.Service<
+  InFlight,
+  { readonly claim: (key: string) => Effect.Effect<boolean>; readonly release: (key: string) => Effect.Effect<void> }
+>()("@obol/x402-verifier/PayOnSuccess/InFlight") {
+  /** One set per process. */
+  static readonly layer: Layer.Layer<InFlight> = Layer.sync(InFlight, () => {
+    const keys = new Set<string>()
+    return {
+      claim: (key) =>
+        Effect.sync(() => {
+          if (keys.has(key)) return false
+          keys.add(key)
+          return true
+        }),
+      release: (key) => Effect.sync(() => void keys.delete(key))
+    }
+  })
+}
+
+/**
+ * The in-flight key of a payment: its payer and EIP-3009 nonce (unique per payer).
+ *
+ * @category accessors
+ */
+export const keyOf = (payment: Payment.Payment): string =>
+  `${payment.authorization.from.toLowerCase()}|${payment.authorization.nonce.toLowerCase()}`
+
+/** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus what we set ourselves. */
+const hopByHop = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+  "content-length"
+])
+
+/** The buyer's payment is for us, not for the upstream. */
+const paymentHeaders = new Set(["payment-signature", "x-payment"])
+
+const connectionListed = (headers: Readonly<Record<string, string | undefined>>) =>
+  new Set(
+    (headers["connection"] ?? "")
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== "")
+  )
+
+/**
+ * The headers sent to the upstream: the buyer's, without hop-by-hop and payment headers, with
+ * `X-Forwarded-For/Host/Proto` (appended to what a gateway in front already set).
+ *
+ * @category constructors
+ */
+export const upstreamHeaders = (
+  headers: Readonly<Record<string, string | undefined>>,
+  client: { readonly address?: string; readonly host?: string; readonly proto: string }
+): Record<string, string> => {
+  const listed = connectionListed(headers)
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase()
+    if (value === undefined || hopByHop.has(lower) || paymentHeaders.has(lower) || listed.has(lower)) continue
+    out[lower] = value
+  }
+  if (client.address !== undefined) {
+    out["x-forwarded-for"] =
+      out["x-forwarded-for"] === undefined ? client.address : `${out["x-forwarded-for"]}, ${client.address}`
+  }
+  out["x-forwarded-host"] ??= client.host ?? headers["host"] ?? ""
+  out["x-forwarded-proto"] ??= client.proto
+  return out
+}
+
+/**
+ * The upstream's answer headers for the buyer: without hop-by-hop headers (the response is
+ * re-framed here).
+ *
+ * @category constructors
+ */
+export const downstreamHeaders = (headers: Readonly<Record<string, string | undefined>>): Record<string, string> => {
+  const listed = connectionListed(headers)
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase()
+    if (value === undefined || hopByHop.has(lower) || listed.has(lower)) continue
+    out[lower] = value
+  }
+  return out
+}
+
+/**
+ * What happened, for metrics and logs.
+ *
+ * @category models
+ */
+export type Outcome =
+  | "Duplicate"
+  | "Refused"
+  | "Unreachable"
+  | "Timeout"
+  | "NotCharged"
+  | "Settled"
+  | "SettleFailed"
+  | "SettleUnavailable"
+
+/**
+ * @category models
+ */
+export interface Target {
+  /** The payment, its route and resource, after `Decision.local`. */
+  readonly checked: Decision.Checked
+  /** The upstream's origin, e.g. `http://10.42.0.7:8080`. */
+  readonly upstream: URL
+  /** Path and query to ask the upstream for (the public prefix already removed), e.g. `/v1/chat?x=1`. */
+  readonly path: string
+  /** How long the upstream may take to send its status line: the offer's `maxTimeoutSeconds`. */
+  readonly timeout: Duration.Duration
+}
+
+const json = (status: number, error: string) =>
+  HttpServerResponse.jsonUnsafe({ error }, { status, headers: { "Cache-Control": "no-store" } })
+
+const fromAnswer = (answer: Decision.Answer) =>
+  answer.bodyJson !== undefined
+    ? HttpServerResponse.text(answer.bodyJson, {
+        status: answer.status,
+        headers: answer.headers,
+        contentType: "application/json"
+      })
+    : answer.body === undefined
+      ? HttpServerResponse.empty({ status: answer.status, headers: answer.headers })
+      : HttpServerResponse.jsonUnsafe(answer.body, { status: answer.status, headers: answer.headers })
+
+/**
+ * Serves one paid request: verify, proxy, settle on the status line, stream (see the table above).
+ *
+ * @category constructors
+ */
+export const forward = Effect.fn("PayOnSuccess.forward")(function* (
+  request: HttpServerRequest.HttpServerRequest,
+  target: Target
+) {
+  const inFlight = yield* InFlight
+  const key = keyOf(target.checked.payment)
+  if (!(yield* inFlight.claim(key))) {
+    return {
+      outcome: "Duplicate" as Outcome,
+      response: json(402, "this payment is already being used by another request in flight; sign a new one")
+    }
+  }
+  return yield* serve(request, target).pipe(Effect.ensuring(inFlight.release(key)))
+})
+
+const serve = (
+  request: HttpServerRequest.HttpServerRequest,
+  target: Target
+): Effect.Effect<
+  { readonly outcome: Outcome; readonly response: HttpServerResponse.HttpServerResponse },
+  never,
+  Facilitator.Facilitator | HttpClient.HttpClient
+> =>
+  Effect.gen(function* () {
+    const verified = yield* Decision.verify(target.checked)
+    if (verified !== "Verified") return { outcome: "Refused" as const, response: fromAnswer(verified) }
+
+    const client = yield* HttpClient.HttpClient
+    const headers = request.headers as Readonly<Record<string, string | undefined>>
+    const hasBody = request.method !== "GET" && request.method !== "HEAD"
+    const outgoing = HttpClientRequest.make(request.method as "GET")(new URL(target.path, target.upstream), {
+      headers: upstreamHeaders(headers, {
+        ...Option.match(request.remoteAddress, { onNone: () => ({}), onSome: (address) => ({ address }) }),
+        proto: headers["x-forwarded-proto"] ?? "http"
+      }),
+      ...(hasBody ? { body: HttpBody.stream(request.stream, headers["content-type"]) } : {})
+    })
+    const seconds = Math.round(Duration.toSeconds(target.timeout))
+    const head = yield* client.execute(outgoing).pipe(Effect.timeoutOption(target.timeout), Effect.result)
+    if (head._tag === "Failure") {
+      return {
+        outcome: "Unreachable" as const,
+        response: json(502, "the service could not be reached; nothing was charged, try again shortly")
+      }
+    }
+    if (Option.isNone(head.success)) {
+      return {
+        outcome: "Timeout" as const,
+        response: json(504, `the service did not answer within ${seconds} s; nothing was charged`)
+      }
+    }
+    const upstream = head.success.value
+    const answerHeaders = downstreamHeaders(upstream.headers as Readonly<Record<string, string | undefined>>)
+    if (upstream.status >= 400) {
+      // The buyer did not get what they paid for: pass the answer through and charge nothing.
+      return {
+        outcome: "NotCharged" as const,
+        response: HttpServerResponse.stream(upstream.stream, { status: upstream.status, headers: answerHeaders })
+      }
+    }
+    // Settle once, on the status line, before any body byte; not interruptible once started.
+    const settled = yield* Effect.uninterruptible(Decision.settleVerified(target.checked))
+    if (settled.outcome !== "Settled") {
+      return {
+        outcome: settled.outcome === "SettleFailed" ? ("SettleFailed" as const) : ("SettleUnavailable" as const),
+        response: fromAnswer(settled)
+      }
+    }
+    return {
+      outcome: "Settled" as const,
+      response: HttpServerResponse.stream(upstream.stream, {
+        status: upstream.status,
+        headers: {
+          ...answerHeaders,
+          ...settled.headers,
+          "access-control-expose-headers": "PAYMENT-RESPONSE, X-PAYMENT-RESPONSE"
+        }
+      })
+    }
+  })
