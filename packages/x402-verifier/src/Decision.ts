@@ -31,6 +31,8 @@ export interface Answer {
   readonly body: unknown
   /** `body` already encoded as JSON, when it was encoded ahead of time. */
   readonly bodyJson?: string
+  /** An HTML page to send instead of `body` (a browser's 402, `Paywall.ts`). */
+  readonly bodyHtml?: string
   /** For metrics and logs: what happened, in one word. */
   readonly outcome:
     | "Unknown"

@@ -202,7 +202,8 @@ export const entry = (route: Route): RouteTable.Route<Loaded> => {
         asset: {
           address: spec.asset.address,
           eip712Name: spec.asset.eip712Name,
-          eip712Version: spec.asset.eip712Version
+          eip712Version: spec.asset.eip712Version,
+          decimals: spec.asset.decimals
         },
         payTo: spec.payTo,
         maxTimeoutSeconds: spec.maxTimeoutSeconds,

@@ -38,6 +38,7 @@ import * as KubeError from "@obol/kube/KubeError"
 import * as ResourceKind from "@obol/kube/ResourceKind"
 import * as Facilitator from "@obol/x402/Facilitator"
 import * as Decision from "./Decision.ts"
+import * as Paywall from "./Paywall.ts"
 import * as PathMatch from "./PathMatch.ts"
 import * as Routes from "./Routes.ts"
 import * as RouteTable from "./RouteTable.ts"
@@ -407,9 +408,25 @@ export const handle = (
     headers: request.headers,
     resource: { url }
   })
+  // A browser's 402 is a page with the same PAYMENT-REQUIRED header.
+  const forBrowsers = (answer: Decision.Answer): Decision.Answer =>
+    answer.status === 402 && Option.isSome(route) && Paywall.wantsHtml(header(request.headers, "Accept"))
+      ? {
+          ...answer,
+          headers: { ...answer.headers, "Content-Type": "text/html; charset=utf-8" },
+          bodyHtml: Paywall.render({
+            route: route.value.value.requirement,
+            resource: { url },
+            ...(typeof (answer.body as { error?: unknown } | undefined)?.error === "string" &&
+            answer.outcome !== "Required"
+              ? { error: (answer.body as { error: string }).error }
+              : {})
+          })
+        }
+      : answer
   return decided._tag === "Answered"
-    ? Effect.succeed({ answer: decided.answer, offer })
-    : Effect.map(Decision.settle(decided), (answer) => ({ answer, offer }))
+    ? Effect.succeed({ answer: forBrowsers(decided.answer), offer })
+    : Effect.map(Decision.settle(decided), (answer) => ({ answer: forBrowsers(answer), offer }))
 }
 
 interface OfferCounters {
@@ -465,6 +482,13 @@ const prebuilt = new WeakMap<object, HttpServerResponse.HttpServerResponse>()
 
 const respond = (answer: Decision.Answer | "Pass") => {
   if (answer === "Pass") return HttpServerResponse.empty({ status: 200 })
+  if (answer.bodyHtml !== undefined) {
+    return HttpServerResponse.text(answer.bodyHtml, {
+      status: answer.status,
+      headers: answer.headers,
+      contentType: "text/html; charset=utf-8"
+    })
+  }
   if (answer.bodyJson !== undefined) {
     const known = prebuilt.get(answer.headers)
     if (known !== undefined && known.status === answer.status) return known

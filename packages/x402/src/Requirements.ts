@@ -20,7 +20,13 @@ export interface Route {
   readonly amount: string
   /** CAIP-2, e.g. `eip155:84532`. */
   readonly network: `${string}:${string}`
-  readonly asset: { readonly address: string; readonly eip712Name: string; readonly eip712Version: string }
+  readonly asset: {
+    readonly address: string
+    readonly eip712Name: string
+    readonly eip712Version: string
+    /** For people (paywall pages); never part of the requirement sent to buyers or the facilitator. */
+    readonly decimals?: number
+  }
   readonly payTo: string
   readonly maxTimeoutSeconds: number
   readonly description: string

@@ -99,6 +99,23 @@ describe("a paid request through the whole stack", () => {
     })
   }, 180_000)
 
+  it("shows a browser a paywall page through Traefik, with the same PAYMENT-REQUIRED header", async () => {
+    // Traefik serves the route a moment after the offer is Ready (its reload throttle).
+    const res = await eventually("the paywall through Traefik", async () => {
+      const answer = await fetch(`${stack().gatewayUrl}/services/weather/today`, {
+        headers: { Accept: "text/html,application/xhtml+xml,*/*;q=0.8" },
+        signal: AbortSignal.timeout(30_000)
+      })
+      return answer.status === 402 ? answer : undefined
+    })
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/u)
+    expect(res.headers.get("PAYMENT-REQUIRED")).not.toBeNull()
+    const page = await res.text()
+    expect(page).toContain("<h1>Payment required</h1>")
+    expect(page).toContain("0.01 USDC per request")
+    expect(page).not.toMatch(/https?:\/\/127\.0\.0\.1:\d+\/(verify|settle)/u)
+  }, 60_000)
+
   it("answers an unpaid request with 402 that the official client accepts, and a paid one with the upstream's answer", async () => {
     const requirements = await eventually("the 402 through Traefik", async () => {
       const res = await get("/services/weather/today")
