@@ -3,11 +3,10 @@ import { ConfigProvider, Effect } from "effect"
 import { encodePaymentRequiredHeader } from "@x402/core/http"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
-import { paymentRoute } from "@obol/test-envs/Fixtures"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Probe from "@obol/cli/commands/Probe"
-import { obol, offer, output, payTo, layer, writeStatus } from "../utils/Harness.ts"
+import { admittedRoute, obol, output, payTo, layer, writeStatus } from "../utils/Harness.ts"
 
 const usdc = "0x036CbD53842c5426634e7929541eC2318f3dCF7e"
 
@@ -65,23 +64,7 @@ const withEnv = (env: Record<string, string>) =>
 
 const sellWithRoute = Effect.gen(function* () {
   yield* obol("sell", "http", "weather", "-w", payTo, "--upstream", "weather", "--price", "0.001")
-  const created = yield* offer("weather")
-  const uid = created._tag === "Some" ? (created.value.metadata.uid ?? "") : ""
-  yield* KubeClient.KubeClient.use((c) =>
-    Effect.gen(function* () {
-      yield* c.create(PaymentRoute, paymentRoute("default", "weather", { owner: { name: "weather", uid } }))
-      yield* c.applyStatus(
-        PaymentRoute,
-        {
-          apiVersion: PaymentRoute.apiVersion,
-          kind: PaymentRoute.kind,
-          metadata: { name: "weather-payment", namespace: "default" },
-          status: { admitted: true, lastAdmittedGeneration: 1 }
-        },
-        { fieldManager: "x402-verifier" }
-      )
-    })
-  ).pipe(Effect.orDie)
+  yield* admittedRoute("weather")
   yield* writeStatus("weather", [{ type: "Ready", status: "True", reason: "Ready" }], {
     endpoint: "http://obol.stack:8080/services/weather"
   })

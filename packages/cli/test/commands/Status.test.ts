@@ -3,30 +3,16 @@ import { Effect } from "effect"
 import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import { TestClock } from "effect/testing"
-import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Event } from "@obol/kube/builtin/Event"
 import * as KubeClient from "@obol/kube/KubeClient"
-import { paymentRoute } from "@obol/test-envs/Fixtures"
-import { obol, offer, output, payTo, layer, requests, writeStatus } from "../utils/Harness.ts"
+import { admittedRoute, obol, output, payTo, layer, requests, writeStatus } from "../utils/Harness.ts"
 
 const children = Effect.gen(function* () {
-  const created = yield* offer("weather")
-  const uid = created._tag === "Some" ? (created.value.metadata.uid ?? "") : ""
+  yield* admittedRoute("weather")
   yield* KubeClient.KubeClient.use((c) =>
     Effect.gen(function* () {
-      yield* c.create(PaymentRoute, paymentRoute("default", "weather", { owner: { name: "weather", uid } }))
-      yield* c.applyStatus(
-        PaymentRoute,
-        {
-          apiVersion: PaymentRoute.apiVersion,
-          kind: PaymentRoute.kind,
-          metadata: { name: "weather-payment", namespace: "default" },
-          status: { admitted: true, lastAdmittedGeneration: 1 }
-        },
-        { fieldManager: "x402-verifier" }
-      )
       yield* c.create(HTTPRoute, {
         apiVersion: HTTPRoute.apiVersion,
         kind: HTTPRoute.kind,

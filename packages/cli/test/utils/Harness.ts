@@ -6,7 +6,9 @@
 import { NodeServices } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { TestConsole } from "effect/testing"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { paymentRoute } from "@obol/test-envs/Fixtures"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
@@ -106,3 +108,25 @@ export const writeStatus = (
 /** The seller's usual command line, with overrides appended. */
 export const sellHttp = (name: string, ...extra: ReadonlyArray<string>) =>
   obol("sell", "http", name, "-w", payTo, "--upstream", "weather", "--price", "0.001", ...extra)
+
+/** The PaymentRoute the controller would write for `name`, admitted by the verifier at generation 1. */
+export const admittedRoute = (name: string) =>
+  Effect.gen(function* () {
+    const created = yield* offer(name)
+    const uid = created._tag === "Some" ? (created.value.metadata.uid ?? "") : ""
+    yield* KubeClient.KubeClient.use((c) =>
+      Effect.gen(function* () {
+        yield* c.create(PaymentRoute, paymentRoute("default", name, { owner: { name, uid } }))
+        yield* c.applyStatus(
+          PaymentRoute,
+          {
+            apiVersion: PaymentRoute.apiVersion,
+            kind: PaymentRoute.kind,
+            metadata: { name: `${name}-payment`, namespace: "default" },
+            status: { admitted: true, lastAdmittedGeneration: 1 }
+          },
+          { fieldManager: "x402-verifier" }
+        )
+      })
+    )
+  }).pipe(Effect.orDie)
