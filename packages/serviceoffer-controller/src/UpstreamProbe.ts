@@ -13,6 +13,7 @@
 import { Context, Duration, Effect, Layer, Option } from "effect"
 import { EndpointSlice, serviceNameLabel } from "@obol/kube/builtin/EndpointSlice"
 import { Service } from "@obol/kube/builtin/Service"
+import * as Endpoints from "@obol/kube/Endpoints"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import type { ServiceOffer } from "@obol/api/ServiceOffer"
@@ -53,20 +54,8 @@ const targets = (client: KubeClient.Shape, offer: ServiceOffer) =>
     const name = offer.spec.upstream.service
     const service = yield* KubeError.ignoreNotFound(client.get(Service, { namespace, name }))
     if (Option.isNone(service)) return { _tag: "ServiceNotFound" as const, namespace, name }
-    const servicePort = (service.value.spec?.ports ?? []).find((p) => p.port === offer.spec.upstream.port)
     const slices = yield* client.list(EndpointSlice, { namespace, labelSelector: `${serviceNameLabel}=${name}` })
-    const found: Array<{ address: string; port: number }> = []
-    for (const slice of slices.items) {
-      const ports = slice.ports ?? []
-      const port =
-        ports.find((p) => servicePort?.name !== undefined && p.name === servicePort.name)?.port ??
-        (ports.length === 1 ? ports[0]?.port : undefined) ??
-        (typeof servicePort?.targetPort === "number" ? servicePort.targetPort : offer.spec.upstream.port)
-      for (const endpoint of slice.endpoints ?? []) {
-        if (endpoint.conditions?.ready === false) continue
-        for (const address of endpoint.addresses) found.push({ address, port })
-      }
-    }
+    const found = Endpoints.ready(service.value, slices.items, offer.spec.upstream.port)
     return { _tag: "Targets" as const, targets: found, namespace, name }
   })
 
@@ -80,8 +69,6 @@ const get = (url: string) =>
     },
     catch: (error) => (error instanceof Error ? error.message : String(error))
   })
-
-const host = (address: string) => (address.includes(":") ? `[${address}]` : address)
 
 /**
  * Probes through EndpointSlices with `fetch`.
@@ -110,7 +97,7 @@ export const layer: Layer.Layer<UpstreamProbe, never, KubeClient.KubeClient> = L
               message: `Service ${found.namespace}/${found.name} has no ready endpoints`
             })
           }
-          const url = `http://${host(first.address)}:${first.port}${path}`
+          const url = `${Endpoints.origin(first)}${path}`
           return get(url).pipe(
             Effect.map(({ status, body }) => check(status, body)),
             Effect.catch((message) =>
