@@ -25,6 +25,10 @@ export interface RouteOptions {
     readonly eip712Name: string
     readonly eip712Version: string
   }
+  /** `spec.settlement`; absent by default (upfront). */
+  readonly settlement?: "onSuccess" | "upfront"
+  /** `spec.upstream`, for pay-on-success routes. */
+  readonly upstream?: { readonly service: string; readonly namespace: string; readonly port: number }
 }
 
 export const serviceOffer = (namespace: string, name: string) => ({
@@ -71,6 +75,8 @@ export const paymentRoute = (namespace: string, offer: string, options: RouteOpt
       eip712Name: "USDC",
       eip712Version: "2"
     },
-    maxTimeoutSeconds: 300
+    maxTimeoutSeconds: 300,
+    ...(options.settlement === undefined ? {} : { settlement: options.settlement }),
+    ...(options.upstream === undefined ? {} : { upstream: options.upstream })
   }
 })

@@ -243,14 +243,42 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
   // 6. The three processes.
   const [verifierPort, verifierHealth, controllerHealth, wellKnown, registrarHealth] = yield* Ports.freeN(5)
   const verifierUrl = `http://127.0.0.1:${verifierPort}`
+
+  // The verifier as the backend of pay-on-success offers (docs/adr/0010-pay-on-success.md): a
+  // Service whose EndpointSlice names an address the API server accepts (not loopback), on which
+  // the verifier then also listens. Without such an address, only upfront offers can be served.
+  const backendAddress = DemoUpstream.hostAddress()
+  if (backendAddress !== undefined) {
+    yield* apply(http, `/api/v1/namespaces/${namespaces.system}/services/x402-verifier`, {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "x402-verifier", namespace: namespaces.system },
+      spec: { ports: [{ name: "http", port: verifierPort, targetPort: verifierPort, protocol: "TCP" }] }
+    })
+    yield* apply(http, `/apis/discovery.k8s.io/v1/namespaces/${namespaces.system}/endpointslices/x402-verifier-local`, {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        name: "x402-verifier-local",
+        namespace: namespaces.system,
+        labels: { "kubernetes.io/service-name": "x402-verifier" }
+      },
+      addressType: "IPv4",
+      endpoints: [{ addresses: [backendAddress], conditions: { ready: true, serving: true } }],
+      ports: [{ name: "http", port: verifierPort, protocol: "TCP" }]
+    })
+  }
   const environment: Record<ProcessName, Record<string, string>> = {
     "x402-verifier": {
       FACILITATOR_URL: facilitator.url,
       PORT: String(verifierPort),
-      HEALTH_PORT: String(verifierHealth)
+      HEALTH_PORT: String(verifierHealth),
+      // Reachable by Traefik as a Service backend (above), and still on loopback for ForwardAuth.
+      ...(backendAddress === undefined ? {} : { LISTEN_ADDRESS: "0.0.0.0" })
     },
     "serviceoffer-controller": {
       VERIFIER_ADDRESS: `${verifierUrl}/verify/{namespace}/{name}`,
+      VERIFIER_SERVICE: `${namespaces.system}/x402-verifier:${verifierPort}`,
       GATEWAY_NAMESPACE: namespaces.gateway,
       GATEWAY_NAME: gatewayName,
       GATEWAY_SECTION: "web",

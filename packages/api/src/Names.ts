@@ -33,3 +33,10 @@ export const paymentRoute = (offer: string) => derived(offer, { suffix: "-paymen
 export const httpRoute = (offer: string) => derived(offer, { prefix: "so-" })
 /** @category constructors */
 export const registrationRequest = (offer: string) => derived(offer, { suffix: "-registration" })
+/**
+ * The ReferenceGrant (in the verifier's namespace) that lets a pay-on-success offer's HTTPRoute
+ * use the verifier's Service: named after the offer's namespace and name, so offers never share one.
+ *
+ * @category constructors
+ */
+export const referenceGrant = (namespace: string, offer: string) => derived(`${namespace}.${offer}`, { prefix: "so-" })

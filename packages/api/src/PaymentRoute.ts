@@ -8,9 +8,14 @@
  * route's current generation; the controller publishes the offer's HTTPRoute only after that, so
  * a route is never reachable before its price is known (fail closed).
  *
+ * `settlement` says who carries paid requests: `upfront` (or absent) is Traefik ForwardAuth, which
+ * settles before the upstream runs; `onSuccess` makes the verifier the HTTPRoute's backend, which
+ * proxies to `upstream` and settles only when it answers below 400 (docs/adr/0010-pay-on-success.md).
+ *
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import * as CelRule from "./CelRule.ts"
 import * as CustomResource from "./CustomResource.ts"
 import { DecimalString } from "./Decimal.ts"
 import { Address, Caip2, Uint256String } from "./Ethereum.ts"
@@ -60,6 +65,47 @@ export const PriceModel = Schema.Literals(["perRequest", "perMTok", "perHour"]).
 })
 
 /**
+ * When a paid request is charged: `upfront` (ForwardAuth settles before the upstream runs) or
+ * `onSuccess` (the verifier proxies and settles only an answer below 400). Absent means upfront.
+ *
+ * @category schemas
+ */
+export const Settlement = Schema.Literals(["onSuccess", "upfront"]).annotate({
+  description:
+    "When a request is charged: upfront (settled before the upstream runs, Traefik ForwardAuth) or onSuccess (the verifier proxies to upstream and settles only an answer below 400). Absent means upfront."
+})
+
+/**
+ * @category models
+ */
+export type Settlement = typeof Settlement.Type
+
+/**
+ * The Service a pay-on-success route is proxied to, resolved by the verifier through its ready
+ * EndpointSlice endpoints (`@obol/kube/Endpoints`). The namespace is always written (the
+ * controller resolves the offer's default), so the verifier never guesses it.
+ *
+ * @category schemas
+ */
+export const RouteUpstream = Schema.Struct({
+  service: Schema.String.check(
+    Schema.isMaxLength(63),
+    Schema.isPattern(/^[a-z]([-a-z0-9]*[a-z0-9])?$/u, {
+      expected: "a Service name: lower-case letters, digits and '-', starting with a letter"
+    })
+  ).annotate({ description: "Name of the Kubernetes Service that serves the offer." }),
+  namespace: Schema.String.check(
+    Schema.isMaxLength(63),
+    Schema.isPattern(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/u, {
+      expected: "a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit"
+    })
+  ).annotate({ description: "Namespace of the Service." }),
+  port: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 65535 })).annotate({
+    description: "Service port to send paid requests to (1-65535)."
+  })
+}).annotate({ description: "Where the verifier proxies paid requests when settlement is onSuccess." })
+
+/**
  * @category schemas
  */
 export const PaymentRouteSpec = Schema.Struct({
@@ -96,8 +142,22 @@ export const PaymentRouteSpec = Schema.Struct({
     Schema.String.check(Schema.isMaxLength(1024)).annotate({
       description: "Shown to buyers in the 402 payment requirements."
     })
+  ),
+  settlement: Schema.optionalKey(Settlement),
+  upstream: Schema.optionalKey(RouteUpstream)
+})
+  .annotate({ description: "The exact x402 payment requirement for one offer." })
+  .check(
+    CelRule.make(
+      {
+        rule: "!has(self.settlement) || self.settlement != 'onSuccess' || has(self.upstream)",
+        message: "upstream is required when settlement is onSuccess",
+        fieldPath: ".upstream"
+      },
+      (spec: { readonly settlement?: string; readonly upstream?: unknown }) =>
+        spec.settlement !== "onSuccess" || spec.upstream !== undefined
+    )
   )
-}).annotate({ description: "The exact x402 payment requirement for one offer." })
 
 /**
  * @category schemas
@@ -118,7 +178,7 @@ export const PaymentRouteStatus = Schema.Struct({
   reason: Schema.optionalKey(
     Schema.String.annotate({
       description:
-        "Why the route is not admitted, in PascalCase: NotOwnedByOffer, DuplicateOfferRoute, PathConflict, UnsupportedNetwork or UnsupportedFacilitator."
+        "Why the route is not admitted, in PascalCase: NotOwnedByOffer, DuplicateOfferRoute, PathConflict, UnsupportedNetwork, UnsupportedFacilitator or UpstreamMissing."
     })
   ),
   message: Schema.optionalKey(Schema.String.annotate({ description: "Human-readable detail for reason." }))

@@ -158,7 +158,13 @@ export const Payment = Schema.Struct({
     300
   ),
   price: Price,
-  asset: Schema.optionalKey(Asset)
+  asset: Schema.optionalKey(Asset),
+  settlement: Schema.optionalKey(
+    Schema.Literals(["onSuccess", "upfront"]).annotate({
+      description:
+        "When the buyer is charged. onSuccess: the x402 verifier proxies the request and settles only when the upstream answers below 400, returning the receipt to the buyer. upfront: Traefik ForwardAuth settles before the upstream runs. Absent: upfront."
+    })
+  )
 }).annotate({ description: "How buyers pay: x402 scheme, network, recipient, price and token." })
 
 /**

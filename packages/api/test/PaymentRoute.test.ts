@@ -69,3 +69,36 @@ describe("PaymentRoute", () => {
     expect(Object.keys(offer.properties)).toEqual(["name", "uid"])
   })
 })
+
+describe("PaymentRoute settlement", () => {
+  it("takes settlement onSuccess with an upstream, and upfront or nothing without one", () => {
+    const paid = route()
+    paid.spec.settlement = "onSuccess"
+    paid.spec.upstream = { service: "weather", namespace: "sellers", port: 8080 }
+    expect(problems(paid)).toEqual([])
+    const upfront = route()
+    upfront.spec.settlement = "upfront"
+    expect(problems(upfront)).toEqual([])
+  })
+
+  it("requires an upstream when settlement is onSuccess (the CEL rule's twin)", () => {
+    const missing = route()
+    missing.spec.settlement = "onSuccess"
+    expect(problems(missing)).toEqual(["spec.upstream: upstream is required when settlement is onSuccess"])
+    const spec = (CustomResource.openApiSchema(PaymentRoute) as any).properties.spec
+    expect(spec["x-kubernetes-validations"]).toEqual([
+      {
+        rule: "!has(self.settlement) || self.settlement != 'onSuccess' || has(self.upstream)",
+        message: "upstream is required when settlement is onSuccess",
+        fieldPath: ".upstream"
+      }
+    ])
+  })
+
+  it("refuses an upstream port outside 1-65535", () => {
+    const paid = route()
+    paid.spec.settlement = "onSuccess"
+    paid.spec.upstream = { service: "weather", namespace: "sellers", port: 0 }
+    expect(problems(paid)).toHaveLength(1)
+  })
+})

@@ -90,6 +90,12 @@ export const flags = {
     Flag.optional
   ),
   provenanceFile: optionalString("provenance-file", "JSON file of string provenance fields (framework, metricName…)"),
+  settlement: Flag.Literals("settlement", ["onSuccess", "upfront"]).pipe(
+    Flag.withDescription(
+      "When buyers are charged: onSuccess (after the upstream answers below 400, receipt returned) or upfront (before it runs; the default)"
+    ),
+    Flag.optional
+  ),
   paused: Flag.Boolean("paused").pipe(
     Flag.withDescription("Create the offer paused (route withdrawn until `obol sell resume`)"),
     Flag.withDefault(false)
@@ -333,7 +339,8 @@ export const build = (input: Input, context: Context): Result.Result<Manifest, R
         payTo: wallet ?? "",
         maxTimeoutSeconds: input.maxTimeout,
         price,
-        ...(asset === undefined ? {} : { asset })
+        ...(asset === undefined ? {} : { asset }),
+        ...(get(input.settlement) === undefined ? {} : { settlement: get(input.settlement) })
       },
       ...(path === undefined ? {} : { path }),
       ...(registration === undefined ? {} : { registration }),

@@ -38,16 +38,20 @@ export interface Reflector<A extends Store.KubeObject> {
 }
 
 /**
- * A reflector over `Watcher.watch(client, kind, options)`, with a fresh store.
+ * A reflector over `Watcher.watch(client, kind, options)`, with a fresh store (with `store.indexes`
+ * when given, for `Store.byIndex`).
  *
  * @category constructors
  */
 export const make = <K extends ResourceKind>(
   client: KubeClient.Shape,
   kind: K,
-  options: Watcher.Options = {}
+  options: Watcher.Options = {},
+  store: {
+    readonly indexes?: Record<string, (object: K["schema"]["Type"] & Store.KubeObject) => ReadonlyArray<string>>
+  } = {}
 ): Effect.Effect<Reflector<K["schema"]["Type"] & Store.KubeObject>> =>
-  Effect.map(Store.make<K["schema"]["Type"] & Store.KubeObject>(), (writer) => {
+  Effect.map(Store.make<K["schema"]["Type"] & Store.KubeObject>(store), (writer) => {
     let error: KubeError.KubeError | undefined
     const events = (
       Watcher.watch(client, kind, options) as Stream.Stream<Watcher.Event<K["schema"]["Type"] & Store.KubeObject>>

@@ -7,6 +7,7 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Effect, Layer, Redacted } from "effect"
+import { HttpClient } from "effect/http"
 import * as KubeClient from "./KubeClient.ts"
 import * as KubeConfig from "./KubeConfig.ts"
 
@@ -25,9 +26,22 @@ export const layer: Layer.Layer<KubeClient.KubeClient, never, KubeConfig.KubeCon
       ...(tls.insecureSkipVerify === true ? { rejectUnauthorized: false } : {})
     }
     // Watches are long-lived; timeouts are set per request in Effect, not on the socket.
+    // A client layer of its own, not `NodeHttpClient.layerUndiciOptions`: that one wraps the shared
+    // `layerUndiciNoDispatcher` value, which a layer build memoises, so the first HTTP client built
+    // in a process would serve every other one too (a facilitator or proxy client getting only the
+    // cluster CA, or this client the default agent without it).
     return KubeClient.layer.pipe(
       Layer.provide(
-        NodeHttpClient.layerUndiciOptions({ connect, bodyTimeout: 0, headersTimeout: 0, keepAliveTimeout: 60_000 })
+        HttpClient.layerMergedContext(NodeHttpClient.makeUndici).pipe(
+          Layer.provide(
+            NodeHttpClient.layerDispatcherOptions({
+              connect,
+              bodyTimeout: 0,
+              headersTimeout: 0,
+              keepAliveTimeout: 60_000
+            })
+          )
+        )
       )
     )
   })

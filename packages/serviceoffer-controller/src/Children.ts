@@ -32,6 +32,8 @@ export interface Settings {
    * verifier knows the offer without guessing from the path.
    */
   readonly verifierAddress: string
+  /** The verifier's Service, the HTTPRoute backend of pay-on-success offers. */
+  readonly verifierService: { readonly namespace: string; readonly name: string; readonly port: number }
   readonly gateway: { readonly namespace: string; readonly name: string; readonly sectionName?: string }
   /** Public base URL of the gateway, e.g. `https://seller.example`; used for registration endpoints. */
   readonly publicBaseUrl: string
@@ -45,6 +47,7 @@ export interface Settings {
  */
 export const defaultSettings: Settings = {
   verifierAddress: "http://x402-verifier.x402.svc.cluster.local:8080/verify/{namespace}/{name}",
+  verifierService: { namespace: "x402", name: "x402-verifier", port: 8080 },
   gateway: { namespace: "traefik", name: "traefik-gateway", sectionName: "web" },
   publicBaseUrl: "http://obol.stack:8080",
   networks: Networks.defaults,
@@ -219,6 +222,16 @@ export const paymentRoute = (offer: ServiceOffer, settings: Settings): Result.Re
           eip712Version: token.eip712Version
         },
         maxTimeoutSeconds: payment.maxTimeoutSeconds,
+        ...(settlementOf(offer) === "onSuccess"
+          ? {
+              settlement: "onSuccess",
+              upstream: {
+                service: offer.spec.upstream.service,
+                namespace: offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default",
+                port: offer.spec.upstream.port
+              }
+            }
+          : {}),
         description:
           offer.spec.registration?.description ??
           `${offer.spec.type} service ${offer.metadata.namespace}/${offer.metadata.name}`
@@ -228,13 +241,38 @@ export const paymentRoute = (offer: ServiceOffer, settings: Settings): Result.Re
 }
 
 /**
- * The public HTTPRoute: path prefix → ForwardAuth → prefix stripped → upstream Service.
+ * When an offer's buyers are charged (docs/adr/0010-pay-on-success.md): `upfront` unless the offer
+ * says `onSuccess`.
+ *
+ * @category accessors
+ */
+export const settlementOf = (offer: ServiceOffer): "onSuccess" | "upfront" =>
+  offer.spec.payment.settlement === "onSuccess" ? "onSuccess" : "upfront"
+
+/**
+ * The header the pay-on-success HTTPRoute sets (never passes through from the buyer) to pin the
+ * PaymentRoute uid and generation the verifier must serve, as the ForwardAuth address's query does.
+ *
+ * @category constants
+ */
+export const routePinHeader = "x-obol-route"
+
+/**
+ * The public HTTPRoute. Upfront: path prefix → ForwardAuth → prefix stripped → upstream Service.
+ * Pay-on-success: path prefix → the verifier's Service, with the route pin set as a header (the
+ * verifier strips the prefix and proxies to the upstream itself).
  *
  * @category constructors
  */
-export const httpRoute = (offer: ServiceOffer, settings: Settings): Manifest => {
+export const httpRoute = (
+  offer: ServiceOffer,
+  settings: Settings,
+  pin?: { readonly route: string; readonly generation: number }
+): Manifest => {
   const { upstream } = offer.spec
   const namespace = offer.metadata.namespace ?? "default"
+  const onSuccess = settlementOf(offer) === "onSuccess"
+  const verifier = settings.verifierService
   return {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "HTTPRoute",
@@ -248,32 +286,88 @@ export const httpRoute = (offer: ServiceOffer, settings: Settings): Manifest => 
         }
       ],
       rules: [
-        {
-          matches: [{ path: { type: "PathPrefix", value: pathOf(offer) } }],
-          filters: [
-            {
-              type: "ExtensionRef",
-              extensionRef: {
-                group: "traefik.io",
-                kind: "Middleware",
-                name: Names.middleware(offer.metadata.name ?? "")
-              }
-            },
-            { type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } }
-          ],
-          backendRefs: [
-            {
-              name: upstream.service,
-              ...(upstream.namespace === undefined || upstream.namespace === namespace
-                ? {}
-                : { namespace: upstream.namespace }),
-              port: upstream.port
+        onSuccess
+          ? {
+              matches: [{ path: { type: "PathPrefix", value: pathOf(offer) } }],
+              filters: [
+                {
+                  type: "RequestHeaderModifier",
+                  requestHeaderModifier: {
+                    set: [
+                      {
+                        name: routePinHeader,
+                        value: pin === undefined ? "unpinned" : `${pin.route}/${pin.generation}`
+                      }
+                    ]
+                  }
+                }
+              ],
+              backendRefs: [
+                {
+                  name: verifier.name,
+                  ...(verifier.namespace === namespace ? {} : { namespace: verifier.namespace }),
+                  port: verifier.port
+                }
+              ],
+              timeouts: { request: `${offer.spec.payment.maxTimeoutSeconds}s` }
             }
-          ],
-          // The request may wait for payment settlement plus the upstream; bound it by the payment's validity.
-          timeouts: { request: `${offer.spec.payment.maxTimeoutSeconds}s` }
-        }
+          : {
+              matches: [{ path: { type: "PathPrefix", value: pathOf(offer) } }],
+              filters: [
+                {
+                  type: "ExtensionRef",
+                  extensionRef: {
+                    group: "traefik.io",
+                    kind: "Middleware",
+                    name: Names.middleware(offer.metadata.name ?? "")
+                  }
+                },
+                { type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } }
+              ],
+              backendRefs: [
+                {
+                  name: upstream.service,
+                  ...(upstream.namespace === undefined || upstream.namespace === namespace
+                    ? {}
+                    : { namespace: upstream.namespace }),
+                  port: upstream.port
+                }
+              ],
+              // The request may wait for payment settlement plus the upstream; bound it by the payment's validity.
+              timeouts: { request: `${offer.spec.payment.maxTimeoutSeconds}s` }
+            }
       ]
+    }
+  }
+}
+
+/**
+ * The ReferenceGrant a pay-on-success offer needs when the verifier's Service lives in another
+ * namespace: in the verifier's namespace, admitting HTTPRoutes of the offer's namespace to that one
+ * Service. Undefined when none is needed. It cannot carry an ownerReference (namespaces differ);
+ * its labels name the offer and the controller's finalizer removes it.
+ *
+ * @category constructors
+ */
+export const referenceGrant = (offer: ServiceOffer, settings: Settings): Manifest | undefined => {
+  const namespace = offer.metadata.namespace ?? "default"
+  const verifier = settings.verifierService
+  if (settlementOf(offer) !== "onSuccess" || verifier.namespace === namespace) return undefined
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1beta1",
+    kind: "ReferenceGrant",
+    metadata: {
+      name: Names.referenceGrant(namespace, offer.metadata.name ?? ""),
+      namespace: verifier.namespace,
+      labels: {
+        "app.kubernetes.io/managed-by": "serviceoffer-controller",
+        "obol.org/offer-namespace": namespace,
+        "obol.org/offer-name": offer.metadata.name ?? ""
+      }
+    },
+    spec: {
+      from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace }],
+      to: [{ group: "", kind: "Service", name: verifier.name }]
     }
   }
 }

@@ -28,7 +28,9 @@ import * as Conditions from "@obol/controller/Conditions"
 import type * as Controller from "@obol/controller/Controller"
 import { EventRecorder } from "@obol/controller/EventRecorder"
 import * as Finalizer from "@obol/controller/Finalizer"
+import * as Store from "@obol/controller/Store"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
+import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
 import { Middleware } from "@obol/kube/builtin/Middleware"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
@@ -117,6 +119,25 @@ const deleteIfPresent = <K extends Parameters<KubeClient.Shape["delete"]>[0]>(
   ref: { namespace: string; name: string }
 ) => KubeError.ignoreNotFound(client.delete(kind, ref)).pipe(Effect.asVoid)
 
+/** Whether the offer's PaymentRoute, as last seen, was pay-on-success (so a grant may exist). */
+const wasOnSuccess = (context: Controller.Context, offer: Offer) =>
+  Option.match(
+    context.store(PaymentRoute).get(Store.key(refOf(offer, Names.paymentRoute(offer.metadata.name ?? "")))),
+    {
+      onNone: () => false,
+      onSome: (route) => (route.spec as { readonly settlement?: string }).settlement === "onSuccess"
+    }
+  )
+
+/** Removes the offer's ReferenceGrant in the verifier's namespace, if it has one. */
+const deleteGrant = (client: KubeClient.Shape, offer: Offer, settings: Children.Settings) =>
+  settings.verifierService.namespace === (offer.metadata.namespace ?? "default")
+    ? Effect.void
+    : deleteIfPresent(client, ReferenceGrant, {
+        namespace: settings.verifierService.namespace,
+        name: Names.referenceGrant(offer.metadata.namespace ?? "default", offer.metadata.name ?? "")
+      })
+
 /**
  * One reconcile of one offer.
  *
@@ -132,6 +153,10 @@ export const reconcile = (offer: Offer, context: Controller.Context) =>
       Effect.gen(function* () {
         // Withdraw the public route first: from here on no request reaches the upstream.
         yield* deleteIfPresent(client, HTTPRoute, refOf(current, Names.httpRoute(name)))
+        // The grant lives in the verifier's namespace: no ownerReference can remove it.
+        if (Children.settlementOf(current) === "onSuccess" || wasOnSuccess(context, current)) {
+          yield* deleteGrant(client, current, settings)
+        }
         const registration = refOf(current, Names.registrationRequest(name))
         const existing = yield* KubeError.ignoreNotFound(client.get(RegistrationRequest, registration))
         if (Option.isNone(existing)) return Finalizer.done
@@ -206,23 +231,34 @@ const apply = (offer: Offer, context: Controller.Context) =>
       condition("RoutePublished", "False", "PaymentGateNotReady", "the route is withheld until the offer can be priced")
     } else {
       const children = desired.success
+      const switchedFromOnSuccess = wasOnSuccess(context, offer)
       const route = yield* client.apply(PaymentRoute, children.paymentRoute, applyOptions)
       const admitted =
         route.status?.admitted === true && route.status.lastAdmittedGeneration === route.metadata.generation
       // The ForwardAuth address pins the route and the generation the verifier admitted (the
       // current one before any admission, when no HTTPRoute can exist yet): replicas that have
       // not loaded it answer 503, so a price change never falls back to an older price.
-      yield* client.apply(
-        Middleware,
-        Children.middleware(offer, settings, {
-          route: route.metadata.uid ?? "",
-          generation:
-            route.status?.admitted === true && route.status.lastAdmittedGeneration !== undefined
-              ? route.status.lastAdmittedGeneration
-              : (route.metadata.generation ?? 1)
-        }),
-        applyOptions
-      )
+      const pin = {
+        route: route.metadata.uid ?? "",
+        generation:
+          route.status?.admitted === true && route.status.lastAdmittedGeneration !== undefined
+            ? route.status.lastAdmittedGeneration
+            : (route.metadata.generation ?? 1)
+      }
+      const onSuccess = Children.settlementOf(offer) === "onSuccess"
+      // Pay-on-success routes through the verifier itself: no ForwardAuth Middleware (and none left
+      // over from upfront), and the verifier's Service granted to this namespace's HTTPRoutes.
+      // Upfront needs no grant: one left over from pay-on-success is removed.
+      const grant = Children.referenceGrant(offer, settings)
+      if (onSuccess) {
+        if (Option.isSome(context.store(Middleware).get(Store.key(refOf(offer, Names.middleware(name)))))) {
+          yield* deleteIfPresent(client, Middleware, refOf(offer, Names.middleware(name)))
+        }
+        if (grant !== undefined) yield* client.apply(ReferenceGrant, grant, applyOptions)
+      } else {
+        yield* client.apply(Middleware, Children.middleware(offer, settings, pin), applyOptions)
+        if (switchedFromOnSuccess) yield* deleteGrant(client, offer, settings)
+      }
       if (admitted) condition("PaymentGateReady", "True", "Admitted", "the x402 verifier serves the current price")
       else if (route.status?.reason !== undefined && route.status.admitted === false) {
         condition(
@@ -274,7 +310,11 @@ const apply = (offer: Offer, context: Controller.Context) =>
         // Admitted, or re-admission of a changed price is pending while the verifier still gates the
         // route at the previous price: keep serving (never free), and apply only when admitted.
         const published = admitted
-          ? yield* client.apply(HTTPRoute, children.httpRoute, applyOptions)
+          ? yield* client.apply(
+              HTTPRoute,
+              onSuccess ? Children.httpRoute(offer, settings, pin) : children.httpRoute,
+              applyOptions
+            )
           : Option.getOrThrow(
               yield* KubeError.ignoreNotFound(client.get(HTTPRoute, refOf(offer, Names.httpRoute(name))))
             )

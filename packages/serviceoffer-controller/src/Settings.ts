@@ -27,6 +27,11 @@ export const table: ReadonlyArray<Entry> = [
     fallback: Children.defaultSettings.verifierAddress,
     help: "ForwardAuth address; {namespace} and {name} name the offer"
   },
+  {
+    env: "VERIFIER_SERVICE",
+    fallback: "x402/x402-verifier:8080",
+    help: "the verifier's Service (namespace/name:port), the HTTPRoute backend of pay-on-success offers"
+  },
   { env: "GATEWAY_NAMESPACE", fallback: "traefik", help: "namespace of the Gateway HTTPRoutes attach to" },
   { env: "GATEWAY_NAME", fallback: "traefik-gateway", help: "name of that Gateway" },
   { env: "GATEWAY_SECTION", fallback: "web", help: "listener (sectionName) of that Gateway; empty for none" },
@@ -99,6 +104,20 @@ export const fromEnv = Effect.gen(function* () {
     namespace: yield* optional("WATCH_NAMESPACE"),
     verifierAddress: yield* Config.String("VERIFIER_ADDRESS").pipe(
       Config.withDefault(Children.defaultSettings.verifierAddress)
+    ),
+    verifierService: yield* Config.String("VERIFIER_SERVICE").pipe(
+      Config.option,
+      Effect.flatMap((value) => {
+        if (value._tag === "None") return Effect.succeed(Children.defaultSettings.verifierService)
+        const match = /^([a-z0-9-]+)\/([a-z0-9-]+):([0-9]{1,5})$/u.exec(value.value)
+        return match === null
+          ? Effect.die(
+              new Error(
+                `VERIFIER_SERVICE must be namespace/name:port, e.g. x402/x402-verifier:8080; got "${value.value}"`
+              )
+            )
+          : Effect.succeed({ namespace: match[1]!, name: match[2]!, port: Number(match[3]) })
+      })
     ),
     gateway: {
       namespace: yield* Config.String("GATEWAY_NAMESPACE").pipe(Config.withDefault("traefik")),

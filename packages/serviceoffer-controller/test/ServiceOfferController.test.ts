@@ -6,6 +6,7 @@ import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Middleware } from "@obol/kube/builtin/Middleware"
+import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
@@ -21,7 +22,13 @@ const settle = Effect.gen(function* () {
 const ns = "sellers"
 const offer = (
   name: string,
-  extra: { path?: string; paused?: boolean; perRequest?: string; registration?: object } = {}
+  extra: {
+    path?: string
+    paused?: boolean
+    perRequest?: string
+    registration?: object
+    settlement?: "onSuccess" | "upfront"
+  } = {}
 ) => ({
   apiVersion: "obol.org/v1alpha1",
   kind: "ServiceOffer",
@@ -32,7 +39,8 @@ const offer = (
     payment: {
       network: "base-sepolia",
       payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-      price: { perRequest: extra.perRequest ?? "0.001" }
+      price: { perRequest: extra.perRequest ?? "0.001" },
+      ...(extra.settlement === undefined ? {} : { settlement: extra.settlement })
     },
     ...(extra.path === undefined ? {} : { path: extra.path }),
     ...(extra.paused === undefined ? {} : { paused: extra.paused }),
@@ -526,6 +534,75 @@ describe("ServiceOfferController", () => {
       ])
       expect((yield* get(ServiceOffer, "weather"))._tag).toBe("None")
       expect((yield* get(PaymentRoute, "weather-payment"))._tag).toBe("None")
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect(
+    "pay-on-success: routes through the verifier's Service with the route pinned, grants it across namespaces, no ForwardAuth; back to upfront and delete clean up",
+    () =>
+      Effect.gen(function* () {
+        yield* start
+        yield* create(offer("weather", { settlement: "onSuccess" }))
+        const route = yield* get(PaymentRoute, "weather-payment")
+        expect(route._tag === "Some" && route.value.spec).toMatchObject({
+          settlement: "onSuccess",
+          upstream: { service: "weather", namespace: ns, port: 8080 }
+        })
+        expect((yield* get(Middleware, "x402-weather"))._tag).toBe("None")
+        const grant = yield* KubeClient.KubeClient.use((c) =>
+          KubeError.ignoreNotFound(c.get(ReferenceGrant, { namespace: "x402", name: "so-sellers.weather" }))
+        )
+        expect(grant._tag === "Some" && grant.value.spec).toEqual({
+          from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: ns }],
+          to: [{ group: "", kind: "Service", name: "x402-verifier" }]
+        })
+        expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("None")
+
+        yield* admit("weather")
+        const published = yield* get(HTTPRoute, "so-weather")
+        const rule = published._tag === "Some" ? published.value.spec.rules?.[0] : undefined
+        expect(rule?.backendRefs).toEqual([{ name: "x402-verifier", namespace: "x402", port: 8080 }])
+        const uid = route._tag === "Some" ? route.value.metadata.uid : "?"
+        expect(rule?.filters).toEqual([
+          {
+            type: "RequestHeaderModifier",
+            requestHeaderModifier: { set: [{ name: "x-obol-route", value: `${uid}/1` }] }
+          }
+        ])
+
+        // Back to ForwardAuth: the Middleware returns and the grant goes.
+        yield* KubeClient.KubeClient.use((c) =>
+          c.patch(
+            ServiceOffer,
+            { namespace: ns, name: "weather" },
+            { type: "merge", patch: { spec: { payment: { settlement: "upfront" } } } }
+          )
+        )
+        yield* settle
+        yield* admit("weather")
+        expect((yield* get(Middleware, "x402-weather"))._tag).toBe("Some")
+        const gone = yield* KubeClient.KubeClient.use((c) =>
+          KubeError.ignoreNotFound(c.get(ReferenceGrant, { namespace: "x402", name: "so-sellers.weather" }))
+        )
+        expect(gone._tag).toBe("None")
+      }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("pay-on-success: deleting the offer removes its grant in the verifier's namespace", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("weather", { settlement: "onSuccess" }))
+      yield* admit("weather")
+      const grantRef = { namespace: "x402", name: "so-sellers.weather" }
+      expect(
+        (yield* KubeClient.KubeClient.use((c) => KubeError.ignoreNotFound(c.get(ReferenceGrant, grantRef))))._tag
+      ).toBe("Some")
+      yield* KubeClient.KubeClient.use((c) => c.delete(ServiceOffer, { namespace: ns, name: "weather" }))
+      yield* settle
+      expect((yield* get(ServiceOffer, "weather"))._tag).toBe("None")
+      expect(
+        (yield* KubeClient.KubeClient.use((c) => KubeError.ignoreNotFound(c.get(ReferenceGrant, grantRef))))._tag
+      ).toBe("None")
     }).pipe(Effect.provide(layer()))
   )
 })

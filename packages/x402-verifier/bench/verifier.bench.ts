@@ -139,6 +139,9 @@ const routes = Array.from({ length: ROUTES }, (_, i): RouteTable.Route<Routes.Lo
   value: {
     uid: `r${i}-uid`,
     generation: 1,
+    settlement: "upfront",
+    upstream: undefined,
+    prefix: `/services/r${i}`,
     requirement: {
       scheme: "exact",
       amount: "1000",

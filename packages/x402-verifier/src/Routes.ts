@@ -13,8 +13,10 @@
  * 2. **One route per offer.** Among routes owned by one offer, the one with the name the
  *    controller gives it (`Names.paymentRoute`) wins, then the older, then by name; the others are
  *    `DuplicateOfferRoute`, naming the winner.
- * 3. **Servable.** The facilitator supports the route's network (`UnsupportedNetwork`), and the
- *    route settles through this verifier's facilitator (`UnsupportedFacilitator`).
+ * 3. **Servable.** The facilitator supports the route's network (`UnsupportedNetwork`), the
+ *    route settles through this verifier's facilitator (`UnsupportedFacilitator`), and a
+ *    pay-on-success route names the upstream to proxy to (`UpstreamMissing`; the CRD requires it,
+ *    this is the fail-closed twin for objects that got past it).
  * 4. **Paths.** For callers that send only a path, no two routes serve one path: in the order of
  *    their offers' age (older first, then namespace/name, the rule the controller applies to
  *    offers), each route claims its pattern, and a route whose pattern overlaps a claimed one is
@@ -25,7 +27,7 @@
  *
  * @since 0.1.0
  */
-import type { PaymentRoute } from "@obol/api/PaymentRoute"
+import type { PaymentRoute, RouteUpstream, Settlement } from "@obol/api/PaymentRoute"
 import * as Names from "@obol/api/Names"
 import * as Requirements from "@obol/x402/Requirements"
 import * as PathClaims from "./PathClaims.ts"
@@ -42,6 +44,16 @@ export interface Loaded {
   readonly requirement: Requirements.Route
   readonly uid: string
   readonly generation: number
+  /** Who carries paid requests: ForwardAuth (`upfront`, also when the spec says nothing) or the verifier (`onSuccess`). */
+  readonly settlement: Settlement
+  /** Where an `onSuccess` route's requests go; always set for those (rule 3). */
+  readonly upstream: typeof RouteUpstream.Type | undefined
+  /**
+   * The public prefix the proxy removes before asking the upstream: the pattern without its
+   * trailing `/*` (`""` for `/*`), an exact pattern whole, or a glob's literal leading segments.
+   * Every path the route matches starts with it, at a segment boundary.
+   */
+  readonly prefix: string
 }
 
 /**
@@ -53,6 +65,7 @@ export type Reason =
   | "UnsupportedNetwork"
   | "UnsupportedFacilitator"
   | "PathConflict"
+  | "UpstreamMissing"
 
 /**
  * @category models
@@ -178,6 +191,12 @@ export const servable = (route: Route, options: Omit<Options, "owner">): Rejecti
       message: `this verifier settles through ${options.facilitatorUrl}, not ${spec.facilitatorURL}`
     }
   }
+  if (spec.settlement === "onSuccess" && spec.upstream === undefined) {
+    return {
+      reason: "UpstreamMissing",
+      message: "settlement is onSuccess but spec.upstream is not set: the verifier has nowhere to send paid requests"
+    }
+  }
   return undefined
 }
 
@@ -188,13 +207,17 @@ export const servable = (route: Route, options: Omit<Options, "owner">): Rejecti
  */
 export const entry = (route: Route): RouteTable.Route<Loaded> => {
   const spec = route.spec
+  const pattern = PathMatch.compile(spec.pattern)
   return {
     key: keyOf(route),
     offer: offerOf(route),
-    pattern: PathMatch.compile(spec.pattern),
+    pattern,
     value: {
       uid: route.metadata.uid ?? "",
       generation: route.metadata.generation ?? 0,
+      settlement: spec.settlement ?? "upfront",
+      upstream: spec.upstream,
+      prefix: prefixOf(pattern),
       requirement: {
         scheme: spec.scheme,
         amount: spec.price,
@@ -209,6 +232,28 @@ export const entry = (route: Route): RouteTable.Route<Loaded> => {
         maxTimeoutSeconds: spec.maxTimeoutSeconds,
         description: spec.description ?? offerOf(route)
       }
+    }
+  }
+}
+
+/**
+ * The public prefix of a pattern (see {@link Loaded.prefix}).
+ *
+ * @category getters
+ */
+export const prefixOf = (pattern: PathMatch.Pattern): string => {
+  switch (pattern._tag) {
+    case "Exact":
+      return pattern.path === "/" ? "" : pattern.path
+    case "Prefix":
+      return pattern.prefix === "/" ? "" : pattern.prefix
+    case "Glob": {
+      const literal: Array<string> = []
+      for (const part of pattern.parts) {
+        if (part.includes("*")) break
+        literal.push(part)
+      }
+      return literal.length === 0 ? "" : `/${literal.join("/")}`
     }
   }
 }

@@ -33,7 +33,11 @@ export const table = [
     fallback: "false",
     help: "let /verify pass requests that match no route (default: deny with 403)"
   },
-  { env: "PORT", fallback: String(defaultPorts.port), help: "port of /verify (ForwardAuth)" },
+  {
+    env: "PORT",
+    fallback: String(defaultPorts.port),
+    help: "port of /verify (ForwardAuth) and of the pay-on-success proxy (every other path)"
+  },
   { env: "HEALTH_PORT", fallback: String(defaultPorts.healthPort), help: "port of /healthz, /readyz and /metrics" },
   Main.listenSetting
 ] as const

@@ -325,10 +325,20 @@ export const pinOf = (
   return { route, generation: Number(generation) }
 }
 
-const serves = (loaded: Routes.Loaded, pin: Pin) =>
+/**
+ * Whether a loaded route is the pinned object at the pinned generation or a newer one.
+ *
+ * @category predicates
+ */
+export const serves = (loaded: Routes.Loaded, pin: Pin) =>
   "route" in pin && loaded.uid === pin.route && loaded.generation >= pin.generation
 
-const notLoaded = (pin: Pin): Decision.Answer => ({
+/**
+ * The 503 for a pin this replica does not serve (or an invalid pin).
+ *
+ * @category constructors
+ */
+export const notLoaded = (pin: Pin): Decision.Answer => ({
   status: 503,
   outcome: "Unknown",
   headers: { "Content-Type": "application/json", "Cache-Control": "no-store", "Retry-After": "1" },
@@ -341,6 +351,32 @@ const notLoaded = (pin: Pin): Decision.Answer => ({
 })
 
 const header = (headers: Readonly<Record<string, string | undefined>>, name: string) => headers[name.toLowerCase()]
+
+/**
+ * A browser's 402 is a page with the same PAYMENT-REQUIRED header (`Paywall.ts`); every other
+ * answer, and every answer to a client that prefers JSON, is returned as it is.
+ *
+ * @category constructors
+ */
+export const forBrowsers = (
+  answer: Decision.Answer,
+  route: Routes.Loaded,
+  request: { readonly accept: string | undefined; readonly url: string }
+): Decision.Answer =>
+  answer.status === 402 && Paywall.wantsHtml(request.accept)
+    ? {
+        ...answer,
+        headers: { ...answer.headers, "Content-Type": "text/html; charset=utf-8" },
+        bodyHtml: Paywall.render({
+          route: route.requirement,
+          resource: { url: request.url },
+          ...(typeof (answer.body as { error?: unknown } | undefined)?.error === "string" &&
+          answer.outcome !== "Required"
+            ? { error: (answer.body as { error: string }).error }
+            : {})
+        })
+      }
+    : answer
 
 /**
  * The answer to one ForwardAuth request, from the current table, and the offer it was for when
@@ -408,28 +444,21 @@ export const handle = (
     headers: request.headers,
     resource: { url }
   })
-  // A browser's 402 is a page with the same PAYMENT-REQUIRED header.
-  const forBrowsers = (answer: Decision.Answer): Decision.Answer =>
-    answer.status === 402 && Option.isSome(route) && Paywall.wantsHtml(header(request.headers, "Accept"))
-      ? {
-          ...answer,
-          headers: { ...answer.headers, "Content-Type": "text/html; charset=utf-8" },
-          bodyHtml: Paywall.render({
-            route: route.value.value.requirement,
-            resource: { url },
-            ...(typeof (answer.body as { error?: unknown } | undefined)?.error === "string" &&
-            answer.outcome !== "Required"
-              ? { error: (answer.body as { error: string }).error }
-              : {})
-          })
-        }
+  const paywall = (answer: Decision.Answer): Decision.Answer =>
+    Option.isSome(route)
+      ? forBrowsers(answer, route.value.value, { accept: header(request.headers, "Accept"), url })
       : answer
   return decided._tag === "Answered"
-    ? Effect.succeed({ answer: forBrowsers(decided.answer), offer })
-    : Effect.map(Decision.settle(decided), (answer) => ({ answer: forBrowsers(answer), offer }))
+    ? Effect.succeed({ answer: paywall(decided.answer), offer })
+    : Effect.map(Decision.settle(decided), (answer) => ({ answer: paywall(answer), offer }))
 }
 
-interface OfferCounters {
+/**
+ * The counters of one offer.
+ *
+ * @category models
+ */
+export interface OfferCounters {
   readonly requests: Metric.Counter<number>
   readonly required: Metric.Counter<number>
   readonly verified: Metric.Counter<number>
@@ -456,7 +485,12 @@ const countersFor = (offer: string | undefined): OfferCounters => {
  */
 const unknownCounters = countersFor(undefined)
 const counterMemory = new WeakMap<RouteTable.RouteTable<Routes.Loaded>, Map<string, OfferCounters>>()
-const counters = (table: RouteTable.RouteTable<Routes.Loaded>, offer: string | undefined): OfferCounters => {
+/**
+ * The counters of an offer the table knows (the shared empty-label series otherwise).
+ *
+ * @category getters
+ */
+export const counters = (table: RouteTable.RouteTable<Routes.Loaded>, offer: string | undefined): OfferCounters => {
   if (offer === undefined) return unknownCounters
   let byOffer = counterMemory.get(table)
   if (byOffer === undefined) {
@@ -480,7 +514,12 @@ const failures: ReadonlySet<Decision.Answer["outcome"]> = new Set(["Malformed", 
  */
 const prebuilt = new WeakMap<object, HttpServerResponse.HttpServerResponse>()
 
-const respond = (answer: Decision.Answer | "Pass") => {
+/**
+ * The HTTP response for an answer (402s encoded ahead of time are built once and reused).
+ *
+ * @category constructors
+ */
+export const respond = (answer: Decision.Answer | "Pass") => {
   if (answer === "Pass") return HttpServerResponse.empty({ status: 200 })
   if (answer.bodyHtml !== undefined) {
     return HttpServerResponse.text(answer.bodyHtml, {

@@ -1,5 +1,7 @@
 /**
  * The x402-verifier process: Layer composition only. Every replica serves; no leader election.
+ * PORT carries `/verify` (ForwardAuth) and, on every other path, the pay-on-success proxy
+ * (`Backend`), which reaches upstreams through undici.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -10,7 +12,10 @@ import * as Main from "@obol/controller/Main"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
 import * as Facilitator from "@obol/x402/Facilitator"
 import { createServer } from "node:http"
+import * as Backend from "./Backend.ts"
+import * as PayOnSuccess from "./PayOnSuccess.ts"
 import * as Settings from "./Settings.ts"
+import * as Upstreams from "./Upstreams.ts"
 import * as Verifier from "./Verifier.ts"
 
 const Process = Layer.unwrap(
@@ -22,20 +27,26 @@ const Process = Layer.unwrap(
       allowUnknownPaths: settings.allowUnknownPaths,
       ...Option.match(settings.namespaces, { onNone: () => ({}), onSome: (namespaces) => ({ namespaces }) })
     }
-    const verify = HttpRouter.serve(Verifier.routes(verifierSettings), { disableLogger: true }).pipe(
-      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.port, ...settings.listen }))
-    )
+    const verify = HttpRouter.serve(Layer.mergeAll(Verifier.routes(verifierSettings), Backend.routes), {
+      disableLogger: true
+    }).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: settings.port, ...settings.listen })))
     const health = HttpRouter.serve(Health.routes, { disableLogger: true }).pipe(
       Layer.provide(NodeHttpServer.layer(createServer, { port: settings.healthPort, ...settings.listen }))
     )
     const facilitator = Facilitator.layer({
       url: settings.facilitatorUrl,
       timeout: Duration.seconds(settings.facilitatorTimeoutSeconds)
-    }).pipe(Layer.provide(NodeHttpClient.layerUndici))
+    })
     return Layer.mergeAll(verify, health).pipe(
-      Layer.provide(Verifier.informer(verifierSettings)),
+      Layer.provide(
+        Layer.mergeAll(
+          Verifier.informer(verifierSettings),
+          Upstreams.layer(verifierSettings),
+          PayOnSuccess.InFlight.layer
+        )
+      ),
       Layer.provide(Layer.mergeAll(facilitator, Health.Health.layer)),
-      Layer.provide(NodeKubeClient.layerFromEnv)
+      Layer.provide(Layer.mergeAll(NodeKubeClient.layerFromEnv, NodeHttpClient.layerUndici))
     )
   })
 )

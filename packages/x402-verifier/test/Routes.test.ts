@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Option, Schema } from "effect"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as Fixtures from "@obol/test-envs/Fixtures"
+import * as PathMatch from "@obol/x402-verifier/PathMatch"
 import * as Routes from "@obol/x402-verifier/Routes"
 
 const route = (
@@ -109,5 +110,50 @@ describe("Routes", () => {
     const deleting = route("a", "x")
     const routes = [{ ...deleting, metadata: { ...deleting.metadata, deletionTimestamp: "2026-12-01T00:00:00Z" } }]
     expect(Routes.build(routes, world({ "a/x": "t" })).verdicts.size).toBe(0)
+  })
+})
+
+describe("Routes: pay-on-success", () => {
+  const onSuccess = (upstream?: { service: string; namespace: string; port: number }): PaymentRoute => {
+    const decoded = Schema.decodeUnknownSync(PaymentRoute.schema)(
+      Fixtures.paymentRoute("a", "x", {
+        owner: { name: "x", uid: "uid-a-x" },
+        settlement: "onSuccess",
+        upstream: { service: "x", namespace: "a", port: 8080 },
+        metadata: { uid: "route-a-x", generation: 1, creationTimestamp: "2026-12-01T00:00:00Z" }
+      })
+    )
+    // The CRD (and the Schema) refuse onSuccess without an upstream; the verifier fails closed anyway.
+    const { upstream: _dropped, ...spec } = decoded.spec
+    return { ...decoded, spec: upstream === undefined ? spec : { ...spec, upstream } }
+  }
+
+  it("loads the settlement, the upstream and the public prefix", () => {
+    const built = Routes.build([onSuccess({ service: "x", namespace: "b", port: 80 })], world({ "a/x": "2026-12-01" }))
+    const loaded = Option.getOrThrow(built.table.byOffer("a/x")).value
+    expect([loaded.settlement, loaded.upstream, loaded.prefix]).toEqual([
+      "onSuccess",
+      { service: "x", namespace: "b", port: 80 },
+      "/services/x"
+    ])
+  })
+
+  it("does not serve an onSuccess route without an upstream (UpstreamMissing)", () => {
+    const built = Routes.build([onSuccess()], world({ "a/x": "2026-12-01" }))
+    expect(built.verdicts.get("a/x-payment")).toMatchObject({ _tag: "Rejected", reason: "UpstreamMissing" })
+    expect(built.table.size).toBe(0)
+  })
+
+  it("loads a route without settlement as upfront", () => {
+    const built = Routes.build([route("a", "x")], world({ "a/x": "2026-12-01" }))
+    expect(Option.getOrThrow(built.table.byOffer("a/x")).value.settlement).toBe("upfront")
+  })
+
+  it("takes the public prefix from the pattern: without /*, an exact path whole, a glob's literal head", () => {
+    const prefix = (pattern: string) => Routes.prefixOf(PathMatch.compile(pattern))
+    expect(prefix("/services/x/*")).toBe("/services/x")
+    expect(prefix("/*")).toBe("")
+    expect(prefix("/services/x")).toBe("/services/x")
+    expect(prefix("/services/*/v1")).toBe("/services")
   })
 })

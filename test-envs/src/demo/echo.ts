@@ -1,8 +1,11 @@
 /**
- * The demo upstream of the local stack: a tiny HTTP service that answers `/health` with `ok` and
- * every other request with what it received (method, path, headers) as JSON, so a buyer can see
- * exactly what reached the upstream: the verifier's receipt headers, and none of the payment
- * headers the buyer sent. Run as `node echo.ts <host> <port>`; it logs one line once listening.
+ * The demo upstream of the local stack: a tiny HTTP service that answers `/health` with `ok`,
+ * `/status/<code>` with that status (a failing upstream: `/status/404`, `/status/500`),
+ * `/events?count=<n>&interval=<ms>` with a slow server-sent-events stream (an LLM's streamed
+ * answer; `n` events `interval` ms apart), and every other request with what it received
+ * (method, path, headers) as JSON, so a buyer can see exactly what reached the upstream: the
+ * verifier's receipt headers, and none of the payment headers the buyer sent. Run as
+ * `node echo.ts <host> <port>`; it logs one line once listening.
  *
  * It is not a product service and checks nothing; the payment gate in front of it does.
  */
@@ -14,6 +17,28 @@ const server = createServer((req, res) => {
   if (req.url === "/health") {
     res.writeHead(200, { "content-type": "text/plain" })
     res.end("ok\n")
+    return
+  }
+  const url = new URL(req.url ?? "/", "http://echo")
+  const status = /^\/status\/([1-5][0-9][0-9])$/u.exec(url.pathname)
+  if (status !== null) {
+    res.writeHead(Number(status[1]), { "content-type": "application/json" })
+    res.end(`${JSON.stringify({ service: "echo", status: Number(status[1]) })}\n`)
+    return
+  }
+  if (url.pathname === "/events") {
+    const count = Math.min(Number(url.searchParams.get("count") ?? "5") || 5, 100)
+    const interval = Math.min(Number(url.searchParams.get("interval") ?? "200") || 200, 5000)
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+    let sent = 0
+    const send = () => {
+      sent += 1
+      res.write(`id: ${sent}\ndata: ${JSON.stringify({ event: sent, at: Date.now() })}\n\n`)
+      if (sent >= count) res.end()
+      else timer = setTimeout(send, interval)
+    }
+    let timer = setTimeout(send, 0)
+    req.on("close", () => clearTimeout(timer))
     return
   }
   const chunks: Array<Buffer> = []

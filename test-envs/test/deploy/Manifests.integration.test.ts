@@ -374,18 +374,23 @@ describe("the Deployments of kubectl kustomize deploy", () => {
 /**
  * What each ServiceAccount may do, as `kubectl auth can-i --list` prints it (verbs in RBAC's
  * usual order), beyond what every authenticated account may: `everywhere` in every namespace
- * (ClusterRoles), `own` in its own namespace only (Roles).
+ * (ClusterRoles), `own` in its own namespace only (Roles), `in` in another of the install's
+ * namespaces only (Roles there).
  */
 const expectedRbac: Record<
   ProcessName,
-  { readonly everywhere: ReadonlyArray<string>; readonly own: ReadonlyArray<string> }
+  {
+    readonly everywhere: ReadonlyArray<string>
+    readonly own: ReadonlyArray<string>
+    readonly in?: Readonly<Record<string, ReadonlyArray<string>>>
+  }
 > = {
   "serviceoffer-controller": {
     everywhere: [
       "endpointslices.discovery.k8s.io [] [list]",
       "events.events.k8s.io [] [create patch]",
       "httproutes.gateway.networking.k8s.io [] [get list watch create patch delete]",
-      "middlewares.traefik.io [] [list watch create patch]",
+      "middlewares.traefik.io [] [list watch create patch delete]",
       "paymentroutes.obol.org [] [list watch create patch]",
       "registrationrequests.obol.org [] [get list watch create patch delete]",
       "serviceoffers.obol.org [] [list watch patch]",
@@ -393,13 +398,21 @@ const expectedRbac: Record<
       "serviceoffers.obol.org/status [] [patch]",
       "services [] [get]"
     ],
-    own: ["leases.coordination.k8s.io [] [create]", "leases.coordination.k8s.io [serviceoffer-controller] [get update]"]
+    own: [
+      "leases.coordination.k8s.io [] [create]",
+      "leases.coordination.k8s.io [serviceoffer-controller] [get update]"
+    ],
+    // Pay-on-success offers' ReferenceGrants, in the verifier's namespace (ADR 0010).
+    in: { x402: ["referencegrants.gateway.networking.k8s.io [] [create patch delete]"] }
   },
   "x402-verifier": {
     everywhere: [
+      "endpointslices.discovery.k8s.io [] [list watch]",
       "paymentroutes.obol.org [] [get list watch]",
       "paymentroutes.obol.org/status [] [patch]",
-      "serviceoffers.obol.org [] [get list watch]"
+      "serviceoffers.obol.org [] [get list watch]",
+      // Where pay-on-success requests go: the upstream Service's ready endpoints (ADR 0010).
+      "services [] [list watch]"
     ],
     own: []
   },
@@ -489,7 +502,12 @@ describe("the RBAC matrix, applied to the real API server", () => {
       const expected = expectedRbac[proc.name]
       for (const namespace of [own, ...others]) {
         const granted = (await list(subject(proc.name), namespace)).filter((row) => !baseline.has(row))
-        const wanted = namespace === own ? [...expected.everywhere, ...expected.own] : expected.everywhere
+        const original = Object.keys(namespaces).find((key) => namespaces[key] === namespace)
+        const wanted = [
+          ...expected.everywhere,
+          ...(namespace === own ? expected.own : []),
+          ...(original === undefined ? [] : (expected.in?.[original] ?? []))
+        ]
         expect(granted, `${proc.name} in ${namespace === own ? "its own namespace" : namespace}`).toEqual(
           wanted.toSorted()
         )

@@ -16,8 +16,17 @@ const ParentRef = Schema.Struct({
   sectionName: Schema.optionalKey(Schema.String)
 })
 
+const HeaderValue = Schema.Struct({ name: Schema.String, value: Schema.String })
+
 const Filter = Schema.Struct({
   type: Schema.String,
+  requestHeaderModifier: Schema.optionalKey(
+    Schema.Struct({
+      set: Schema.optionalKey(Schema.Array(HeaderValue)),
+      add: Schema.optionalKey(Schema.Array(HeaderValue)),
+      remove: Schema.optionalKey(Schema.Array(Schema.String))
+    })
+  ),
   extensionRef: Schema.optionalKey(Schema.Struct({ group: Schema.String, kind: Schema.String, name: Schema.String })),
   urlRewrite: Schema.optionalKey(
     Schema.Struct({
