@@ -6,7 +6,7 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Duration, Effect, Layer, Option } from "effect"
-import { HttpRouter } from "effect/http"
+import { HttpClient, HttpRouter } from "effect/http"
 import * as Health from "@obol/controller/Health"
 import * as Main from "@obol/controller/Main"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
@@ -17,6 +17,16 @@ import * as PayOnSuccess from "./PayOnSuccess.ts"
 import * as Settings from "./Settings.ts"
 import * as Upstreams from "./Upstreams.ts"
 import * as Verifier from "./Verifier.ts"
+
+/**
+ * The client for the facilitator and the pay-on-success upstreams. undici's own 300 s header and
+ * body timeouts are off: the facilitator's calls carry FACILITATOR_TIMEOUT_SECONDS, an upstream
+ * has the offer's maxTimeoutSeconds for its status line, and a streamed answer may pause longer
+ * than five minutes between events without being cut.
+ */
+const outbound = HttpClient.layerMergedContext(NodeHttpClient.makeUndici).pipe(
+  Layer.provide(NodeHttpClient.layerDispatcherOptions({ headersTimeout: 0, bodyTimeout: 0 }))
+)
 
 const Process = Layer.unwrap(
   Effect.gen(function* () {
@@ -46,7 +56,7 @@ const Process = Layer.unwrap(
         )
       ),
       Layer.provide(Layer.mergeAll(facilitator, Health.Health.layer)),
-      Layer.provide(Layer.mergeAll(NodeKubeClient.layerFromEnv, NodeHttpClient.layerUndici))
+      Layer.provide(Layer.mergeAll(NodeKubeClient.layerFromEnv, outbound))
     )
   })
 )
