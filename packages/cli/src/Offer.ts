@@ -377,18 +377,3 @@ export const build = (input: Input, context: Context): Result.Result<Manifest, R
   }
   return problems.length > 0 ? Result.fail(problems) : Result.succeed(manifest)
 }
-
-/**
- * The networks the CLI accepts: `NETWORKS_JSON` (as the controller reads it) plus the defaults.
- *
- * @category constructors
- */
-export const networksFrom = (json: string | undefined): Result.Result<ReadonlyArray<Networks.Network>, string> => {
-  if (json === undefined || json === "") return Result.succeed(Networks.defaults)
-  try {
-    const parsed = Networks.decodeSync(json)
-    return Result.succeed([...parsed, ...Networks.defaults])
-  } catch (error) {
-    return Result.fail(`NETWORKS_JSON is invalid: ${(error as Error).message}`)
-  }
-}

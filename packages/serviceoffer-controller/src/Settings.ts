@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Duration, Effect } from "effect"
+import { Config, Duration, Effect, Option, Result } from "effect"
 import * as Children from "./Children.ts"
 import * as Networks from "@obol/x402/Networks"
 import * as Main from "@obol/controller/Main"
@@ -92,13 +92,8 @@ export const help = (bin: string) =>
 export const fromEnv = Effect.gen(function* () {
   const optional = (name: string) => Config.String(name).pipe(Config.option)
   const networksJson = yield* optional("NETWORKS_JSON")
-  const extra =
-    networksJson._tag === "Some"
-      ? yield* Networks.fromJson(networksJson.value).pipe(
-          Effect.mapError((error) => new Error(`NETWORKS_JSON is invalid: ${error.message}`)),
-          Effect.orDie
-        )
-      : []
+  const networks = Networks.configured(Option.getOrUndefined(networksJson))
+  if (Result.isFailure(networks)) return yield* Effect.die(new Error(networks.failure))
   const section = yield* Config.String("GATEWAY_SECTION").pipe(Config.withDefault("web"))
   return {
     namespace: yield* optional("WATCH_NAMESPACE"),
@@ -128,7 +123,7 @@ export const fromEnv = Effect.gen(function* () {
       Config.withDefault(Children.defaultSettings.publicBaseUrl)
     ),
     fieldManager: yield* Config.String("FIELD_MANAGER").pipe(Config.withDefault("serviceoffer-controller")),
-    networks: [...extra, ...Networks.defaults],
+    networks: networks.success,
     approxTokensPerRequest: yield* Config.Int("APPROX_TOKENS_PER_REQUEST").pipe(Config.withDefault(1000)),
     healthPeriod: Duration.seconds(yield* Config.Int("HEALTH_PERIOD_SECONDS").pipe(Config.withDefault(30))),
     tombstoneTimeout: Duration.minutes(2),

@@ -2,12 +2,12 @@
  * The chains an offer can be paid on: a chain name or CAIP-2 id, mapped to its CAIP-2 id and
  * default payment token (USDC). The table is configuration: the defaults cover Base Sepolia and
  * Base, and a deployment (or the local test chain) adds its own as `NETWORKS_JSON`
- * ({@link fromJson}). The serviceoffer-controller resolves offers with it and the `obol` CLI
+ * ({@link configured}). The serviceoffer-controller resolves offers with it and the `obol` CLI
  * validates `--chain` with it, so both accept exactly the same names.
  *
  * @since 0.1.0
  */
-import { Effect, Option, Schema } from "effect"
+import { Option, Result, Schema } from "effect"
 
 /**
  * @category models
@@ -80,12 +80,19 @@ export const NetworkList = Schema.Array(
 )
 
 /**
- * Decodes a `NETWORKS_JSON` value.
+ * The networks a deployment accepts: those a `NETWORKS_JSON` value adds (absent or empty: none),
+ * ahead of the defaults, or why the value is invalid. The controller and the `obol` CLI both read
+ * `NETWORKS_JSON` through this, so they accept the same names.
  *
  * @category constructors
  */
-export const fromJson = (json: string): Effect.Effect<ReadonlyArray<Network>, Schema.SchemaError> =>
-  Schema.decodeUnknownEffect(Schema.fromJsonString(NetworkList))(json)
+export const configured = (json: string | undefined): Result.Result<ReadonlyArray<Network>, string> =>
+  json === undefined || json === ""
+    ? Result.succeed(defaults)
+    : Schema.decodeUnknownResult(Schema.fromJsonString(NetworkList))(json).pipe(
+        Result.map((extra): ReadonlyArray<Network> => [...extra, ...defaults]),
+        Result.mapError((error) => `NETWORKS_JSON is invalid: ${error.message}`)
+      )
 
 /**
  * Every name a seller may write, for help texts and "did you mean" messages.
@@ -93,11 +100,3 @@ export const fromJson = (json: string): Effect.Effect<ReadonlyArray<Network>, Sc
  * @category getters
  */
 export const names = (networks: ReadonlyArray<Network>): ReadonlyArray<string> => networks.flatMap((n) => n.names)
-
-/**
- * {@link fromJson}, synchronously; throws a `SchemaError` on a bad value.
- *
- * @category constructors
- */
-export const decodeSync = (json: string): ReadonlyArray<Network> =>
-  Schema.decodeUnknownSync(Schema.fromJsonString(NetworkList))(json)

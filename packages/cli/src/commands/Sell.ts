@@ -16,6 +16,7 @@ import * as CliFailure from "../CliFailure.ts"
 import * as Globals from "../Globals.ts"
 import * as Io from "../Io.ts"
 import * as Offer from "../Offer.ts"
+import * as Networks from "@obol/x402/Networks"
 import * as Output from "../Output.ts"
 import * as Summary from "../Summary.ts"
 import * as Wait from "../Wait.ts"
@@ -46,7 +47,7 @@ const pricingSettings = Effect.gen(function* () {
   const networksJson = yield* Config.option(Config.String("NETWORKS_JSON"))
   const approx = yield* Config.option(Config.Int("APPROX_TOKENS_PER_REQUEST"))
   return {
-    networks: Offer.networksFrom(Option.getOrUndefined(networksJson)),
+    networks: Networks.configured(Option.getOrUndefined(networksJson)),
     approxTokensPerRequest: Option.getOrElse(
       Option.filter(approx, (n) => n > 0),
       () => 1000
