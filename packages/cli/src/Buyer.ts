@@ -44,6 +44,7 @@ import { privateKeyToAccount } from "viem/accounts"
 import * as Signer from "@obol/chain/Signer"
 import * as Price from "@obol/x402/Price"
 import * as Requirements from "@obol/x402/Requirements"
+import * as Format from "./Format.ts"
 
 /**
  * @category constants
@@ -307,7 +308,7 @@ const atomicPattern = /^(0|[1-9][0-9]*)$/u
 export const describeAmount = (atomic: string, asset: Asset): string => {
   if (!atomicPattern.test(atomic)) return `"${atomic}" (not a whole number of atomic units)`
   return asset._tag === "Known"
-    ? `${Price.toDecimal(BigInt(atomic), asset.decimals)} ${asset.symbol} (${atomic} atomic units)`
+    ? Format.amount(BigInt(atomic), asset.decimals, asset.symbol)
     : `${atomic} atomic units (decimals unknown: ${asset.reason})`
 }
 

@@ -131,6 +131,14 @@ const accepted = (response: Response, body: string): ReadonlyArray<PaymentRequir
   return "the 402 carried neither a PAYMENT-REQUIRED header nor a JSON body with accepts"
 }
 
+/** A 2xx without payment: the route serves for free. */
+const notGated = (url: URL, answered: string, name: string) =>
+  CliFailure.make(
+    "NotGated",
+    `${url.href} answered ${answered}`,
+    `check \`obol sell status ${name}\`; a route serving without the x402 Middleware is free to anyone`
+  )
+
 /** Looks like a private key: never echo it, even when it was passed where a file name belongs. */
 const keyLike = /^(0x)?[0-9a-fA-F]{64}$/u
 
@@ -272,10 +280,10 @@ export const probe = Command.make(
             catch: (error) => CliFailure.make("Payment", `paying failed: ${(error as Error).message}`)
           })
           if (outcome._tag === "Answered" && !outcome.asked && outcome.status >= 200 && outcome.status < 300) {
-            return yield* CliFailure.make(
-              "NotGated",
-              `${url.success.href} answered ${outcome.status} without asking for payment: the offer is NOT payment-gated; nothing was paid`,
-              `check \`obol sell status ${name}\`; a route serving without the x402 Middleware is free to anyone`
+            return yield* notGated(
+              url.success,
+              `${outcome.status} without asking for payment: the offer is NOT payment-gated; nothing was paid`,
+              name
             )
           }
           const report = Buyer.report(outcome)
@@ -301,10 +309,10 @@ export const probe = Command.make(
         })
         const body = yield* Effect.promise(() => response.text())
         if (response.status >= 200 && response.status < 300) {
-          return yield* CliFailure.make(
-            "NotGated",
-            `${url.success.href} answered ${response.status} without payment: the offer is NOT payment-gated`,
-            `check \`obol sell status ${name}\`; a route serving without the x402 Middleware is free to anyone`
+          return yield* notGated(
+            url.success,
+            `${response.status} without payment: the offer is NOT payment-gated`,
+            name
           )
         }
         if (response.status !== 402) {
