@@ -30,6 +30,7 @@ import { HttpBody, HttpClient, HttpClientRequest, type HttpServerRequest, HttpSe
 import type * as Facilitator from "@obol/x402/Facilitator"
 import type * as Payment from "@obol/x402/Payment"
 import * as Decision from "./Decision.ts"
+import * as Verifier from "./Verifier.ts"
 
 /**
  * Payments being served right now, keyed by payer and EIP-3009 nonce, so a concurrent duplicate
@@ -166,17 +167,6 @@ export interface Target {
 const json = (status: number, error: string) =>
   HttpServerResponse.jsonUnsafe({ error }, { status, headers: { "Cache-Control": "no-store" } })
 
-const fromAnswer = (answer: Decision.Answer) =>
-  answer.bodyJson !== undefined
-    ? HttpServerResponse.text(answer.bodyJson, {
-        status: answer.status,
-        headers: answer.headers,
-        contentType: "application/json"
-      })
-    : answer.body === undefined
-      ? HttpServerResponse.empty({ status: answer.status, headers: answer.headers })
-      : HttpServerResponse.jsonUnsafe(answer.body, { status: answer.status, headers: answer.headers })
-
 /**
  * Serves one paid request: verify, proxy, settle on the status line, stream (see the table above).
  *
@@ -207,7 +197,7 @@ const serve = (
 > =>
   Effect.gen(function* () {
     const verified = yield* Decision.verify(target.checked)
-    if (verified !== "Verified") return { outcome: "Refused" as const, response: fromAnswer(verified) }
+    if (verified !== "Verified") return { outcome: "Refused" as const, response: Verifier.respond(verified) }
 
     const client = yield* HttpClient.HttpClient
     const headers = request.headers as Readonly<Record<string, string | undefined>>
@@ -247,7 +237,7 @@ const serve = (
     if (settled.outcome !== "Settled") {
       return {
         outcome: settled.outcome === "SettleFailed" ? ("SettleFailed" as const) : ("SettleUnavailable" as const),
-        response: fromAnswer(settled)
+        response: Verifier.respond(settled)
       }
     }
     return {

@@ -7,21 +7,20 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Schema } from "effect"
 import { HttpRouter } from "effect/http"
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader, encodePaymentSignatureHeader } from "@x402/core/http"
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { EndpointSlice, serviceNameLabel } from "@obol/kube/builtin/EndpointSlice"
 import { Service } from "@obol/kube/builtin/Service"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import * as Fixtures from "@obol/test-envs/Fixtures"
-import * as Facilitator from "@obol/x402/Facilitator"
-import * as Requirements from "@obol/x402/Requirements"
 import * as Backend from "@obol/x402-verifier/Backend"
 import * as PayOnSuccess from "@obol/x402-verifier/PayOnSuccess"
 import * as RouteTable from "@obol/x402-verifier/RouteTable"
 import * as Routes from "@obol/x402-verifier/Routes"
 import * as Upstreams from "@obol/x402-verifier/Upstreams"
 import * as Verifier from "@obol/x402-verifier/Verifier"
+import * as Payments from "./utils/Payments.ts"
 import * as Upstream from "./utils/Upstream.ts"
 
 const settle = Effect.gen(function* () {
@@ -41,35 +40,9 @@ const weather = entry("weather", {
 })
 const upfront = entry("upfront", {})
 
-const signature = (nonce = "22") =>
-  encodePaymentSignatureHeader({
-    x402Version: 2,
-    accepted: Requirements.requirement(weather.value.requirement) as never,
-    payload: {
-      signature: `0x${"ab".repeat(65)}`,
-      authorization: {
-        from: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
-        to: weather.value.requirement.payTo,
-        value: weather.value.requirement.amount,
-        validAfter: "0",
-        validBefore: "1795764033",
-        nonce: `0x${nonce.repeat(32)}`
-      }
-    }
-  })
+const signature = (nonce = "22") => Payments.signature({ route: weather.value.requirement, nonce })
 
-const facilitator = () => {
-  const calls = { verify: 0, settle: 0 }
-  const layer = Facilitator.layerMemory({
-    supported: Effect.succeed({ kinds: [] }),
-    verify: () => Effect.sync(() => void calls.verify++).pipe(Effect.as({ isValid: true })),
-    settle: () =>
-      Effect.sync(() => void calls.settle++).pipe(
-        Effect.as({ success: true, transaction: "0xtx", network: "eip155:84532" })
-      )
-  })
-  return { calls, layer }
-}
+const facilitator = () => Payments.countingFacilitator()
 
 /** The Service `sellers/weather` (port 80, named http) and its slice naming the upstream. */
 const serviceFor = (upstream: Upstream.Upstream, ready = true) =>

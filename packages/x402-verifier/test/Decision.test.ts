@@ -1,37 +1,15 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
-import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from "@x402/core/http"
+import { decodePaymentRequiredHeader } from "@x402/core/http"
 import * as Facilitator from "@obol/x402/Facilitator"
 import * as Requirements from "@obol/x402/Requirements"
 import * as Decision from "@obol/x402-verifier/Decision"
+import * as Payments from "./utils/Payments.ts"
 
-const route: Requirements.Route = {
-  scheme: "exact",
-  amount: "1000",
-  network: "eip155:84532",
-  asset: { address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e", eip712Name: "USDC", eip712Version: "2" },
-  payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-  maxTimeoutSeconds: 300,
-  description: "weather"
-}
+const route = Payments.route
 const resource = { url: "https://seller.example/services/weather" }
 
-const paid = (amount = "1000") =>
-  encodePaymentSignatureHeader({
-    x402Version: 2,
-    accepted: { ...Requirements.requirement(route), amount } as never,
-    payload: {
-      signature: `0x${"ab".repeat(65)}`,
-      authorization: {
-        from: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
-        to: route.payTo,
-        value: amount,
-        validAfter: "0",
-        validBefore: "1795764033",
-        nonce: `0x${"22".repeat(32)}`
-      }
-    }
-  })
+const paid = (amount = "1000") => Payments.signature({ amount })
 
 const facilitator = (overrides: Partial<Facilitator.Shape> = {}) => {
   const calls: Array<string> = []

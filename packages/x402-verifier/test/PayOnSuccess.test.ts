@@ -9,40 +9,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
-import { encodePaymentSignatureHeader } from "@x402/core/http"
 import * as Facilitator from "@obol/x402/Facilitator"
-import * as Requirements from "@obol/x402/Requirements"
 import * as Decision from "@obol/x402-verifier/Decision"
 import * as PayOnSuccess from "@obol/x402-verifier/PayOnSuccess"
+import * as Payments from "./utils/Payments.ts"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-
-const route: Requirements.Route = {
-  scheme: "exact",
-  amount: "1000",
-  network: "eip155:84532",
-  asset: { address: "0x036CbD53842c5426634e7929541eC2318f3dCF7e", eip712Name: "USDC", eip712Version: "2" },
-  payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-  maxTimeoutSeconds: 300,
-  description: "weather"
-}
-
-const signature = (nonce = "22") =>
-  encodePaymentSignatureHeader({
-    x402Version: 2,
-    accepted: Requirements.requirement(route) as never,
-    payload: {
-      signature: `0x${"ab".repeat(65)}`,
-      authorization: {
-        from: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
-        to: route.payTo,
-        value: "1000",
-        validAfter: "0",
-        validBefore: "1795764033",
-        nonce: `0x${nonce.repeat(32)}`
-      }
-    }
-  })
 
 interface Seen {
   readonly method: string
@@ -80,29 +52,14 @@ const upstream = (handler: (req: IncomingMessage, res: ServerResponse) => void) 
     (u) => Effect.sync(() => u.close())
   )
 
-const facilitator = (
-  settle: Facilitator.Shape["settle"] = () =>
-    Effect.succeed({ success: true, transaction: "0xtx", network: "eip155:84532" })
-) => {
-  const calls = { verify: 0, settle: 0 }
-  const layer = Facilitator.layerMemory({
-    supported: Effect.succeed({ kinds: [] }),
-    verify: () => Effect.sync(() => void calls.verify++).pipe(Effect.as({ isValid: true })),
-    settle: (r) =>
-      Effect.suspend(() => {
-        calls.settle++
-        return settle(r)
-      })
-  })
-  return { calls, layer }
-}
+const facilitator = Payments.countingFacilitator
 
 /** Checks the payment locally as the verifier does, then forwards it to `to`. */
 const forward = (to: URL, headers: Record<string, string> = {}, init: RequestInit = {}) =>
   Effect.gen(function* () {
-    const all = { "PAYMENT-SIGNATURE": signature(), "X-Forwarded-Proto": "https", ...headers }
+    const all = { "PAYMENT-SIGNATURE": Payments.signature(), "X-Forwarded-Proto": "https", ...headers }
     const local = Decision.local({
-      route: Option.some(route),
+      route: Option.some(Payments.route),
       headers: lower(all),
       resource: { url: "https://seller.example/services/weather/today" }
     })
