@@ -151,12 +151,16 @@ const flagOfPath: ReadonlyArray<readonly [RegExp, string]> = [
   [/^spec\.payment\.price/u, "--price"],
   [/^spec\.payment\.asset\.address/u, "--asset"],
   [/^spec\.payment\.asset\.decimals/u, "--asset-decimals"],
-  [/^spec\.payment\.asset/u, "--asset-*"],
+  [/^spec\.payment\.asset/u, "--asset"],
   [/^spec\.path/u, "--path"],
   [/^spec\.model/u, "--model"],
   [/^spec\.registration/u, "--register-*"],
   [/^spec\.provenance/u, "--provenance-file"]
 ]
+
+/** Whether `problem` names `flag` (as a whole flag: `--upstream` is not named by `--upstream-namespace`). */
+const mentions = (problem: string, flag: string) =>
+  new RegExp(`${flag.replace(/[.*+?^${}()|[\]\\]/gu, "\\$&")}(?![-a-z])`, "u").test(problem)
 
 const nameProblem = (name: string): string | undefined =>
   name.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/u.test(name)
@@ -355,23 +359,8 @@ export const build = (input: Input, context: Context): Result.Result<Manifest, R
     for (const problem of decoded.failure.problems) {
       const flag = flagOfPath.find(([pattern]) => pattern.test(problem.path))?.[1] ?? problem.path
       const line = `${flag}: ${problem.message}`
-      // Skip what a flag check above already reported.
-      const covered =
-        (flag === "--wallet" && (wallet === undefined || problems.some((p) => p.startsWith("--wallet")))) ||
-        (flag === "--upstream" && upstream === undefined) ||
-        (flag === "<name>" && naming !== undefined) ||
-        (flag === "--port" && problems.some((p) => p.startsWith("--port"))) ||
-        (flag === "--max-timeout" && problems.some((p) => p.startsWith("--max-timeout"))) ||
-        ((flag.startsWith("--per-") || flag === "--price") &&
-          problems.some(
-            (p) =>
-              p.startsWith("a price") ||
-              p.includes("price flag") ||
-              ["--price ", "--per-request ", "--per-mtok ", "--per-hour "].some((f) => p.startsWith(f))
-          )) ||
-        (flag.startsWith("--asset") && problems.some((p) => p.startsWith("--asset"))) ||
-        (flag === "--model" && problems.some((p) => p.startsWith("--model"))) ||
-        (flag === "--chain" && network._tag === "None")
+      // Skip what a flag check above already reported: a problem that names the same flag.
+      const covered = flag.split("/").some((name) => problems.some((p) => mentions(p, name)))
       if (!covered && !problems.includes(line)) problems.push(line)
     }
   }
