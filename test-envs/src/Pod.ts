@@ -328,10 +328,3 @@ export const start = (options: {
       })
     )
   })
-
-/**
- * The CA of a kubeconfig's cluster, for `ca.crt`.
- *
- * @category accessors
- */
-export const readCa = (caFile: string): string => readFileSync(caFile, "utf8")

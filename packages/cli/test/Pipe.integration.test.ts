@@ -37,7 +37,12 @@ describe("obol output through a pipe", () => {
     child.stderr.on("data", (chunk) => (stderr += chunk))
     // Read nothing until obol has written everything it will write, as a busy consumer would.
     child.stdout.pause()
-    await new Promise((resolve) => setTimeout(resolve, 3000))
+    // Paused, our side stops reading at its buffer's high-water mark and the pipe behind it fills:
+    // from then on obol has output queued that only a drained pipe lets out (polled, bounded).
+    for (let waited = 0; child.stdout.readableLength < child.stdout.readableHighWaterMark; waited += 20) {
+      if (waited > 60_000) throw new Error(`obol never filled the pipe:\n${stderr}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
     const chunks: Array<Buffer> = []
     child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk))
     child.stdout.resume()

@@ -138,7 +138,7 @@ beforeAll(async () => {
       return { rules: role["rules"] }
     })
   }
-  const ca = Pod.readCa(inject("caFile"))
+  const ca = readFileSync(inject("caFile"), "utf8")
   const server = new URL(inject("server"))
   const deployment = (name: string) => {
     const found = documents.find((d) => d.kind === "Deployment" && d.metadata.name === name)
