@@ -50,7 +50,11 @@ export const v1Networks: Readonly<Record<string, string>> = {
   "eip155:84532": "base-sepolia",
   "eip155:8453": "base",
   "eip155:1": "ethereum",
-  "eip155:11155111": "sepolia"
+  "eip155:11155111": "sepolia",
+  "eip155:137": "polygon",
+  "eip155:80002": "polygon-amoy",
+  "eip155:43114": "avalanche",
+  "eip155:43113": "avalanche-fuji"
 }
 
 /**

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { decodePaymentRequiredHeader } from "@x402/core/http"
+import { EVM_NETWORK_CHAIN_ID_MAP } from "@x402/evm/v1"
+import * as Networks from "@obol/x402/Networks"
 import * as Requirements from "@obol/x402/Requirements"
 import { route } from "./utils/route.ts"
 
@@ -55,6 +57,15 @@ describe("Requirements", () => {
       ]
     })
   })
+  it("names every default network as x402 v1 clients do (@x402/evm's v1 chain table)", () => {
+    const v1 = EVM_NETWORK_CHAIN_ID_MAP as Record<string, number>
+    for (const network of Networks.defaults) {
+      const name = Requirements.v1Networks[network.caip2]
+      expect(name, network.caip2).toBeDefined()
+      expect(`eip155:${v1[name!]}`).toBe(network.caip2)
+    }
+  })
+
   it("remembers an answer per route object, resource and error, and never serves one route's answer for another", () => {
     const resource = { url: "https://seller.example/services/weather/today" }
     const first = Requirements.paymentRequired(route, resource)
