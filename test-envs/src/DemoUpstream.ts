@@ -35,6 +35,8 @@ export interface DemoUpstream {
   readonly address: string
   readonly port: number
   readonly process: ManagedProcess.ManagedProcess
+  /** The key `/v1/...` requires as `Authorization: Bearer <key>` (LiteLLM's master key), when one was given. */
+  readonly masterKey?: string
 }
 
 /**
@@ -92,6 +94,8 @@ export const choosePlacement = (input: {
 export const start = (options: {
   readonly logDir: string
   readonly port?: number
+  /** Makes `/v1/...` require this key, as LiteLLM does. */
+  readonly masterKey?: string
 }): Effect.Effect<
   DemoUpstream,
   DemoUpstreamFailed | TestHost.TestHostFailed | ManagedProcess.ProcessFailed,
@@ -110,7 +114,8 @@ export const start = (options: {
       name: "demo-upstream",
       command: process.execPath,
       args: [script, host, String(port)],
-      logFile: join(options.logDir, "demo-upstream.log")
+      logFile: join(options.logDir, "demo-upstream.log"),
+      ...(options.masterKey === undefined ? {} : { env: { ECHO_MASTER_KEY: options.masterKey } })
     })
     let listenOn: string
     let running: ManagedProcess.ManagedProcess
@@ -128,5 +133,11 @@ export const start = (options: {
       Effect.sync(() => running.logTail().includes("echo listening")),
       "20 seconds"
     )
-    return { placement: placement.success, address: listenOn, port, process: running }
+    return {
+      placement: placement.success,
+      address: listenOn,
+      port,
+      process: running,
+      ...(options.masterKey === undefined ? {} : { masterKey: options.masterKey })
+    }
   })

@@ -28,7 +28,15 @@ export interface RouteOptions {
   /** `spec.settlement`; absent by default (upfront). */
   readonly settlement?: "onSuccess" | "upfront"
   /** `spec.upstream`, for pay-on-success routes. */
-  readonly upstream?: { readonly service: string; readonly namespace: string; readonly port: number }
+  readonly upstream?: {
+    readonly service: string
+    readonly namespace: string
+    readonly port: number
+    readonly authorization?: {
+      readonly secretKeyRef: { readonly name: string; readonly key: string }
+      readonly scheme: string
+    }
+  }
 }
 
 export const serviceOffer = (namespace: string, name: string) => ({

@@ -28,6 +28,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer, type Scope } from "effect"
+import { randomBytes } from "node:crypto"
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -95,6 +96,8 @@ export interface Stack {
     readonly port: number
     readonly address: string
     readonly placement: DemoUpstream.Placement
+    /** What the upstream's LiteLLM-like `/v1/...` requires as `Authorization: Bearer <key>` (new each start). */
+    readonly masterKey: string
   }
   /** The verifier's ForwardAuth base, e.g. `http://127.0.0.1:40200`. */
   readonly verifierUrl: string
@@ -214,7 +217,8 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
 
   // 4. The demo upstream, as a Service with an EndpointSlice.
   progress("demo upstream: echo service")
-  const upstream = yield* DemoUpstream.start({ logDir })
+  const masterKey = `sk-demo-${randomBytes(16).toString("hex")}`
+  const upstream = yield* DemoUpstream.start({ logDir, masterKey })
   logs["demo-upstream"] = upstream.process.logFile
   yield* apply(http, `/api/v1/namespaces/${namespaces.demo}/services/echo`, {
     apiVersion: "v1",
@@ -356,7 +360,8 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
       service: "echo",
       port: upstream.port,
       address: upstream.address,
-      placement: upstream.placement
+      placement: upstream.placement,
+      masterKey
     },
     verifierUrl,
     processes,

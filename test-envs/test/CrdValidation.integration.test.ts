@@ -46,7 +46,11 @@ describe("the ServiceOffer CRD on a real API server", () => {
     const created = await request("POST", offers(), withoutStatus)
     expect(created.status, created.body).toBe(201)
     const read = await request("GET", `${offers()}/${original.metadata.name}`)
-    expect(read.json.spec).toEqual({ ...original.spec, paused: false })
+    expect(read.json.spec).toEqual({
+      ...original.spec,
+      paused: false,
+      payment: { ...original.spec.payment, settlement: "onSuccess" }
+    })
     // The status subresource ignores status on create; write it through /status and read it back.
     const withStatus = await request("PUT", `${offers()}/${original.metadata.name}/status`, { ...read.json, status })
     expect(withStatus.status, withStatus.body).toBe(200)
@@ -59,7 +63,7 @@ describe("the ServiceOffer CRD on a real API server", () => {
       type: "http",
       paused: false,
       upstream: { port: 11434, healthPath: "/health" },
-      payment: { scheme: "exact", maxTimeoutSeconds: 300 }
+      payment: { scheme: "exact", maxTimeoutSeconds: 300, settlement: "onSuccess" }
     })
   })
 
@@ -151,6 +155,14 @@ describe("the ServiceOffer CRD on a real API server", () => {
       "CEL: inference needs a model",
       (o) => (o.spec.type = "inference"),
       "spec.model: Invalid value: model is required when type is inference"
+    ],
+    [
+      "CEL: upstream credentials need pay-on-success",
+      (o) => {
+        o.spec.upstream.authorization = { secretKeyRef: { name: "litellm-secrets", key: "LITELLM_MASTER_KEY" } }
+        o.spec.payment.settlement = "upfront"
+      },
+      "spec.upstream.authorization: Invalid value: upstream.authorization needs settlement onSuccess"
     ],
     ["required upstream", (o) => delete o.spec.upstream, "spec.upstream: Required value"]
   ]

@@ -40,3 +40,11 @@ export const registrationRequest = (offer: string) => derived(offer, { suffix: "
  * @category constructors
  */
 export const referenceGrant = (namespace: string, offer: string) => derived(`${namespace}.${offer}`, { prefix: "so-" })
+
+/**
+ * The Role (and its RoleBinding) in an offer's namespace that lets the x402-verifier read one
+ * Secret, an upstream credential (`obol sell --upstream-auth-secret` applies both).
+ *
+ * @category constructors
+ */
+export const verifierSecretGrant = (secret: string) => derived(secret, { prefix: "x402-verifier-secret-" })

@@ -20,6 +20,7 @@ import * as CustomResource from "./CustomResource.ts"
 import { DecimalString } from "./Decimal.ts"
 import { Address, Caip2, Uint256String } from "./Ethereum.ts"
 import { defaulted } from "./internal/defaulted.ts"
+import { UpstreamAuthorization } from "./UpstreamAuthorization.ts"
 
 /**
  * The ServiceOffer a route prices: always the one of that name **in the route's own namespace**,
@@ -102,7 +103,8 @@ export const RouteUpstream = Schema.Struct({
   ).annotate({ description: "Namespace of the Service." }),
   port: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 65535 })).annotate({
     description: "Service port to send paid requests to (1-65535)."
-  })
+  }),
+  authorization: Schema.optionalKey(UpstreamAuthorization)
 }).annotate({ description: "Where the verifier proxies paid requests when settlement is onSuccess." })
 
 /**
@@ -178,7 +180,7 @@ export const PaymentRouteStatus = Schema.Struct({
   reason: Schema.optionalKey(
     Schema.String.annotate({
       description:
-        "Why the route is not admitted, in PascalCase: NotOwnedByOffer, DuplicateOfferRoute, PathConflict, UnsupportedNetwork, UnsupportedFacilitator or UpstreamMissing."
+        "Why the route is not admitted, in PascalCase: NotOwnedByOffer, DuplicateOfferRoute, PathConflict, UnsupportedNetwork, UnsupportedFacilitator, UpstreamMissing or UpstreamSecretMissing."
     })
   ),
   message: Schema.optionalKey(Schema.String.annotate({ description: "Human-readable detail for reason." }))

@@ -20,6 +20,7 @@ import * as CustomResource from "./CustomResource.ts"
 import { DecimalString } from "./Decimal.ts"
 import { Address, NetworkName, TxHash, Uint256String } from "./Ethereum.ts"
 import { defaulted } from "./internal/defaulted.ts"
+import { UpstreamAuthorization } from "./UpstreamAuthorization.ts"
 
 const DnsLabel = Schema.String.check(
   Schema.isMaxLength(63),
@@ -78,7 +79,8 @@ export const Upstream = Schema.Struct({
       Schema.isPattern(/^\/[^\s?#]*$/u, { expected: "an absolute path starting with / (no query or fragment)" })
     ).annotate({ description: "Path probed for upstream health; a connection failure or a 5xx answer is unhealthy." }),
     "/health"
-  )
+  ),
+  authorization: Schema.optionalKey(UpstreamAuthorization)
 }).annotate({ description: "The in-cluster Service that receives paid requests." })
 
 /**
@@ -148,7 +150,8 @@ export const Payment = Schema.Struct({
     "exact"
   ),
   network: NetworkName.annotate({
-    description: "Chain to be paid on, as a name (base-sepolia, base) or a CAIP-2 id (eip155:84532)."
+    description:
+      "Chain to be paid on, as a name (base-sepolia, base, polygon, polygon-amoy, avalanche, avalanche-fuji) or a CAIP-2 id (eip155:84532)."
   }),
   payTo: Address.annotate({ description: "Address that receives payments (0x + 40 hex digits)." }),
   maxTimeoutSeconds: defaulted(
@@ -159,11 +162,12 @@ export const Payment = Schema.Struct({
   ),
   price: Price,
   asset: Schema.optionalKey(Asset),
-  settlement: Schema.optionalKey(
+  settlement: defaulted(
     Schema.Literals(["onSuccess", "upfront"]).annotate({
       description:
-        "When the buyer is charged. onSuccess: the x402 verifier proxies the request and settles only when the upstream answers below 400, returning the receipt to the buyer. upfront: Traefik ForwardAuth settles before the upstream runs. Absent: upfront."
-    })
+        "When the buyer is charged. onSuccess (the default): the x402 verifier proxies the request and settles only when the upstream answers below 400, returning the receipt to the buyer. upfront: Traefik ForwardAuth settles before the upstream runs, so a failed request is charged too."
+    }),
+    "onSuccess"
   )
 }).annotate({ description: "How buyers pay: x402 scheme, network, recipient, price and token." })
 
@@ -248,6 +252,20 @@ export const ServiceOfferSpec = Schema.Struct({
       },
       (spec: { readonly type: string; readonly model?: unknown }) =>
         spec.type !== "inference" || spec.model !== undefined
+    ),
+    CelRule.make(
+      {
+        rule: "!has(self.upstream.authorization) || !has(self.payment.settlement) || self.payment.settlement == 'onSuccess'",
+        message: "upstream.authorization needs settlement onSuccess: only the verifier's proxy sends the credential",
+        fieldPath: ".upstream.authorization"
+      },
+      (spec: {
+        readonly upstream: { readonly authorization?: unknown }
+        readonly payment: { readonly settlement?: string }
+      }) =>
+        spec.upstream.authorization === undefined ||
+        spec.payment.settlement === undefined ||
+        spec.payment.settlement === "onSuccess"
     )
   )
 

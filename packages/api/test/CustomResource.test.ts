@@ -70,6 +70,11 @@ describe("CustomResource", () => {
         rule: "self.type != 'inference' || has(self.model)",
         message: "model is required when type is inference",
         fieldPath: ".model"
+      },
+      {
+        rule: "!has(self.upstream.authorization) || !has(self.payment.settlement) || self.payment.settlement == 'onSuccess'",
+        message: "upstream.authorization needs settlement onSuccess: only the verifier's proxy sends the credential",
+        fieldPath: ".upstream.authorization"
       }
     ])
     expect(spec.properties.payment.properties.price["x-kubernetes-validations"]).toEqual([

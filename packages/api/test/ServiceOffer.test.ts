@@ -18,11 +18,12 @@ const problems = (input: unknown) => {
 describe("ServiceOffer", () => {
   const samples = readdirSync(join(repoRoot, "deploy", "samples")).filter((f) => f.startsWith("serviceoffer-"))
 
-  it("has the three samples the docs refer to", () => {
+  it("has the four samples the docs refer to", () => {
     expect(samples.toSorted()).toEqual([
       "serviceoffer-http-per-request.yaml",
       "serviceoffer-inference-per-mtok.yaml",
-      "serviceoffer-paused.yaml"
+      "serviceoffer-paused.yaml",
+      "serviceoffer-upfront.yaml"
     ])
   })
 
@@ -36,7 +37,8 @@ describe("ServiceOffer", () => {
     const result = decode(manifest, { strict: true })
     if (Result.isFailure(result)) throw new Error(result.failure.message)
     const offer = result.success
-    expect(offer.spec).toEqual({ ...(manifest["spec"] as object), paused: false })
+    const spec = manifest["spec"] as { readonly payment: object }
+    expect(offer.spec).toEqual({ ...spec, paused: false, payment: { ...spec.payment, settlement: "onSuccess" } })
     expect(offer.status?.agentId).toBe("0")
   })
 

@@ -42,7 +42,7 @@ export const flags = {
   ),
   chain: Flag.String("chain").pipe(
     Flag.withDescription(
-      "Network buyers pay on: base-sepolia, base, or a CAIP-2 id such as eip155:84532 (default base-sepolia)"
+      "Network buyers pay on: base-sepolia, base, polygon, polygon-amoy, avalanche, avalanche-fuji, or a CAIP-2 id such as eip155:84532 (default base-sepolia)"
     ),
     Flag.withDefault("base-sepolia")
   ),
@@ -90,9 +90,29 @@ export const flags = {
     Flag.optional
   ),
   provenanceFile: optionalString("provenance-file", "JSON file of string provenance fields (framework, metricName…)"),
+  upstreamAuthSecret: optionalString(
+    "upstream-auth-secret",
+    "Secret (in the offer's namespace) whose key the verifier sends the upstream as Authorization, e.g. litellm-secrets; grants the verifier read access to it"
+  ),
+  upstreamAuthKey: optionalString(
+    "upstream-auth-key",
+    "Key of --upstream-auth-secret holding the credential, e.g. LITELLM_MASTER_KEY"
+  ),
+  upstreamAuthScheme: Flag.String("upstream-auth-scheme").pipe(
+    Flag.withDescription(
+      'Scheme before the credential: Authorization: <scheme> <value> (default Bearer; "" sends it as is)'
+    ),
+    Flag.withDefault("Bearer")
+  ),
+  verifierServiceAccount: Flag.String("verifier-service-account").pipe(
+    Flag.withDescription(
+      "The x402-verifier's ServiceAccount as namespace/name, granted read access to --upstream-auth-secret (default x402/x402-verifier)"
+    ),
+    Flag.withDefault("x402/x402-verifier")
+  ),
   settlement: Flag.Literals("settlement", ["onSuccess", "upfront"]).pipe(
     Flag.withDescription(
-      "When buyers are charged: onSuccess (after the upstream answers below 400, receipt returned) or upfront (before it runs; the default)"
+      "When buyers are charged: onSuccess (the default: after the upstream answers below 400, receipt returned) or upfront (before it runs, through Traefik ForwardAuth)"
     ),
     Flag.optional
   ),
@@ -142,6 +162,10 @@ const flagOfPath: ReadonlyArray<readonly [RegExp, string]> = [
   [/^spec\.upstream\.namespace/u, "--upstream-namespace"],
   [/^spec\.upstream\.port/u, "--port"],
   [/^spec\.upstream\.healthPath/u, "--health-path"],
+  [/^spec\.upstream\.authorization\.secretKeyRef\.name/u, "--upstream-auth-secret"],
+  [/^spec\.upstream\.authorization\.secretKeyRef\.key/u, "--upstream-auth-key"],
+  [/^spec\.upstream\.authorization\.scheme/u, "--upstream-auth-scheme"],
+  [/^spec\.upstream\.authorization/u, "--upstream-auth-secret"],
   [/^spec\.payment\.payTo/u, "--wallet"],
   [/^spec\.payment\.network/u, "--chain"],
   [/^spec\.payment\.maxTimeoutSeconds/u, "--max-timeout"],
@@ -320,6 +344,31 @@ export const build = (input: Input, context: Context): Result.Result<Manifest, R
         }
       : undefined
 
+  // The upstream credential: a Secret and its key together, only where the verifier proxies.
+  const authSecret = get(input.upstreamAuthSecret)
+  const authKey = get(input.upstreamAuthKey)
+  if ((authSecret === undefined) !== (authKey === undefined)) {
+    problems.push(
+      authSecret === undefined
+        ? "--upstream-auth-key needs --upstream-auth-secret (the Secret that holds the key)"
+        : "--upstream-auth-secret needs --upstream-auth-key (the key of the Secret holding the credential)"
+    )
+  }
+  if (authSecret !== undefined && get(input.settlement) === "upfront") {
+    problems.push(
+      "--upstream-auth-secret needs --settlement onSuccess (the default): only the verifier's proxy sends the credential"
+    )
+  }
+  if (!/^\S+\/\S+$/u.test(input.verifierServiceAccount)) {
+    problems.push(
+      `--verifier-service-account "${input.verifierServiceAccount}" must be namespace/name, e.g. x402/x402-verifier`
+    )
+  }
+  const authorization =
+    authSecret === undefined || authKey === undefined
+      ? undefined
+      : { secretKeyRef: { name: authSecret, key: authKey }, scheme: input.upstreamAuthScheme }
+
   const upstreamNamespace = get(input.upstreamNamespace)
   const path = get(input.path)
   const manifest: Manifest = {
@@ -335,7 +384,8 @@ export const build = (input: Input, context: Context): Result.Result<Manifest, R
         service: upstream ?? "",
         ...(upstreamNamespace === undefined ? {} : { namespace: upstreamNamespace }),
         port: input.port,
-        healthPath: input.healthPath
+        healthPath: input.healthPath,
+        ...(authorization === undefined ? {} : { authorization })
       },
       payment: {
         scheme: "exact",

@@ -56,7 +56,10 @@ beforeAll(async () => {
   const controller = ServiceOfferController.run({ namespace: namespace() }).pipe(
     Effect.provide(
       Layer.mergeAll(
-        ServiceOfferReconciler.ReconcilerSettings.layer({ publicBaseUrl }),
+        ServiceOfferReconciler.ReconcilerSettings.layer({
+          publicBaseUrl,
+          verifierService: { namespace: namespace(), name: "x402-verifier", port: 8080 }
+        }),
         UpstreamProbe.layerMemory(new Map()),
         EventRecorder.layerNoop
       )

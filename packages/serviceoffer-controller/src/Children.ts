@@ -20,6 +20,7 @@ import type { ServiceOffer } from "@obol/api/ServiceOffer"
 import type { Manifest } from "@obol/kube/KubeClient"
 import * as Price from "@obol/x402/Price"
 import * as Networks from "@obol/x402/Networks"
+import * as PaymentHeaders from "@obol/x402/PaymentHeaders"
 
 /**
  * Where the children point: the verifier, the Gateway, the public base URL.
@@ -67,22 +68,13 @@ export const defaultSettings: Settings = {
  * and `X-PAYMENT` (v1) payloads and any `PAYMENT-REQUIRED`, which the verifier reads or writes but
  * never returns on a 200. (The auth request itself still carries the buyer's payment: Traefik
  * copies the request headers to the verifier before this step.) A name not listed here passes
- * through as the buyer sent it.
+ * through as the buyer sent it. The list is `@obol/x402/PaymentHeaders`, which the pay-on-success
+ * proxy strips too. The verifier sets `PAYMENT-RESPONSE`, `X-PAYMENT-RESPONSE` and
+ * `X-Payment-Status/-Tx/-Payer` on a settled payment; it never returns the others on a 200.
  *
  * @category constants
  */
-export const authResponseHeaders: ReadonlyArray<string> = [
-  // Set by the verifier on a settled payment.
-  "PAYMENT-RESPONSE",
-  "X-PAYMENT-RESPONSE",
-  "X-Payment-Status",
-  "X-Payment-Tx",
-  "X-Payment-Payer",
-  // Never set on a 200: listed only so that Traefik strips the buyer's copies.
-  "PAYMENT-SIGNATURE",
-  "X-PAYMENT",
-  "PAYMENT-REQUIRED"
-]
+export const authResponseHeaders: ReadonlyArray<string> = PaymentHeaders.names
 
 /**
  * The ForwardAuth `maxResponseBodySize`, in bytes: 64 KiB.
@@ -228,7 +220,16 @@ export const paymentRoute = (offer: ServiceOffer, settings: Settings): Result.Re
               upstream: {
                 service: offer.spec.upstream.service,
                 namespace: offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default",
-                port: offer.spec.upstream.port
+                port: offer.spec.upstream.port,
+                // The reference only: the verifier reads the value from the offer's namespace.
+                ...(offer.spec.upstream.authorization === undefined
+                  ? {}
+                  : {
+                      authorization: {
+                        secretKeyRef: { ...offer.spec.upstream.authorization.secretKeyRef },
+                        scheme: offer.spec.upstream.authorization.scheme
+                      }
+                    })
               }
             }
           : {}),
@@ -241,13 +242,13 @@ export const paymentRoute = (offer: ServiceOffer, settings: Settings): Result.Re
 }
 
 /**
- * When an offer's buyers are charged (docs/adr/0010-pay-on-success.md): `upfront` unless the offer
- * says `onSuccess`.
+ * When an offer's buyers are charged (docs/adr/0010-pay-on-success.md): `onSuccess` unless the
+ * offer says `upfront` (absent, as from a CRD older than the default, is `onSuccess` too).
  *
  * @category accessors
  */
 export const settlementOf = (offer: ServiceOffer): "onSuccess" | "upfront" =>
-  offer.spec.payment.settlement === "onSuccess" ? "onSuccess" : "upfront"
+  offer.spec.payment.settlement === "upfront" ? "upfront" : "onSuccess"
 
 /**
  * The header the pay-on-success HTTPRoute sets (never passes through from the buyer) to pin the

@@ -250,11 +250,26 @@ const apply = (offer: Offer, context: Controller.Context) =>
       // over from upfront), and the verifier's Service granted to this namespace's HTTPRoutes.
       // Upfront needs no grant: one left over from pay-on-success is removed.
       const grant = Children.referenceGrant(offer, settings)
+      /** Why the verifier's Service could not be granted to this namespace, when it could not. */
+      let ungranted: string | undefined
       if (onSuccess) {
         if (Option.isSome(context.store(Middleware).get(Store.key(refOf(offer, Names.middleware(name)))))) {
           yield* deleteIfPresent(client, Middleware, refOf(offer, Names.middleware(name)))
         }
-        if (grant !== undefined) yield* client.apply(ReferenceGrant, grant, applyOptions)
+        if (grant !== undefined) {
+          ungranted = yield* client.apply(ReferenceGrant, grant, applyOptions).pipe(
+            Effect.as(undefined),
+            // A missing namespace or a missing permission does not heal by retrying soon: say so on
+            // the offer (the health period brings the next try); anything else is retried as usual.
+            Effect.catchIf(
+              (error) => error.reason === "NotFound" || error.reason === "Forbidden",
+              (error) =>
+                Effect.succeed(
+                  `could not grant HTTPRoutes of namespace ${offer.metadata.namespace} the verifier's Service ${settings.verifierService.namespace}/${settings.verifierService.name} (ReferenceGrant in ${settings.verifierService.namespace}: ${error.message}); is the x402-verifier installed there, and is VERIFIER_SERVICE right?`
+                )
+            )
+          )
+        }
       } else {
         yield* client.apply(Middleware, Children.middleware(offer, settings, pin), applyOptions)
         if (switchedFromOnSuccess) yield* deleteGrant(client, offer, settings)
@@ -289,6 +304,10 @@ const apply = (offer: Offer, context: Controller.Context) =>
       if (offer.spec.paused) {
         yield* withdrawRoute
         condition("RoutePublished", "False", "Paused", "the offer is paused; its route is withdrawn")
+      } else if (ungranted !== undefined) {
+        // The Gateway would refuse the backend (RefNotPermitted): publish nothing until granted.
+        yield* withdrawRoute
+        condition("RoutePublished", "False", "VerifierNotGranted", ungranted)
       } else if (conflict !== undefined) {
         yield* withdrawRoute
         condition(

@@ -19,6 +19,7 @@ const paths: Record<string, string> = {
   Middleware: "/apis/traefik.io/v1alpha1/namespaces/{ns}/middlewares",
   PaymentRoute: "/apis/obol.org/v1alpha1/namespaces/{ns}/paymentroutes",
   HTTPRoute: "/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes",
+  ReferenceGrant: "/apis/gateway.networking.k8s.io/v1beta1/namespaces/{ns}/referencegrants",
   RegistrationRequest: "/apis/obol.org/v1alpha1/namespaces/{ns}/registrationrequests"
 }
 
@@ -26,6 +27,7 @@ describe("children on the real API server", () => {
   it.each([
     "deploy/samples/serviceoffer-http-per-request.yaml",
     "deploy/samples/serviceoffer-inference-per-mtok.yaml",
+    "deploy/samples/serviceoffer-upfront.yaml",
     "packages/api/test/fixtures/obol-stack-serviceoffer.yaml"
   ])("accepts every child of %s", async (sample) => {
     const raw = parse(readFileSync(join(repoRoot, sample), "utf8"))
@@ -35,12 +37,23 @@ describe("children on the real API server", () => {
     if (Result.isFailure(offer)) throw new Error(offer.failure.message)
     const desired = Children.desired(offer.success, Children.defaultSettings)
     if (Result.isFailure(desired)) throw new Error(desired.failure.message)
-    const children = [
-      Children.middleware(offer.success, Children.defaultSettings, { route: "route-uid", generation: 1 }),
-      desired.success.paymentRoute,
-      desired.success.httpRoute,
-      desired.success.registrationRequest
-    ]
+    const pin = { route: "route-uid", generation: 1 }
+    const grant = Children.referenceGrant(offer.success, Children.defaultSettings)
+    const children =
+      Children.settlementOf(offer.success) === "upfront"
+        ? [
+            Children.middleware(offer.success, Children.defaultSettings, pin),
+            desired.success.paymentRoute,
+            desired.success.httpRoute,
+            desired.success.registrationRequest
+          ]
+        : [
+            desired.success.paymentRoute,
+            Children.httpRoute(offer.success, Children.defaultSettings, pin),
+            // Applied in the verifier's namespace; checked here in the test's own.
+            grant === undefined ? undefined : { ...grant, metadata: { ...grant.metadata, namespace: namespace() } },
+            desired.success.registrationRequest
+          ]
     for (const child of children.filter((c) => c !== undefined)) {
       const res = await request(
         "POST",

@@ -31,23 +31,47 @@ const settings = { ...Children.defaultSettings, publicBaseUrl: "https://seller.e
 /** The pin the reconciler would give the Middleware once the verifier admitted generation 1. */
 const pin = { route: "00000000-0000-4000-8000-00000000000a", generation: 1 }
 
+/** The same offer, charged upfront through Traefik ForwardAuth instead of the default pay-on-success. */
+const upfront = (offer: ReturnType<typeof offerFrom>): ReturnType<typeof offerFrom> => ({
+  ...offer,
+  spec: { ...offer.spec, payment: { ...offer.spec.payment, settlement: "upfront" } }
+})
+
+/**
+ * What the reconciler applies once the verifier admitted generation 1: upfront, the Middleware
+ * pins the route; pay-on-success, the HTTPRoute's header does and there is no Middleware.
+ */
 const desiredOf = (offer: ReturnType<typeof offerFrom>) => {
   const result = Children.desired(offer, settings)
   if (Result.isFailure(result)) throw new Error(result.failure.message)
-  return { ...result.success, middleware: Children.middleware(offer, settings, pin) }
+  return Children.settlementOf(offer) === "upfront"
+    ? { ...result.success, middleware: Children.middleware(offer, settings, pin), referenceGrant: undefined }
+    : {
+        ...result.success,
+        httpRoute: Children.httpRoute(offer, settings, pin),
+        middleware: undefined,
+        referenceGrant: Children.referenceGrant(offer, settings)
+      }
 }
 
 const goldens = [
   ["deploy/samples/serviceoffer-http-per-request.yaml", "http-per-request.yaml"],
   ["deploy/samples/serviceoffer-inference-per-mtok.yaml", "inference-per-mtok.yaml"],
   ["deploy/samples/serviceoffer-paused.yaml", "paused.yaml"],
+  ["deploy/samples/serviceoffer-upfront.yaml", "upfront.yaml"],
   ["packages/api/test/fixtures/obol-stack-serviceoffer.yaml", "obol-stack.yaml"]
 ] as const
 
 describe("Children", () => {
   it.each(goldens)("renders the children of %s as in golden/%s", (sample, golden) => {
     const desired = desiredOf(offerFrom(sample))
-    const text = [desired.middleware, desired.paymentRoute, desired.httpRoute, desired.registrationRequest]
+    const text = [
+      desired.middleware,
+      desired.paymentRoute,
+      desired.httpRoute,
+      desired.referenceGrant,
+      desired.registrationRequest
+    ]
       .filter((m) => m !== undefined)
       .map((m) => stringify(m, { lineWidth: 0 }))
       .join("---\n")
@@ -69,7 +93,9 @@ describe("Children", () => {
     expect(rr === undefined || Result.isSuccess(rr) ? "ok" : rr.failure.message).toBe("ok")
     expect(() => Schema.decodeUnknownSync(HTTPRoute.schema)(desired.httpRoute)).not.toThrow()
     expect(() =>
-      Schema.decodeUnknownSync(Middleware.schema)(desired.middleware, { onExcessProperty: "error" })
+      desired.middleware === undefined
+        ? undefined
+        : Schema.decodeUnknownSync(Middleware.schema)(desired.middleware, { onExcessProperty: "error" })
     ).not.toThrow()
   })
 
@@ -119,9 +145,9 @@ describe("Children", () => {
   })
 
   it("bounds the ForwardAuth answer body far above the verifier's largest 402", () => {
-    const desired = desiredOf(offerFrom("deploy/samples/serviceoffer-http-per-request.yaml"))
+    const desired = desiredOf(upfront(offerFrom("deploy/samples/serviceoffer-http-per-request.yaml")))
     const spec = desired.paymentRoute.spec as any
-    expect((desired.middleware.spec as any).forwardAuth.maxResponseBodySize).toBe(Children.maxResponseBodySize)
+    expect((desired.middleware!.spec as any).forwardAuth.maxResponseBodySize).toBe(Children.maxResponseBodySize)
     expect(Children.maxResponseBodySize).toBe(64 * 1024)
     // The 402 body the verifier sends for this route, with the longest description a PaymentRoute
     // allows and a 4 KiB request URL.
@@ -158,8 +184,10 @@ describe("Children", () => {
   })
 
   it("routes PathPrefix <path> through the Middleware, strips the prefix, and bounds the request time", () => {
-    const route = Children.httpRoute(offerFrom("deploy/samples/serviceoffer-inference-per-mtok.yaml"), settings)
-      .spec as any
+    const route = Children.httpRoute(
+      upfront(offerFrom("deploy/samples/serviceoffer-inference-per-mtok.yaml")),
+      settings
+    ).spec as any
     expect(route.parentRefs).toEqual([{ namespace: "traefik", name: "traefik-gateway", sectionName: "web" }])
     expect(route.rules[0].matches).toEqual([{ path: { type: "PathPrefix", value: "/services/qwen" } }])
     expect(route.rules[0].filters.map((f: { type: string }) => f.type)).toEqual(["ExtensionRef", "URLRewrite"])
@@ -168,7 +196,7 @@ describe("Children", () => {
   })
 
   it("names the upstream namespace only when it differs from the offer's", () => {
-    const offer = offerFrom("packages/api/test/fixtures/obol-stack-serviceoffer.yaml")
+    const offer = upfront(offerFrom("packages/api/test/fixtures/obol-stack-serviceoffer.yaml"))
     expect((Children.httpRoute(offer, settings).spec as any).rules[0].backendRefs).toEqual([
       { name: "litellm", namespace: "llm", port: 4000 }
     ])
@@ -188,8 +216,8 @@ describe("Children", () => {
   })
 
   it("gives every child a controller ownerReference to the offer, in the offer's namespace", () => {
-    const desired = desiredOf(offerFrom("deploy/samples/serviceoffer-inference-per-mtok.yaml", "uid-42"))
-    for (const child of [desired.middleware, desired.paymentRoute, desired.httpRoute, desired.registrationRequest!]) {
+    const desired = desiredOf(upfront(offerFrom("deploy/samples/serviceoffer-inference-per-mtok.yaml", "uid-42")))
+    for (const child of [desired.middleware!, desired.paymentRoute, desired.httpRoute, desired.registrationRequest!]) {
       expect(child.metadata.namespace).toBe("llm")
       expect(child.metadata["ownerReferences"]).toEqual([
         {
@@ -210,10 +238,10 @@ describe("Children", () => {
       { ...offer, spec: { ...offer.spec, payment: { ...offer.spec.payment, network: "solana" } } },
       settings
     )
-    expect(Result.isFailure(unknown) && [unknown.failure.reason, unknown.failure.message]).toEqual([
-      "UnknownNetwork",
-      'network "solana" is not configured (known: base-sepolia, eip155:84532, base, eip155:8453)'
-    ])
+    expect(Result.isFailure(unknown) && unknown.failure.reason).toBe("UnknownNetwork")
+    expect(Result.isFailure(unknown) && unknown.failure.message).toMatch(
+      /^network "solana" is not configured \(known: base-sepolia, eip155:84532, base, base-mainnet, eip155:8453, .*avalanche-fuji, eip155:43113, .*\)$/u
+    )
     const tooPrecise = Children.desired(
       { ...offer, spec: { ...offer.spec, payment: { ...offer.spec.payment, price: { perRequest: "0.0000001" } } } },
       settings

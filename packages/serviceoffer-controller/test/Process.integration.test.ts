@@ -31,7 +31,8 @@ const start = (id: string) => {
       FIELD_MANAGER: `serviceoffer-controller-${id}`,
       HEALTH_PORT: String(ports()),
       WELL_KNOWN_PORT: String(wellKnownPort),
-      PUBLIC_BASE_URL: "https://seller.example"
+      PUBLIC_BASE_URL: "https://seller.example",
+      VERIFIER_SERVICE: `${namespace()}/x402-verifier:8080`
     },
     stdio: ["ignore", "ignore", "pipe"]
   })

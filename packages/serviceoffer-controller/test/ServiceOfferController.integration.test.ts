@@ -1,6 +1,8 @@
 /**
  * The serviceoffer-controller on the real API server, in-process, with the test playing the x402
- * verifier (writing PaymentRoute admission) and the Gateway (writing HTTPRoute status).
+ * verifier (writing PaymentRoute admission) and the Gateway (writing HTTPRoute status). The sample
+ * offer takes the default pay-on-success, and the verifier's Service lives in a namespace of its
+ * own, so the controller's ReferenceGrant there is applied and removed for real.
  */
 import { Effect, Fiber, Layer } from "effect"
 import { readFileSync } from "node:fs"
@@ -17,6 +19,7 @@ import * as ServiceOfferReconciler from "@obol/serviceoffer-controller/ServiceOf
 import * as UpstreamProbe from "@obol/serviceoffer-controller/UpstreamProbe"
 
 const namespace = useNamespace("so-controller")
+const verifierNamespace = useNamespace("so-verifier")
 const repoRoot = join(import.meta.dirname, "..", "..", "..")
 const api = (kind: string, name = "") => {
   const base =
@@ -28,13 +31,18 @@ const api = (kind: string, name = "") => {
   return name === "" ? base : `${base}/${name}`
 }
 const exists = async (kind: string, name: string) => (await request("GET", api(kind, name))).status === 200
+const grant = () =>
+  `/apis/gateway.networking.k8s.io/v1beta1/namespaces/${verifierNamespace()}/referencegrants/so-${namespace()}.weather-api`
 
 let fiber: Fiber.Fiber<never, never> | undefined
 
 beforeAll(() => {
   const layer = Layer.mergeAll(
     NodeKubeClient.layer.pipe(Layer.provide(KubeConfig.layerFromFile(inject("kubeconfig"))), Layer.orDie),
-    ServiceOfferReconciler.ReconcilerSettings.layer({ publicBaseUrl: "https://seller.example" }),
+    ServiceOfferReconciler.ReconcilerSettings.layer({
+      publicBaseUrl: "https://seller.example",
+      verifierService: { namespace: verifierNamespace(), name: "x402-verifier", port: 8080 }
+    }),
     UpstreamProbe.layerMemory(new Map()),
     EventRecorder.layerNoop
   )
@@ -58,8 +66,12 @@ describe("serviceoffer-controller on the real API server", () => {
     await eventually("the PaymentRoute", async () =>
       (await exists("paymentroutes", "weather-api-payment")) ? true : undefined
     )
-    expect(await exists("middlewares", "x402-weather-api")).toBe(true)
+    // Pay-on-success: no ForwardAuth Middleware; the verifier's Service is granted to this namespace.
+    expect(await exists("middlewares", "x402-weather-api")).toBe(false)
     expect(await exists("httproutes", "so-weather-api")).toBe(false)
+    await eventually("the ReferenceGrant", async () =>
+      (await request("GET", grant())).json?.spec?.from?.[0]?.namespace === namespace() ? true : undefined
+    )
     await admit("weather-api")
     await accept("weather-api")
     const offer = await ready("weather-api")
@@ -82,9 +94,11 @@ describe("serviceoffer-controller on the real API server", () => {
       const r = await request("GET", api("paymentroutes", "weather-api-payment"))
       return r.json?.spec?.price === "250000" ? true : undefined
     })
-    expect((await request("DELETE", api("middlewares", "x402-weather-api"))).status).toBe(200)
-    await eventually("the Middleware to be restored", async () =>
-      (await exists("middlewares", "x402-weather-api")) ? true : undefined
+    await admit("weather-api")
+    await eventually("the HTTPRoute", async () => ((await exists("httproutes", "so-weather-api")) ? true : undefined))
+    expect((await request("DELETE", api("httproutes", "so-weather-api"))).status).toBe(200)
+    await eventually("the HTTPRoute to be restored", async () =>
+      (await exists("httproutes", "so-weather-api")) ? true : undefined
     )
   })
 
@@ -101,10 +115,11 @@ describe("serviceoffer-controller on the real API server", () => {
     expect(deleted.code, deleted.stderr).toBe(0)
     for (const [kind, name] of [
       ["httproutes", "so-weather-api"],
-      ["paymentroutes", "weather-api-payment"],
-      ["middlewares", "x402-weather-api"]
+      ["paymentroutes", "weather-api-payment"]
     ] as const) {
       await eventually(`${kind}/${name} to be gone`, async () => ((await exists(kind, name)) ? undefined : true))
     }
+    // No ownerReference can cross namespaces: the finalizer removed the grant before letting go.
+    expect((await request("GET", grant())).status).toBe(404)
   })
 })

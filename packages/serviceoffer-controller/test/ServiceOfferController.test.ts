@@ -124,15 +124,27 @@ const accept = (name: string) =>
     yield* settle
   })
 
-/** The generation the offer's ForwardAuth address pins, checking that it pins the current route. */
+/**
+ * The generation the offer's traffic is pinned to, checking that it pins the current route: the
+ * ForwardAuth address's query (upfront) or the header the HTTPRoute sets (pay-on-success).
+ */
 const pinned = (name: string) =>
   Effect.gen(function* () {
     const middleware = yield* get(Middleware, `x402-${name}`)
     const route = yield* get(PaymentRoute, `${name}-payment`)
-    const address = middleware._tag === "Some" ? (middleware.value.spec.forwardAuth?.address ?? "") : ""
-    const query = new URL(address).searchParams
-    expect(query.get("route")).toBe(route._tag === "Some" ? route.value.metadata.uid : "no route")
-    return `generation=${query.get("generation")}`
+    const uid = route._tag === "Some" ? route.value.metadata.uid : "no route"
+    if (middleware._tag === "Some") {
+      const query = new URL(middleware.value.spec.forwardAuth?.address ?? "").searchParams
+      expect(query.get("route")).toBe(uid)
+      return `generation=${query.get("generation")}`
+    }
+    const httpRoute = yield* get(HTTPRoute, `so-${name}`)
+    const header = ((httpRoute._tag === "Some" ? httpRoute.value.spec : {}) as any).rules?.[0]?.filters?.[0]
+      ?.requestHeaderModifier?.set?.[0]
+    expect(header?.name).toBe("x-obol-route")
+    const [pinnedUid, generation] = String(header?.value).split("/")
+    expect(pinnedUid).toBe(uid)
+    return `generation=${generation}`
   })
 
 const create = (object: ReturnType<typeof offer>) =>
@@ -148,7 +160,8 @@ describe("ServiceOfferController", () => {
         expect(
           (yield* get(ServiceOffer, "weather")).pipe((o) => o._tag === "Some" && o.value.metadata.finalizers)
         ).toEqual([ServiceOfferReconciler.finalizer])
-        expect((yield* get(Middleware, "x402-weather"))._tag).toBe("Some")
+        // Pay-on-success by default: the HTTPRoute will lead to the verifier, so no ForwardAuth Middleware.
+        expect((yield* get(Middleware, "x402-weather"))._tag).toBe("None")
         expect((yield* get(PaymentRoute, "weather-payment"))._tag).toBe("Some")
         expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("None")
         expect(yield* conditionsOf("weather")).toMatchObject({
@@ -285,7 +298,7 @@ describe("ServiceOfferController", () => {
   it.effect("restores a child deleted or edited from outside", () =>
     Effect.gen(function* () {
       yield* start
-      yield* create(offer("weather"))
+      yield* create(offer("weather", { settlement: "upfront" }))
       const client = yield* KubeClient.KubeClient
       yield* client.delete(PaymentRoute, { namespace: ns, name: "weather-payment" })
       yield* settle
@@ -529,6 +542,8 @@ describe("ServiceOfferController", () => {
       expect(deletes).toEqual([
         "delete ServiceOffer",
         "delete HTTPRoute",
+        // Pay-on-success in another namespace than the verifier's: its grant there goes too.
+        "delete ReferenceGrant",
         "delete RegistrationRequest",
         "patch ServiceOffer"
       ])
@@ -585,6 +600,40 @@ describe("ServiceOfferController", () => {
           KubeError.ignoreNotFound(c.get(ReferenceGrant, { namespace: "x402", name: "so-sellers.weather" }))
         )
         expect(gone._tag).toBe("None")
+      }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect(
+    "pay-on-success: a grant the API server refuses (no verifier namespace) withholds the route and says what to fix",
+    () =>
+      Effect.gen(function* () {
+        const fake = yield* FakeKube.FakeKube
+        yield* fake.failNext("apply", {
+          error: new KubeError.KubeError({
+            reason: "NotFound",
+            code: 404,
+            message: 'namespaces "x402" not found',
+            request: "PATCH referencegrants"
+          }),
+          times: 1_000,
+          when: (request) => request.kind === "ReferenceGrant"
+        })
+        yield* start
+        yield* create(offer("weather"))
+        yield* admit("weather")
+        yield* accept("weather").pipe(Effect.ignore)
+        expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("None")
+        expect(yield* conditionsOf("weather")).toMatchObject({
+          PaymentGateReady: "True/Admitted",
+          RoutePublished: "False/VerifierNotGranted",
+          Ready: "False/VerifierNotGranted"
+        })
+        const offerNow = yield* get(ServiceOffer, "weather")
+        const message = (offerNow._tag === "Some" ? offerNow.value.status?.conditions : [])?.find(
+          (c) => c.type === "RoutePublished"
+        )?.message
+        expect(message).toContain('namespaces "x402" not found')
+        expect(message).toContain("is the x402-verifier installed there")
       }).pipe(Effect.provide(layer()))
   )
 

@@ -141,6 +141,7 @@ const routes = Array.from({ length: ROUTES }, (_, i): RouteTable.Route<Routes.Lo
     generation: 1,
     settlement: "upfront",
     upstream: undefined,
+    authorization: undefined,
     prefix: `/services/r${i}`,
     requirement: {
       scheme: "exact",

@@ -9,6 +9,7 @@
  * | no admitted route matches it, or the route settles `upfront` | 404 (unknown paths are never proxied) |
  * | `x-obol-route: <uid>/<generation>` names a route or generation this replica has not loaded | 503, upstream not called |
  * | the route's upstream has no ready endpoint (`Upstreams`) | 503, nothing charged |
+ * | the route sends a credential (`spec.upstream.authorization`) not read yet or gone (`Credentials`) | 503, nothing charged |
  * | no payment, or one that fails the local checks (`Decision.local`) | 402 with the requirements (a page for browsers) / 400 |
  * | a payment | `PayOnSuccess.forward`: charged only for an answer below 400 |
  *
@@ -24,9 +25,11 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Layer, Option, Result } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, Result } from "effect"
 import { type HttpClient, HttpRouter, HttpServerRequest, type HttpServerResponse } from "effect/http"
+import * as UpstreamAuthorization from "@obol/api/UpstreamAuthorization"
 import type * as Facilitator from "@obol/x402/Facilitator"
+import * as Credentials from "./Credentials.ts"
 import * as Decision from "./Decision.ts"
 import * as PathMatch from "./PathMatch.ts"
 import * as PayOnSuccess from "./PayOnSuccess.ts"
@@ -109,6 +112,17 @@ export const noReadyInstance = json(503, "the service has no ready instance; not
   "Retry-After": "5"
 })
 
+/**
+ * The 503 when the route's upstream credential cannot be read (not yet, or no longer).
+ *
+ * @category constants
+ */
+export const noCredential = json(
+  503,
+  "the service is not available right now (its seller's upstream credential is missing); nothing was charged",
+  { "Retry-After": "30" }
+)
+
 const verifiedOutcomes: ReadonlySet<PayOnSuccess.Outcome> = new Set([
   "Unreachable",
   "Timeout",
@@ -158,6 +172,15 @@ export const serve = Effect.fn("Backend.serve")(function* (
   // Before the 402 too: a buyer is not asked to sign for a service that cannot answer.
   const upstream = upstreams.resolve(route.upstream!)
   if (Option.isNone(upstream)) return answered(noReadyInstance, offer)
+  let authorization: Redacted.Redacted<string> | undefined
+  if (route.authorization !== undefined) {
+    const credentials = yield* Effect.serviceOption(Credentials.Credentials)
+    const credential = Option.isSome(credentials) ? credentials.value.get(route.authorization.ref) : undefined
+    if (credential?._tag !== "Ready") return answered(noCredential, offer)
+    authorization = Redacted.make(
+      UpstreamAuthorization.headerValue(route.authorization, Redacted.value(credential.value))
+    )
+  }
 
   const url = `${headers["x-forwarded-proto"] ?? "http"}://${headers["x-forwarded-host"] ?? headers["host"] ?? "localhost"}${request.url}`
   const decided = Decision.local({ route: Option.some(route.requirement), headers, resource: { url } })
@@ -168,7 +191,8 @@ export const serve = Effect.fn("Backend.serve")(function* (
     checked: decided,
     upstream: upstream.value,
     path: upstreamPath(path.success, route.prefix, request.url),
-    timeout: Duration.seconds(route.requirement.maxTimeoutSeconds)
+    timeout: Duration.seconds(route.requirement.maxTimeoutSeconds),
+    ...(authorization === undefined ? {} : { authorization })
   })
   return { _tag: "Forwarded", outcome, response, offer } satisfies Served
 })

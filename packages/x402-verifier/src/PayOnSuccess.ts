@@ -17,18 +17,21 @@
  *
  * Once settlement starts it is not interrupted (a buyer who leaves mid-settle is charged at most
  * once and gets nothing more), and a buyer leaving during the body has paid once for the answer.
- * Requests to the upstream lose the payment headers and the hop-by-hop headers and gain
- * `X-Forwarded-*`; answers lose the hop-by-hop headers.
+ * Requests to the upstream lose the hop-by-hop headers and every payment header the buyer sent
+ * (`@obol/x402/PaymentHeaders`) and gain `X-Forwarded-*`, `X-Payment-Status: verified` and
+ * `X-Payment-Payer`, and the seller's credential as `Authorization` when the route has one (the
+ * buyer's own `Authorization` passes through otherwise); answers lose the hop-by-hop headers.
  *
  * This module proxies one request to a given upstream URL. Choosing the route and the upstream
  * (and the HTTP route that calls this) is the caller's; it does not retry, cache or buffer bodies.
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Option } from "effect"
+import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { HttpBody, HttpClient, HttpClientRequest, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type * as Facilitator from "@obol/x402/Facilitator"
 import type * as Payment from "@obol/x402/Payment"
+import * as PaymentHeaders from "@obol/x402/PaymentHeaders"
 import * as Decision from "./Decision.ts"
 import * as Verifier from "./Verifier.ts"
 
@@ -81,9 +84,6 @@ const hopByHop = new Set([
   "content-length"
 ])
 
-/** The buyer's payment is for us, not for the upstream. */
-const paymentHeaders = new Set(["payment-signature", "x-payment"])
-
 const connectionListed = (headers: Readonly<Record<string, string | undefined>>) =>
   new Set(
     (headers["connection"] ?? "")
@@ -93,20 +93,25 @@ const connectionListed = (headers: Readonly<Record<string, string | undefined>>)
   )
 
 /**
- * The headers sent to the upstream: the buyer's, without hop-by-hop and payment headers, with
- * `X-Forwarded-For/Host/Proto` (appended to what a gateway in front already set).
+ * The headers sent to the upstream: the buyer's, without hop-by-hop headers and without every
+ * payment header (`@obol/x402/PaymentHeaders`: the payment is for us, and a buyer's
+ * `X-Payment-Status` must not reach an upstream that trusts it), with `X-Forwarded-For/Host/Proto`
+ * (appended to what a gateway in front already set), then `set` (lower-case names) over all of it.
  *
  * @category constructors
  */
 export const upstreamHeaders = (
   headers: Readonly<Record<string, string | undefined>>,
-  client: { readonly address?: string; readonly host?: string; readonly proto: string }
+  client: { readonly address?: string; readonly host?: string; readonly proto: string },
+  set: Readonly<Record<string, string>> = {}
 ): Record<string, string> => {
   const listed = connectionListed(headers)
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase()
-    if (value === undefined || hopByHop.has(lower) || paymentHeaders.has(lower) || listed.has(lower)) continue
+    if (value === undefined || hopByHop.has(lower) || PaymentHeaders.lowerCased.has(lower) || listed.has(lower)) {
+      continue
+    }
     out[lower] = value
   }
   if (client.address !== undefined) {
@@ -115,7 +120,7 @@ export const upstreamHeaders = (
   }
   out["x-forwarded-host"] ??= client.host ?? headers["host"] ?? ""
   out["x-forwarded-proto"] ??= client.proto
-  return out
+  return Object.assign(out, set)
 }
 
 /**
@@ -162,6 +167,8 @@ export interface Target {
   readonly path: string
   /** How long the upstream may take to send its status line: the offer's `maxTimeoutSeconds`. */
   readonly timeout: Duration.Duration
+  /** The seller's credential for this upstream, sent as `Authorization` instead of the buyer's. */
+  readonly authorization?: Redacted.Redacted<string>
 }
 
 const json = (status: number, error: string) =>
@@ -203,10 +210,19 @@ const serve = (
     const headers = request.headers as Readonly<Record<string, string | undefined>>
     const hasBody = request.method !== "GET" && request.method !== "HEAD"
     const outgoing = HttpClientRequest.make(request.method as "GET")(new URL(target.path, target.upstream), {
-      headers: upstreamHeaders(headers, {
-        ...Option.match(request.remoteAddress, { onNone: () => ({}), onSome: (address) => ({ address }) }),
-        proto: headers["x-forwarded-proto"] ?? "http"
-      }),
+      headers: upstreamHeaders(
+        headers,
+        {
+          ...Option.match(request.remoteAddress, { onNone: () => ({}), onSome: (address) => ({ address }) }),
+          proto: headers["x-forwarded-proto"] ?? "http"
+        },
+        {
+          // What the upstream may rely on: the payment was verified (not settled yet), and by whom.
+          "x-payment-status": "verified",
+          "x-payment-payer": target.checked.payment.authorization.from,
+          ...(target.authorization === undefined ? {} : { authorization: Redacted.value(target.authorization) })
+        }
+      ),
       ...(hasBody ? { body: HttpBody.stream(request.stream, headers["content-type"]) } : {})
     })
     const seconds = Math.round(Duration.toSeconds(target.timeout))

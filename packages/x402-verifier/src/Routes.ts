@@ -14,9 +14,11 @@
  *    controller gives it (`Names.paymentRoute`) wins, then the older, then by name; the others are
  *    `DuplicateOfferRoute`, naming the winner.
  * 3. **Servable.** The facilitator supports the route's network (`UnsupportedNetwork`), the
- *    route settles through this verifier's facilitator (`UnsupportedFacilitator`), and a
+ *    route settles through this verifier's facilitator (`UnsupportedFacilitator`), a
  *    pay-on-success route names the upstream to proxy to (`UpstreamMissing`; the CRD requires it,
- *    this is the fail-closed twin for objects that got past it).
+ *    this is the fail-closed twin for objects that got past it), and the credential it sends the
+ *    upstream can be read (`UpstreamSecretMissing`; while it has not been read yet the route is
+ *    `Pending`: loaded, answering 503 without charging, its status left as it is).
  * 4. **Paths.** For callers that send only a path, no two routes serve one path: in the order of
  *    their offers' age (older first, then namespace/name, the rule the controller applies to
  *    offers), each route claims its pattern, and a route whose pattern overlaps a claimed one is
@@ -29,6 +31,8 @@
  */
 import type { PaymentRoute, RouteUpstream, Settlement } from "@obol/api/PaymentRoute"
 import * as Names from "@obol/api/Names"
+import type { UpstreamAuthorization } from "@obol/api/UpstreamAuthorization"
+import type * as Credentials from "./Credentials.ts"
 import * as Requirements from "@obol/x402/Requirements"
 import * as PathClaims from "./PathClaims.ts"
 import * as PathMatch from "./PathMatch.ts"
@@ -48,6 +52,10 @@ export interface Loaded {
   readonly settlement: Settlement
   /** Where an `onSuccess` route's requests go; always set for those (rule 3). */
   readonly upstream: typeof RouteUpstream.Type | undefined
+  /** The credential sent to the upstream as `Authorization`: its Secret key (in the route's namespace) and scheme. */
+  readonly authorization:
+    | { readonly ref: Credentials.Ref; readonly scheme: UpstreamAuthorization["scheme"] }
+    | undefined
   /**
    * The public prefix the proxy removes before asking the upstream: the pattern without its
    * trailing `/*` (`""` for `/*`), an exact pattern whole, or a glob's literal leading segments.
@@ -66,6 +74,7 @@ export type Reason =
   | "UnsupportedFacilitator"
   | "PathConflict"
   | "UpstreamMissing"
+  | "UpstreamSecretMissing"
 
 /**
  * @category models
@@ -84,6 +93,8 @@ export type Verdict =
   | { readonly _tag: "Admitted"; readonly generation: number }
   | ({ readonly _tag: "Rejected" } & Rejection)
   | { readonly _tag: "Unconfirmed"; readonly offer: string }
+  /** Loaded, but its upstream credential has not been read yet: status untouched, requests 503. */
+  | { readonly _tag: "Pending" }
 
 /**
  * What the verifier knows of the ServiceOffer `namespace/name`.
@@ -106,6 +117,8 @@ export interface Options {
   readonly facilitatorUrl: string
   /** The ServiceOffer `namespace/name`, as far as the verifier knows it. */
   readonly owner: (offer: string) => Owner
+  /** The state of an upstream credential; every credential is missing without it. */
+  readonly credential?: (ref: Credentials.Ref) => Credentials.State
 }
 
 type Route = PaymentRoute
@@ -217,6 +230,7 @@ export const entry = (route: Route): RouteTable.Route<Loaded> => {
       generation: route.metadata.generation ?? 0,
       settlement: spec.settlement ?? "upfront",
       upstream: spec.upstream,
+      authorization: credentialOf(route),
       prefix: prefixOf(pattern),
       requirement: {
         scheme: spec.scheme,
@@ -233,6 +247,25 @@ export const entry = (route: Route): RouteTable.Route<Loaded> => {
         description: spec.description ?? offerOf(route)
       }
     }
+  }
+}
+
+/**
+ * The credential a route sends its upstream, when it sends one: only pay-on-success routes do
+ * (upfront requests never pass through the verifier), and the Secret is in the route's namespace.
+ *
+ * @category getters
+ */
+export const credentialOf = (route: Route): Loaded["authorization"] => {
+  const authorization = route.spec.upstream?.authorization
+  if (route.spec.settlement !== "onSuccess" || authorization === undefined) return undefined
+  return {
+    ref: {
+      namespace: route.metadata.namespace ?? "default",
+      name: authorization.secretKeyRef.name,
+      key: authorization.secretKeyRef.key
+    },
+    scheme: authorization.scheme
   }
 }
 
@@ -293,7 +326,12 @@ export const build = (
     else group.routes.push(route)
   }
 
-  const candidates: Array<{ readonly offer: string; readonly created: string; readonly route: Route }> = []
+  const candidates: Array<{
+    readonly offer: string
+    readonly created: string
+    readonly route: Route
+    readonly pending: boolean
+  }> = []
   for (const [offer, group] of byOffer) {
     const [winner, ...losers] = group.routes.length === 1 ? group.routes : group.routes.toSorted(preferred)
     for (const loser of losers) {
@@ -306,8 +344,34 @@ export const build = (
       )
     }
     const unservable = servable(winner!, options)
-    if (unservable !== undefined) verdicts.set(keyOf(winner!), { _tag: "Rejected", ...unservable })
-    else candidates.push({ offer, created: group.owner.creationTimestamp, route: winner! })
+    if (unservable !== undefined) {
+      verdicts.set(keyOf(winner!), { _tag: "Rejected", ...unservable })
+      continue
+    }
+    const credential = credentialOf(winner!)
+    const state: Credentials.State | undefined =
+      credential === undefined
+        ? undefined
+        : (options.credential?.(credential.ref) ?? {
+            _tag: "Missing",
+            message: "no upstream credentials are read here"
+          })
+    if (state?._tag === "Missing") {
+      verdicts.set(
+        keyOf(winner!),
+        rejected(
+          "UpstreamSecretMissing",
+          `${state.message}; until then the offer's requests are refused, never charged (spec.upstream.authorization)`
+        )
+      )
+      continue
+    }
+    candidates.push({
+      offer,
+      created: group.owner.creationTimestamp,
+      route: winner!,
+      pending: state?._tag === "Pending"
+    })
   }
 
   candidates.sort((a, b) => (a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.offer < b.offer ? -1 : 1))
@@ -327,7 +391,10 @@ export const build = (
       continue
     }
     loaded.push(item)
-    verdicts.set(keyOf(candidate.route), { _tag: "Admitted", generation: item.value.generation })
+    verdicts.set(
+      keyOf(candidate.route),
+      candidate.pending ? { _tag: "Pending" } : { _tag: "Admitted", generation: item.value.generation }
+    )
   }
   return { table: RouteTable.make(loaded), verdicts }
 }

@@ -37,6 +37,7 @@ import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as ResourceKind from "@obol/kube/ResourceKind"
 import * as Facilitator from "@obol/x402/Facilitator"
+import * as Credentials from "./Credentials.ts"
 import * as Decision from "./Decision.ts"
 import * as Paywall from "./Paywall.ts"
 import * as PathMatch from "./PathMatch.ts"
@@ -98,6 +99,9 @@ export const informer = (settings: Settings) =>
     Effect.gen(function* () {
       const client = yield* KubeClient.KubeClient
       const facilitator = yield* Facilitator.Facilitator
+      // Without Credentials (tests, a verifier that serves no credentialed offers) every
+      // upstream credential is missing: such routes are rejected, never served without it.
+      const credentials = yield* Effect.serviceOption(Credentials.Credentials)
       const holder = RouteTable.holder<Routes.Loaded>()
       // One watch per namespace when a set is configured, one over all namespaces otherwise.
       const selections =
@@ -178,7 +182,7 @@ export const informer = (settings: Settings) =>
         )
       }
 
-      const admit = (route: PaymentRoute, verdict: Exclude<Routes.Verdict, { _tag: "Unconfirmed" }>) => {
+      const admit = (route: PaymentRoute, verdict: Extract<Routes.Verdict, { _tag: "Admitted" | "Rejected" }>) => {
         const status = route.status ?? {}
         const desired =
           verdict._tag === "Admitted"
@@ -235,9 +239,21 @@ export const informer = (settings: Settings) =>
         if (!ready()) return
         const networks = yield* supportedNetworks
         const current = routes.flatMap((r) => r.store.list())
+        // Watch exactly the Secrets that live routes send upstream, before deciding with them.
+        if (Option.isSome(credentials))
+          yield* credentials.value.track(
+            new Set(
+              current.flatMap((route) => {
+                const credential =
+                  route.metadata.deletionTimestamp === undefined ? Routes.credentialOf(route) : undefined
+                return credential === undefined ? [] : [Credentials.secretOf(credential.ref)]
+              })
+            )
+          )
         const { table, verdicts } = Routes.build(current, {
           facilitatorUrl: settings.facilitatorUrl,
           owner,
+          ...(Option.isSome(credentials) ? { credential: credentials.value.get } : {}),
           ...(Option.isSome(networks) ? { supportedNetworks: networks.value } : {})
         })
         holder.set(table)
@@ -248,7 +264,7 @@ export const informer = (settings: Settings) =>
           current,
           (route) => {
             const verdict = verdicts.get(`${route.metadata.namespace}/${route.metadata.name}`)
-            if (verdict === undefined) return Effect.void
+            if (verdict === undefined || verdict._tag === "Pending") return Effect.void
             return verdict._tag === "Unconfirmed" ? confirm(verdict.offer) : admit(route, verdict)
           },
           { concurrency: 8, discard: true }
@@ -285,7 +301,8 @@ export const informer = (settings: Settings) =>
       yield* Stream.mergeAll(
         [
           ...routes.map((r) => r.events.pipe(Stream.map((event) => event._tag !== "Error"))),
-          ...offers.map((r) => r.events.pipe(Stream.map(offerChanges())))
+          ...offers.map((r) => r.events.pipe(Stream.map(offerChanges()))),
+          ...(Option.isSome(credentials) ? [credentials.value.changes.pipe(Stream.map(() => true))] : [])
         ],
         { concurrency: "unbounded" }
       ).pipe(

@@ -13,6 +13,7 @@ import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
 import * as Facilitator from "@obol/x402/Facilitator"
 import { createServer } from "node:http"
 import * as Backend from "./Backend.ts"
+import * as Credentials from "./Credentials.ts"
 import * as PayOnSuccess from "./PayOnSuccess.ts"
 import * as Settings from "./Settings.ts"
 import * as Upstreams from "./Upstreams.ts"
@@ -55,6 +56,7 @@ const Process = Layer.unwrap(
           PayOnSuccess.InFlight.layer
         )
       ),
+      Layer.provideMerge(Credentials.layer),
       Layer.provide(Layer.mergeAll(facilitator, Health.Health.layer)),
       Layer.provide(Layer.mergeAll(NodeKubeClient.layerFromEnv, outbound))
     )

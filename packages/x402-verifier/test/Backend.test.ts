@@ -15,6 +15,7 @@ import * as KubeClient from "@obol/kube/KubeClient"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import * as Fixtures from "@obol/test-envs/Fixtures"
 import * as Backend from "@obol/x402-verifier/Backend"
+import * as Credentials from "@obol/x402-verifier/Credentials"
 import * as PayOnSuccess from "@obol/x402-verifier/PayOnSuccess"
 import * as RouteTable from "@obol/x402-verifier/RouteTable"
 import * as Routes from "@obol/x402-verifier/Routes"
@@ -39,6 +40,20 @@ const weather = entry("weather", {
   upstream: { service: "weather", namespace: "sellers", port: 80 }
 })
 const upfront = entry("upfront", {})
+/** A pay-on-success route on the same upstream that sends the seller's key (LiteLLM's shape). */
+const keyed = entry("keyed", {
+  settlement: "onSuccess",
+  upstream: {
+    service: "weather",
+    namespace: "sellers",
+    port: 80,
+    authorization: { secretKeyRef: { name: "litellm-secrets", key: "LITELLM_MASTER_KEY" }, scheme: "Bearer" }
+  }
+})
+const masterKey = "sk-seller-master-key-0123456789"
+const secrets = Credentials.layerMemory(
+  new Map([["sellers/litellm-secrets", { LITELLM_MASTER_KEY: Buffer.from(`${masterKey}\n`).toString("base64") }]])
+)
 
 const signature = (nonce = "22") => Payments.signature({ route: weather.value.requirement, nonce })
 
@@ -64,15 +79,22 @@ const serviceFor = (upstream: Upstream.Upstream, ready = true) =>
     })
   })
 
-/** The verifier's PORT router (ForwardAuth and the backend) over a two-route table, as a web handler. */
-const backend = (f: ReturnType<typeof facilitator>) =>
+/**
+ * The verifier's PORT router (ForwardAuth and the backend) over the routes (weather, upfront and
+ * keyed), as a web handler; with upstream credentials when `credentials` is given.
+ */
+const backend = (
+  f: ReturnType<typeof facilitator>,
+  credentials: Layer.Layer<Credentials.Credentials> = Layer.empty as never
+) =>
   Effect.gen(function* () {
     const upstreams = yield* Upstreams.Upstreams
     const { handler, dispose } = HttpRouter.toWebHandler(
       Layer.mergeAll(Verifier.routes({ allowUnknownPaths: false }), Backend.routes).pipe(
         Layer.provide(
           Layer.mergeAll(
-            Layer.succeed(Verifier.Table, RouteTable.holder(RouteTable.make([weather, upfront]))),
+            Layer.succeed(Verifier.Table, RouteTable.holder(RouteTable.make([weather, upfront, keyed]))),
+            credentials,
             Layer.succeed(Upstreams.Upstreams, upstreams),
             f.layer,
             NodeHttpClient.layerUndici,
@@ -203,6 +225,61 @@ describe("Backend", () => {
 
       const current = yield* call("/services/weather/today", { ...paid, "x-obol-route": "weather-uid/2" })
       expect(current.status).toBe(200)
+    }).pipe(Effect.scoped, Effect.provide(world(f)))
+  })
+
+  it.effect(
+    "sends the seller's credential as Authorization instead of the buyer's, and none of the buyer's payment headers",
+    () => {
+      const f = facilitator()
+      return Effect.gen(function* () {
+        const upstream = yield* Upstream.start()
+        yield* serviceFor(upstream)
+        yield* settle
+        const call = yield* backend(f, secrets)
+        const forged = { "X-Payment-Status": "settled", "X-Payment-Tx": "0xforged", "PAYMENT-RESPONSE": "forged" }
+        const sig = Payments.signature({ route: keyed.value.requirement, nonce: "44" })
+        const paid = yield* call("/services/keyed/v1/models", {
+          "PAYMENT-SIGNATURE": sig,
+          Authorization: "Bearer buyers-own-guess",
+          ...forged
+        })
+        expect(paid.status).toBe(200)
+        const seen = upstream.seen[0]!.headers
+        expect(seen["authorization"]).toBe(`Bearer ${masterKey}`)
+        expect([seen["x-payment-status"], seen["x-payment-tx"], seen["payment-response"]]).toEqual([
+          "verified",
+          undefined,
+          undefined
+        ])
+        expect(seen["payment-signature"]).toBeUndefined()
+        // The key goes to this route's upstream only: another route keeps the buyer's header.
+        const plain = yield* call("/services/weather/today", {
+          "PAYMENT-SIGNATURE": signature("45"),
+          Authorization: "Bearer buyers-own"
+        })
+        expect(plain.status).toBe(200)
+        expect(upstream.seen[1]!.headers["authorization"]).toBe("Bearer buyers-own")
+      }).pipe(Effect.scoped, Effect.provide(world(f)))
+    }
+  )
+
+  it.effect("answers 503 while a route's credential cannot be read: upstream not called, nothing charged", () => {
+    const f = facilitator()
+    return Effect.gen(function* () {
+      const upstream = yield* Upstream.start()
+      yield* serviceFor(upstream)
+      yield* settle
+      for (const credentials of [Credentials.layerMemory(new Map()), Layer.empty as never]) {
+        const call = yield* backend(f, credentials)
+        const sig = Payments.signature({ route: keyed.value.requirement, nonce: "46" })
+        const answer = yield* call("/services/keyed/v1/models", { "PAYMENT-SIGNATURE": sig })
+        expect(answer.status).toBe(503)
+        expect(JSON.parse(answer.body).error).toContain("nothing was charged")
+        expect(answer.body).not.toContain("litellm-secrets")
+      }
+      expect(upstream.seen).toEqual([])
+      expect(f.calls).toEqual({ verify: 0, settle: 0 })
     }).pipe(Effect.scoped, Effect.provide(world(f)))
   })
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Option, Schema } from "effect"
+import { Option, Redacted, Schema } from "effect"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as Fixtures from "@obol/test-envs/Fixtures"
+import type * as Credentials from "@obol/x402-verifier/Credentials"
 import * as PathMatch from "@obol/x402-verifier/PathMatch"
 import * as Routes from "@obol/x402-verifier/Routes"
 
@@ -114,7 +115,7 @@ describe("Routes", () => {
 })
 
 describe("Routes: pay-on-success", () => {
-  const onSuccess = (upstream?: { service: string; namespace: string; port: number }): PaymentRoute => {
+  const onSuccess = (upstream?: PaymentRoute["spec"]["upstream"]): PaymentRoute => {
     const decoded = Schema.decodeUnknownSync(PaymentRoute.schema)(
       Fixtures.paymentRoute("a", "x", {
         owner: { name: "x", uid: "uid-a-x" },
@@ -142,6 +143,58 @@ describe("Routes: pay-on-success", () => {
     const built = Routes.build([onSuccess()], world({ "a/x": "2026-12-01" }))
     expect(built.verdicts.get("a/x-payment")).toMatchObject({ _tag: "Rejected", reason: "UpstreamMissing" })
     expect(built.table.size).toBe(0)
+  })
+
+  describe("an upstream credential", () => {
+    const keyed = onSuccess({
+      service: "litellm",
+      namespace: "llm",
+      port: 4000,
+      authorization: { secretKeyRef: { name: "litellm-secrets", key: "LITELLM_MASTER_KEY" }, scheme: "Bearer" }
+    })
+    const ref = { namespace: "a", name: "litellm-secrets", key: "LITELLM_MASTER_KEY" }
+    const withCredential = (state: Credentials.State): Routes.Options => ({
+      ...world({ "a/x": "2026-12-01" }),
+      credential: (asked) => (JSON.stringify(asked) === JSON.stringify(ref) ? state : { _tag: "Pending" })
+    })
+
+    it("is read from the route's own namespace, whatever the upstream's", () => {
+      expect(Routes.credentialOf(keyed)).toEqual({ ref, scheme: "Bearer" })
+    })
+
+    it("admits the route once the credential is read, and loads where it comes from", () => {
+      const built = Routes.build([keyed], withCredential({ _tag: "Ready", value: Redacted.make("k") }))
+      expect(built.verdicts.get("a/x-payment")).toEqual({ _tag: "Admitted", generation: 1 })
+      expect(Option.getOrThrow(built.table.byOffer("a/x")).value.authorization).toEqual({ ref, scheme: "Bearer" })
+    })
+
+    it("rejects the route while the Secret or key is missing (UpstreamSecretMissing), saying which", () => {
+      const built = Routes.build(
+        [keyed],
+        withCredential({ _tag: "Missing", message: "Secret a/litellm-secrets does not exist" })
+      )
+      expect(built.verdicts.get("a/x-payment")).toMatchObject({
+        _tag: "Rejected",
+        reason: "UpstreamSecretMissing",
+        message: expect.stringContaining("Secret a/litellm-secrets does not exist")
+      })
+      expect(built.table.size).toBe(0)
+      // Without a credential source at all, fail closed the same way.
+      expect(Routes.build([keyed], world({ "a/x": "2026-12-01" })).verdicts.get("a/x-payment")).toMatchObject({
+        reason: "UpstreamSecretMissing"
+      })
+    })
+
+    it("keeps the route loaded but unadmitted while the Secret is being read (Pending: its status is left alone)", () => {
+      const built = Routes.build([keyed], withCredential({ _tag: "Pending" }))
+      expect(built.verdicts.get("a/x-payment")).toEqual({ _tag: "Pending" })
+      expect(built.table.size).toBe(1)
+    })
+
+    it("is ignored on an upfront route (ForwardAuth never carries it)", () => {
+      const upfront = { ...keyed, spec: { ...keyed.spec, settlement: "upfront" as const } }
+      expect(Routes.credentialOf(upfront)).toBeUndefined()
+    })
   })
 
   it("loads a route without settlement as upfront", () => {

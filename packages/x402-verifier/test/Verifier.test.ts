@@ -6,11 +6,13 @@ import { decodePaymentRequiredHeader } from "@x402/core/http"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Health from "@obol/controller/Health"
+import { Secret } from "@obol/kube/builtin/Secret"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import * as Fixtures from "@obol/test-envs/Fixtures"
 import * as Facilitator from "@obol/x402/Facilitator"
+import * as Credentials from "@obol/x402-verifier/Credentials"
 import * as Verifier from "@obol/x402-verifier/Verifier"
 
 const settle = Effect.gen(function* () {
@@ -126,6 +128,52 @@ const victimUnchanged = () =>
   })
 
 describe("Verifier", () => {
+  it.effect(
+    "admits a route that sends its upstream a credential only once the Secret is readable, and says why not before",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* sell("sellers", "llm", {
+          settlement: "onSuccess",
+          upstream: {
+            service: "litellm",
+            namespace: "llm",
+            port: 4000,
+            authorization: { secretKeyRef: { name: "litellm-secrets", key: "LITELLM_MASTER_KEY" }, scheme: "Bearer" }
+          }
+        })
+        yield* settle
+        expect(yield* status("sellers", "llm-payment")).toEqual({
+          admitted: false,
+          reason: "UpstreamSecretMissing",
+          message:
+            "Secret sellers/litellm-secrets does not exist; until then the offer's requests are refused, never charged (spec.upstream.authorization)"
+        })
+        expect((yield* Verifier.Table).get().size).toBe(0)
+        yield* client.create(Secret, {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: "litellm-secrets", namespace: "sellers" },
+          data: { LITELLM_MASTER_KEY: Buffer.from("sk-1").toString("base64") }
+        })
+        yield* settle
+        expect(yield* status("sellers", "llm-payment")).toEqual({ admitted: true, lastAdmittedGeneration: 1 })
+        // The key never reaches the route's status or anything the verifier writes.
+        const writes = (yield* (yield* FakeKube.FakeKube).requests).filter(
+          (r) => r.kind !== "Secret" && r.body !== undefined
+        )
+        expect(writes.length).toBeGreaterThan(0)
+        expect(JSON.stringify(writes)).not.toMatch(/sk-1|c2stMQ/u)
+      }).pipe(
+        Effect.provide(
+          Verifier.informer(settings).pipe(
+            Layer.provideMerge(Credentials.layer),
+            Layer.provideMerge(Layer.mergeAll(Layer.fresh(FakeKube.layer), facilitator, Health.Health.layer))
+          )
+        )
+      )
+  )
+
   it.effect("loads the PaymentRoutes their ServiceOffers own into the table and admits their generation", () =>
     Effect.gen(function* () {
       yield* sell("sellers", "weather")

@@ -4,7 +4,9 @@
  * `/events?count=<n>&interval=<ms>` with a slow server-sent-events stream (an LLM's streamed
  * answer; `n` events `interval` ms apart), and every other request with what it received
  * (method, path, headers) as JSON, so a buyer can see exactly what reached the upstream: the
- * verifier's receipt headers, and none of the payment headers the buyer sent. Run as
+ * verifier's receipt headers, and none of the payment headers the buyer sent. With
+ * `ECHO_MASTER_KEY` set it also plays LiteLLM: `/v1/...` answers 401 unless the request carries
+ * `Authorization: Bearer <that key>`, and never echoes the key back. Run as
  * `node echo.ts <host> <port>`; it logs one line once listening.
  *
  * It is not a product service and checks nothing; the payment gate in front of it does.
@@ -12,6 +14,7 @@
 import { createServer } from "node:http"
 
 const [host = "127.0.0.1", port = "8080"] = process.argv.slice(2)
+const masterKey = process.env["ECHO_MASTER_KEY"]
 
 const server = createServer((req, res) => {
   if (req.url === "/health") {
@@ -24,6 +27,25 @@ const server = createServer((req, res) => {
   if (status !== null) {
     res.writeHead(Number(status[1]), { "content-type": "application/json" })
     res.end(`${JSON.stringify({ service: "echo", status: Number(status[1]) })}\n`)
+    return
+  }
+  if (masterKey !== undefined && (url.pathname === "/v1" || url.pathname.startsWith("/v1/"))) {
+    // LiteLLM's shape: a master key, checked on every API call, never repeated in an answer.
+    if (req.headers.authorization !== `Bearer ${masterKey}`) {
+      res.writeHead(401, { "content-type": "application/json" })
+      res.end(
+        `${JSON.stringify({ error: { message: "Authentication Error, invalid api key", type: "auth_error" } })}\n`
+      )
+      return
+    }
+    res.writeHead(200, { "content-type": "application/json" })
+    res.end(
+      `${JSON.stringify(
+        url.pathname === "/v1/models"
+          ? { object: "list", data: [{ id: "echo-1", object: "model", owned_by: "echo" }] }
+          : { service: "echo", method: req.method, path: req.url, authorized: true }
+      )}\n`
+    )
     return
   }
   if (url.pathname === "/events") {

@@ -1,7 +1,8 @@
 /**
  * The chaos tier (`npm run test:chaos`; `CHAOS_ROUNDS` rounds, default 8; CI runs 4): the whole
  * Stack with its own control plane, an unpaid prober and a paying client hammering several offers
- * through Traefik, while each round kills -9 one of the controller, the verifier or the registrar
+ * (pay-on-success, the default: Traefik → the verifier's proxy → the upstream) through Traefik,
+ * while each round kills -9 one of the controller, the verifier or the registrar
  * (started again as a kubelet would), or restarts kube-apiserver with etcd, and an offer is
  * created and another deleted meanwhile.
  *
@@ -91,7 +92,9 @@ const childPaths = (name: string) => [
   `/apis/obol.org/v1alpha1/namespaces/${ns()}/paymentroutes/${name}-payment`,
   `/apis/obol.org/v1alpha1/namespaces/${ns()}/registrationrequests/${name}-registration`,
   `/apis/gateway.networking.k8s.io/v1/namespaces/${ns()}/httproutes/so-${name}`,
-  `/apis/traefik.io/v1alpha1/namespaces/${ns()}/middlewares/x402-${name}`
+  `/apis/traefik.io/v1alpha1/namespaces/${ns()}/middlewares/x402-${name}`,
+  // Pay-on-success (the default): the grant of the verifier's Service, in the verifier's namespace.
+  `/apis/gateway.networking.k8s.io/v1beta1/namespaces/${stack.namespaces.system}/referencegrants/so-${ns()}.${name}`
 ]
 
 /** Every live offer Ready (registrations Confirmed), every deleted one gone with its children. */

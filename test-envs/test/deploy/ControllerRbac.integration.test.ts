@@ -2,7 +2,8 @@
  * `deploy/serviceoffer-controller/rbac.yaml` is enough for the serviceoffer-controller's whole
  * job, as the verifier's and the registrar's rules are for theirs: the command runs as a
  * ServiceAccount holding only those rules (`ServiceAccounts.kubeconfigFor`) and takes an offer
- * from create to a RegistrationRequest (finalizer, PaymentRoute, Middleware, HTTPRoute, the
+ * from create to a RegistrationRequest (finalizer, PaymentRoute, HTTPRoute to the verifier's
+ * Service (pay-on-success) or Middleware and HTTPRoute to the upstream (upfront), the
  * upstream probe through the Service and its EndpointSlice, status, its leader Lease and the
  * well-known HTTPRoute), then pauses it (route withdrawn) and deletes it (registration deleted,
  * finalizer released), without one Forbidden answer. The rules being no more than that is the
@@ -75,7 +76,9 @@ beforeAll(async () => {
       POD_NAME: "serviceoffer-controller-0",
       HEALTH_PORT: String(health),
       WELL_KNOWN_PORT: String(wellKnown),
-      PUBLIC_BASE_URL: "https://seller.example"
+      PUBLIC_BASE_URL: "https://seller.example",
+      // The roles are granted in the test's namespace only, so the verifier's Service lives there.
+      VERIFIER_SERVICE: `${namespace()}/x402-verifier:8080`
     },
     stdio: ["ignore", "ignore", "pipe"]
   })
@@ -137,8 +140,30 @@ describe("the serviceoffer-controller with only the rules of deploy/serviceoffer
         : undefined
     })
     expect(offer.metadata.finalizers).toContain("obol.org/serviceoffer-cleanup")
-    expect(await exists(`/apis/traefik.io/v1alpha1/namespaces/${namespace()}/middlewares/x402-weather`)).toBe(true)
-    expect(await exists(httpRoute("so-weather"))).toBe(true)
+    expect(await exists(`/apis/traefik.io/v1alpha1/namespaces/${namespace()}/middlewares/x402-weather`)).toBe(false)
+    expect((await request("GET", httpRoute("so-weather"))).json?.spec?.rules?.[0]?.backendRefs).toEqual([
+      { group: "", kind: "Service", name: "x402-verifier", port: 8080, weight: 1 }
+    ])
+
+    // An upfront offer: its ForwardAuth Middleware, then the HTTPRoute to the upstream.
+    const upfront = await request("POST", obol("serviceoffers"), {
+      apiVersion: "obol.org/v1alpha1",
+      kind: "ServiceOffer",
+      metadata: { name: "forecast" },
+      spec: {
+        upstream: { service: "demo", port: 8080 },
+        payment: {
+          network: "base-sepolia",
+          payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+          price: { perRequest: "0.01" },
+          settlement: "upfront"
+        }
+      }
+    })
+    expect(upfront.status, upfront.body).toBe(201)
+    await StandIns.admit(namespace(), "forecast")
+    await StandIns.accept(namespace(), "forecast")
+    expect(await exists(`/apis/traefik.io/v1alpha1/namespaces/${namespace()}/middlewares/x402-forecast`)).toBe(true)
 
     // Pause withdraws the HTTPRoute (delete).
     const paused = await request(

@@ -28,6 +28,7 @@ import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parse, parseAllDocuments, stringify } from "yaml"
+import * as VerifierGrant from "@obol/cli/VerifierGrant"
 import { kubectl, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
 
 const repoRoot = join(import.meta.dirname, "..", "..", "..")
@@ -529,6 +530,39 @@ describe("the RBAC matrix, applied to the real API server", () => {
       expect(await canI(verifier, ["update", "paymentroutes.obol.org", "--subresource=status"], namespace)).toBe(false)
       expect(await canI(verifier, ["patch", "serviceoffers.obol.org", "--subresource=status"], namespace)).toBe(false)
     }
+  })
+
+  it("with the Role `obol sell --upstream-auth-secret` applies, lets the verifier read that one Secret there and no other", async () => {
+    const [role, binding] = VerifierGrant.manifests({
+      namespace: tenant(),
+      secret: "litellm-secrets",
+      serviceAccount: { namespace: namespaces["x402"]!, name: "x402-verifier" }
+    })
+    const dir = mkdtempSync(join(tmpdir(), "verifier-grant-"))
+    writeFileSync(join(dir, "grant.yaml"), `${stringify(role)}---\n${stringify(binding)}`)
+    const granted = await kubectl(["apply", "-f", join(dir, "grant.yaml")])
+    rmSync(dir, { recursive: true, force: true })
+    expect(granted.code, granted.stderr).toBe(0)
+    const verifier = subject("x402-verifier")
+    // get, and list/watch narrowed to the name (the fieldSelector the verifier's watch sends).
+    for (const verb of ["get", "list", "watch"]) {
+      expect(await canI(verifier, [verb, "secrets/litellm-secrets"], tenant()), verb).toBe(true)
+    }
+    for (const args of [
+      ["get", "secrets/another-secret"],
+      ["list", "secrets"],
+      ["watch", "secrets"],
+      ["update", "secrets/litellm-secrets"],
+      ["patch", "secrets/litellm-secrets"],
+      ["delete", "secrets/litellm-secrets"]
+    ]) {
+      expect(await canI(verifier, args, tenant()), args.join(" ")).toBe(false)
+    }
+    for (const namespace of Object.values(namespaces)) {
+      expect(await canI(verifier, ["get", "secrets/litellm-secrets"], namespace)).toBe(false)
+    }
+    // Nobody else gained anything.
+    expect(await canI(subject("serviceoffer-controller"), ["get", "secrets/litellm-secrets"], tenant())).toBe(false)
   })
 
   it("lets only the registrar read the signing key, and no other Secret", async () => {

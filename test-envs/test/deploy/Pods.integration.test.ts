@@ -266,7 +266,13 @@ describe("the three processes, run from the image as their pods", () => {
       metadata: { name: "weather" },
       spec: {
         upstream: { service: "weather", port: 8080 },
-        payment: { network: "base-sepolia", payTo: chain.seller, price: { perRequest: "0.001" } }
+        // ForwardAuth: the verifier pod answers /verify for it (pay-on-success is the Stack's tests').
+        payment: {
+          network: "base-sepolia",
+          payTo: chain.seller,
+          price: { perRequest: "0.001" },
+          settlement: "upfront"
+        }
       }
     })
     expect(created.status, created.body).toBe(201)

@@ -6,8 +6,9 @@
  * `kubectl apply` of an offer → the verifier admits its price → the controller publishes the
  * HTTPRoute → Traefik's own status makes RoutePublished True and `kubectl wait` returns → an unpaid
  * request through Traefik is 402 with requirements the official client accepts → the official
- * client pays → 200 with the upstream's answer, the seller's balance up by exactly the price → the
- * upstream saw the verifier's receipt headers and none the buyer forged, nor the raw payment → a
+ * client pays → 200 with the upstream's answer and the receipt, the seller's balance up by exactly
+ * the price → the upstream (behind the verifier: the offer takes the default pay-on-success) saw
+ * the verifier's payment headers and none the buyer forged, nor the raw payment → a
  * replayed payment is refused → a price edit is charged at the new price only once re-admitted,
  * never free → pause stops the 200s → the registration is Confirmed, and tombstoned on delete,
  * which leaves no children.
@@ -142,10 +143,14 @@ describe("a paid request through the whole stack", () => {
     expect(echoed.service).toBe("echo")
     expect(echoed.path).toBe("/today")
     expect((await balance(stack().chain.seller)) - before).toBe(10_000n)
-    // What reached the upstream: the verifier's receipt, not the buyer's forgeries or payment.
-    expect(echoed.headers["x-payment-status"]).toBe("settled")
-    expect(echoed.headers["x-payment-tx"]).toMatch(/^0x[0-9a-f]{64}$/u)
-    expect(echoed.headers["payment-response"]).not.toBe("forged")
+    // The buyer has the receipt; the upstream saw what the verifier set (verified, by whom; not
+    // settled yet when it was asked), never the buyer's forgeries or payment.
+    const receipt = http402.getPaymentSettleResponse((name) => paid.headers.get(name))
+    expect([receipt.success, receipt.transaction]).toEqual([true, expect.stringMatching(/^0x[0-9a-f]{64}$/u)])
+    expect(echoed.headers["x-payment-status"]).toBe("verified")
+    expect(echoed.headers["x-payment-payer"]?.toLowerCase()).toBe(stack().chain.payer.address.toLowerCase())
+    expect(echoed.headers["x-payment-tx"]).toBeUndefined()
+    expect(echoed.headers["payment-response"]).toBeUndefined()
     expect(echoed.headers["payment-signature"]).toBeUndefined()
     expect(echoed.headers["x-payment"]).toBeUndefined()
 

@@ -3,13 +3,16 @@
  * with `settlement: onSuccess` is published with the verifier's Service as its HTTPRoute backend;
  * through real Traefik and with the official x402 client, a paid 200 carries a PAYMENT-RESPONSE
  * the client decodes and moves exactly the price; a paid request the upstream answers 404 or 500
- * moves nothing; a streamed answer (server-sent events) arrives as it is sent and is charged once.
+ * moves nothing; a streamed answer (server-sent events) arrives as it is sent and is charged once;
+ * a LiteLLM-like upstream gets the seller's key from a Secret (and nothing else does); an offer that
+ * chooses upfront is still charged through ForwardAuth.
  */
 import { x402Client, x402HTTPClient } from "@x402/core/client"
 import type { PaymentRequired } from "@x402/core/types"
 import { toClientEvmSigner } from "@x402/evm"
 import { registerExactEvmScheme } from "@x402/evm/exact/client"
 import type { Address } from "viem"
+import { readFileSync } from "node:fs"
 import { privateKeyToAccount } from "viem/accounts"
 import { stringify } from "yaml"
 import { describe, expect, it } from "vitest"
@@ -135,4 +138,136 @@ describe("pay on success through the whole stack", () => {
     expect(received[0]!.receivedAt).toBeLessThan(received[4]!.sentAt)
     expect((await balance(stack().chain.seller)) - before).toBe(1000n)
   }, 120_000)
+
+  it("sells a LiteLLM-like upstream with the seller's key from a Secret: refused until the Secret exists, 200 with it, the key in no object or log", async () => {
+    const masterKey = stack().upstream.masterKey
+    const offer = (name: string, authorization: boolean) => ({
+      apiVersion: "obol.org/v1alpha1",
+      kind: "ServiceOffer",
+      metadata: { name, namespace: namespace() },
+      spec: {
+        upstream: {
+          service: "echo",
+          port: stack().upstream.port,
+          healthPath: "/health",
+          ...(authorization
+            ? { authorization: { secretKeyRef: { name: "litellm-secrets", key: "LITELLM_MASTER_KEY" } } }
+            : {})
+        },
+        payment: { network: "base-sepolia", payTo: stack().chain.seller, price: { perRequest: "0.001" } }
+      }
+    })
+    // The key's Secret does not exist yet: the offer says so and serves nothing (never free, never charged).
+    const applied = await kubectl(
+      ["apply", "-f", "-"],
+      `${stringify(offer("llm", true))}---\n${stringify(offer("nokey", false))}`
+    )
+    expect(applied.code, applied.stderr).toBe(0)
+    const missing = await eventually("UpstreamSecretMissing on the offer", async () => {
+      const conditions: Array<{ type: string; reason: string; message: string }> =
+        (await request("GET", `/apis/obol.org/v1alpha1/namespaces/${namespace()}/serviceoffers/llm`)).json?.status
+          ?.conditions ?? []
+      return conditions.find((c) => c.type === "PaymentGateReady" && c.reason === "UpstreamSecretMissing")
+    })
+    expect(missing.message).toContain(`Secret ${namespace()}/litellm-secrets does not exist`)
+    expect((await get("/services/llm/v1/models")).status).not.toBe(200)
+
+    const secret = await request("POST", `/api/v1/namespaces/${namespace()}/secrets`, {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "litellm-secrets" },
+      data: { LITELLM_MASTER_KEY: Buffer.from(masterKey).toString("base64") }
+    })
+    expect(secret.status, secret.body).toBe(201)
+    const waited = await kubectl([
+      "wait",
+      "--for=condition=Ready",
+      `--namespace=${namespace()}`,
+      "serviceoffer/llm",
+      "--timeout=120s"
+    ])
+    expect(waited.code, waited.stderr).toBe(0)
+
+    const seller = await balance(stack().chain.seller)
+    const models = await get("/services/llm/v1/models", {
+      ...(await pay("/services/llm/v1/models")),
+      Authorization: "Bearer a-buyers-guess"
+    })
+    expect(models.status).toBe(200)
+    expect(await models.json()).toEqual({ object: "list", data: [{ id: "echo-1", object: "model", owned_by: "echo" }] })
+    expect((await balance(stack().chain.seller)) - seller).toBe(1000n)
+
+    // The same upstream without the key answers 401, as LiteLLM does: passed through, not charged.
+    await kubectl([
+      "wait",
+      "--for=condition=Ready",
+      `--namespace=${namespace()}`,
+      "serviceoffer/nokey",
+      "--timeout=120s"
+    ])
+    const refused = await get("/services/nokey/v1/models", await pay("/services/nokey/v1/models"))
+    expect(refused.status).toBe(401)
+    expect((await balance(stack().chain.seller)) - seller).toBe(1000n)
+
+    // Nowhere the test can read holds the key but the Secret itself.
+    const leaks: Array<string> = []
+    for (const path of [
+      `/apis/obol.org/v1alpha1/namespaces/${namespace()}/serviceoffers`,
+      `/apis/obol.org/v1alpha1/namespaces/${namespace()}/paymentroutes`,
+      `/apis/gateway.networking.k8s.io/v1/namespaces/${namespace()}/httproutes`,
+      `/api/v1/namespaces/${namespace()}/configmaps`,
+      `/api/v1/namespaces/${namespace()}/events`,
+      `/apis/events.k8s.io/v1/namespaces/${namespace()}/events`
+    ]) {
+      if ((await request("GET", path)).body.includes(masterKey)) leaks.push(path)
+    }
+    for (const [name, file] of Object.entries(stack().logs)) {
+      if (readFileSync(file, "utf8").includes(masterKey)) leaks.push(`${name} log`)
+    }
+    expect(leaks).toEqual([])
+  }, 240_000)
+
+  it("still charges upfront through Traefik ForwardAuth for an offer that asks for it, failed answers included", async () => {
+    const offer = {
+      apiVersion: "obol.org/v1alpha1",
+      kind: "ServiceOffer",
+      metadata: { name: "upfront", namespace: namespace() },
+      spec: {
+        upstream: { service: "echo", port: stack().upstream.port, healthPath: "/health" },
+        payment: {
+          network: "base-sepolia",
+          payTo: stack().chain.seller,
+          price: { perRequest: "0.001" },
+          settlement: "upfront"
+        }
+      }
+    }
+    const applied = await kubectl(["apply", "-f", "-"], stringify(offer))
+    expect(applied.code, applied.stderr).toBe(0)
+    const waited = await kubectl([
+      "wait",
+      "--for=condition=Ready",
+      `--namespace=${namespace()}`,
+      "serviceoffer/upfront",
+      "--timeout=120s"
+    ])
+    expect(waited.code, waited.stderr).toBe(0)
+    const middleware = await request(
+      "GET",
+      `/apis/traefik.io/v1alpha1/namespaces/${namespace()}/middlewares/x402-upfront`
+    )
+    expect(middleware.status).toBe(200)
+
+    const before = await balance(stack().chain.seller)
+    const paid = await get("/services/upfront/today", await pay("/services/upfront/today"))
+    expect(paid.status).toBe(200)
+    const echoed = (await paid.json()) as { headers: Record<string, string> }
+    // ForwardAuth settled before the upstream ran: the upstream saw the receipt.
+    expect(echoed.headers["x-payment-status"]).toBe("settled")
+    expect((await balance(stack().chain.seller)) - before).toBe(1000n)
+    // The trade-off the offer chose: a failed answer is charged too.
+    const failed = await get("/services/upfront/status/500", await pay("/services/upfront/status/500"))
+    expect(failed.status).toBe(500)
+    expect((await balance(stack().chain.seller)) - before).toBe(2000n)
+  }, 180_000)
 })

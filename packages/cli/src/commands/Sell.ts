@@ -11,6 +11,7 @@
 import { Config, Effect, Option, Result } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { Role, RoleBinding } from "@obol/kube/builtin/Role"
 import { readFileSync } from "node:fs"
 import * as CliFailure from "../CliFailure.ts"
 import * as Globals from "../Globals.ts"
@@ -19,6 +20,7 @@ import * as Offer from "../Offer.ts"
 import * as Networks from "@obol/x402/Networks"
 import * as Output from "../Output.ts"
 import * as Summary from "../Summary.ts"
+import * as VerifierGrant from "../VerifierGrant.ts"
 import * as Wait from "../Wait.ts"
 
 /**
@@ -100,6 +102,22 @@ const sell = Effect.fn("Sell.run")(function* (
   const session = yield* Globals.connect
   const manifest = Result.getOrThrow(draft(session.namespace))
   const ref = { name: input.name, namespace: session.namespace }
+  const say = output === undefined ? io.out : io.err
+  // The verifier may read the credential's Secret (that one only) before the offer asks it to.
+  const authSecret = Option.getOrUndefined(input.upstreamAuthSecret)
+  if (authSecret !== undefined) {
+    const serviceAccount = VerifierGrant.serviceAccountOf(input.verifierServiceAccount)
+    const [role, binding] = VerifierGrant.manifests({
+      namespace: session.namespace,
+      secret: authSecret,
+      serviceAccount
+    })
+    yield* session.explain(session.client.apply(Role, role, { fieldManager, force: true }))
+    yield* session.explain(session.client.apply(RoleBinding, binding, { fieldManager, force: true }))
+    yield* say(
+      `role.rbac.authorization.k8s.io/${role.metadata.name} lets ${input.verifierServiceAccount} read Secret ${session.namespace}/${authSecret} (nothing else)`
+    )
+  }
   const before = yield* session.find(session.client.get(ServiceOffer, ref))
   const applied = yield* session.explain(session.client.apply(ServiceOffer, manifest, { fieldManager, force: true }))
   // A status write by the controller changes the resourceVersion, not the generation.
@@ -109,7 +127,6 @@ const sell = Effect.fn("Sell.run")(function* (
       ? "unchanged"
       : "configured"
   // With -o json|yaml, stdout carries only the object (after the wait, with its status); the rest goes to stderr.
-  const say = output === undefined ? io.out : io.err
   yield* say(`serviceoffer.obol.org/${input.name} ${verb} in namespace ${session.namespace}`)
 
   if (timeout === undefined) {

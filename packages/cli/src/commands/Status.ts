@@ -218,7 +218,11 @@ export const page = (
         [
           "Middleware",
           Names.middleware(offer.metadata.name ?? ""),
-          middleware === undefined ? "absent" : "present (ForwardAuth to the x402 verifier)"
+          middleware !== undefined
+            ? "present (ForwardAuth to the x402 verifier: charged upfront)"
+            : spec.payment.settlement === "upfront"
+              ? "absent"
+              : "not used (pay on success: the HTTPRoute leads to the x402 verifier)"
         ],
         ["RegistrationRequest", Names.registrationRequest(offer.metadata.name ?? ""), registration]
       ]

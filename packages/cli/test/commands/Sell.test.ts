@@ -123,6 +123,40 @@ describe("obol sell http", () => {
     }).pipe(Effect.provide(layer()))
   )
 
+  it.effect(
+    "--upstream-auth-secret grants the verifier read access to that one Secret, then writes the reference (never a value)",
+    () =>
+      Effect.gen(function* () {
+        const args = ["--upstream-auth-secret", "litellm-secrets", "--upstream-auth-key", "LITELLM_MASTER_KEY"]
+        expect(yield* sellHttp("llm", "-n", "shop", ...args)).toBe(0)
+        const writes = (yield* requests).filter((r) => r.verb !== "get")
+        expect(writes.map((r) => `${r.verb} ${r.kind} ${r.namespace}/${r.name}`)).toEqual([
+          "apply Role shop/x402-verifier-secret-litellm-secrets",
+          "apply RoleBinding shop/x402-verifier-secret-litellm-secrets",
+          "apply ServiceOffer shop/llm"
+        ])
+        expect((writes[0]!.body as any).rules).toEqual([
+          {
+            apiGroups: [""],
+            resources: ["secrets"],
+            resourceNames: ["litellm-secrets"],
+            verbs: ["get", "list", "watch"]
+          }
+        ])
+        expect((writes[1]!.body as any).subjects).toEqual([
+          { kind: "ServiceAccount", name: "x402-verifier", namespace: "x402" }
+        ])
+        const created = yield* offer("llm", "shop")
+        expect(created._tag === "Some" && created.value.spec.upstream.authorization).toEqual({
+          secretKeyRef: { name: "litellm-secrets", key: "LITELLM_MASTER_KEY" },
+          scheme: "Bearer"
+        })
+        expect((yield* output).stdout[0]).toBe(
+          "role.rbac.authorization.k8s.io/x402-verifier-secret-litellm-secrets lets x402/x402-verifier read Secret shop/litellm-secrets (nothing else)"
+        )
+      }).pipe(Effect.provide(layer()))
+  )
+
   it.effect("--dry-run prints the manifest and sends nothing", () =>
     Effect.gen(function* () {
       expect(yield* sellHttp("weather", "-n", "shop", "--dry-run")).toBe(0)
@@ -225,7 +259,46 @@ describe("obol sell http", () => {
       ["-w", payTo, "--upstream", "w", "--price", "1", "--provenance-file", "/nonexistent.json"],
       /--provenance-file \/nonexistent.json: no such file/u
     ],
-    ["a bad --wait", ["-w", payTo, "--upstream", "w", "--price", "1", "--wait=soon"], /--wait=soon is not a duration/u]
+    ["a bad --wait", ["-w", payTo, "--upstream", "w", "--price", "1", "--wait=soon"], /--wait=soon is not a duration/u],
+    [
+      "a credential Secret without its key",
+      ["-w", payTo, "--upstream", "w", "--price", "1", "--upstream-auth-secret", "litellm-secrets"],
+      /--upstream-auth-secret needs --upstream-auth-key/u
+    ],
+    [
+      "a credential for an upfront offer",
+      [
+        "-w",
+        payTo,
+        "--upstream",
+        "w",
+        "--price",
+        "1",
+        "--settlement",
+        "upfront",
+        "--upstream-auth-secret",
+        "s",
+        "--upstream-auth-key",
+        "k"
+      ],
+      /--upstream-auth-secret needs --settlement onSuccess/u
+    ],
+    [
+      "a credential Secret that is not a Secret name",
+      [
+        "-w",
+        payTo,
+        "--upstream",
+        "w",
+        "--price",
+        "1",
+        "--upstream-auth-secret",
+        "My_Secret",
+        "--upstream-auth-key",
+        "k"
+      ],
+      /--upstream-auth-secret: Expected a Secret name/u
+    ]
   ]
 
   it.effect.each(bad)("rejects %s with exit 2, one line naming the flag, and sends nothing", ([, args, message]) =>
