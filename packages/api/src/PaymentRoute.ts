@@ -236,3 +236,14 @@ export interface Pin {
  * @category constructors
  */
 export const pinQuery = (pin: Pin): string => `route=${encodeURIComponent(pin.route)}&generation=${pin.generation}`
+
+/**
+ * How long one paid request may take end to end, in seconds: obol-stack's rule for slow inference,
+ * `max(maxTimeoutSeconds + 120, 60)` (the default 300 gives 420). The HTTPRoute carries it as
+ * `timeouts.request`; Traefik v3.6 does not enforce that field, so the pay-on-success proxy does
+ * (the upstream has `maxTimeoutSeconds` for its status line, the payment's validity, and the whole
+ * answer must end within this).
+ *
+ * @category constructors
+ */
+export const requestTimeoutSeconds = (maxTimeoutSeconds: number): number => Math.max(maxTimeoutSeconds + 120, 60)

@@ -291,6 +291,12 @@ export const ServiceOfferStatus = Schema.Struct({
   endpoint: Schema.optionalKey(
     Schema.String.annotate({ description: "Public URL (or path) where buyers reach the offer." })
   ),
+  price: Schema.optionalKey(
+    Schema.String.annotate({
+      description:
+        "The price that applies, for humans (the Price column): 0.001 USDC/request, 1.25 USDC/MTok or 2 USDC/hour."
+    })
+  ),
   agentId: Schema.optionalKey(
     Uint256String.annotate({ description: "ERC-8004 agent id (token id) once registered; ids start at 0." })
   ),
@@ -315,7 +321,7 @@ export const ServiceOffer = CustomResource.make({
   printerColumns: [
     { name: "Type", type: "string", jsonPath: ".spec.type" },
     { name: "Model", type: "string", jsonPath: ".spec.model.name" },
-    { name: "Price", type: "string", jsonPath: ".spec.payment.price.perRequest" },
+    { name: "Price", type: "string", jsonPath: ".status.price" },
     { name: "Network", type: "string", jsonPath: ".spec.payment.network" },
     { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
     { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }

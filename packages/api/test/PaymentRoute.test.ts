@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Result } from "effect"
 import * as CustomResource from "@obol/api/CustomResource"
-import { PaymentRoute } from "@obol/api/PaymentRoute"
+import { PaymentRoute, requestTimeoutSeconds } from "@obol/api/PaymentRoute"
 
 const route = (): any => ({
   apiVersion: "obol.org/v1alpha1",
@@ -100,5 +100,11 @@ describe("PaymentRoute settlement", () => {
     paid.spec.settlement = "onSuccess"
     paid.spec.upstream = { service: "weather", namespace: "sellers", port: 0 }
     expect(problems(paid)).toHaveLength(1)
+  })
+})
+
+describe("requestTimeoutSeconds", () => {
+  it("gives slow inference obol-stack's headroom: maxTimeoutSeconds + 120, at least 60", () => {
+    expect([300, 30, 1, 3600].map(requestTimeoutSeconds)).toEqual([420, 150, 121, 3720])
   })
 })

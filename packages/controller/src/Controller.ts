@@ -77,9 +77,13 @@ export interface Options<P extends ResourceKind, E, R> {
   readonly labelSelector?: string
   /**
    * `generation` (default): changes that only touch status or unrelated metadata do not queue
-   * the object. `any`: every change does.
+   * the object. `any`: every change does. A function decides per change (`previous` is undefined
+   * for an object not seen before); compose it with {@link generationChanged} to widen the default.
    */
-  readonly predicate?: "generation" | "any"
+  readonly predicate?:
+    | "generation"
+    | "any"
+    | ((previous: Store.KubeObject | undefined, next: Store.KubeObject) => boolean)
   readonly watcher?: Watcher.Options
   readonly scheduler?: Omit<Scheduler.Options, "name" | "concurrency">
   /** How often to re-check a cache entry older than our own write. Default 50 ms. */
@@ -215,7 +219,12 @@ export const run = <P extends ResourceKind, E, R>(
       }
 
       const primary = storeFor(options.for)
-      const predicate = options.predicate === "any" ? () => true : generationChanged
+      const predicate =
+        options.predicate === "any"
+          ? () => true
+          : typeof options.predicate === "function"
+            ? options.predicate
+            : generationChanged
       const scheduleAll = (keys: Iterable<Store.Key>) =>
         Effect.forEach(keys, (k) => scheduler.schedule(k), { discard: true })
 

@@ -101,6 +101,29 @@ describe("Controller", () => {
     )
   )
 
+  it.effect("takes a predicate function: the default widened to one annotation", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* client.create(Widget, widget("a"))
+        const { runs } = yield* start(undefined, {
+          predicate: (previous, next) =>
+            Controller.generationChanged(previous, next) ||
+            previous?.metadata.annotations?.["hold"] !== next.metadata.annotations?.["hold"]
+        })
+        const ref = { namespace: "ns", name: "a" }
+        const annotate = (annotations: Record<string, string>) =>
+          client
+            .patch(Widget, ref, { type: "merge", patch: { metadata: { annotations } } })
+            .pipe(Effect.andThen(settle))
+        yield* annotate({ note: "x" })
+        expect(runs.length).toBe(1)
+        yield* annotate({ hold: "true" })
+        expect(runs.length).toBe(2)
+      })
+    )
+  )
+
   it.effect("reconciles on every change with the `any` predicate", () =>
     withFake(
       Effect.gen(function* () {

@@ -251,6 +251,21 @@ export const settlementOf = (offer: ServiceOffer): "onSuccess" | "upfront" =>
   offer.spec.payment.settlement === "upfront" ? "upfront" : "onSuccess"
 
 /**
+ * The annotation obol-stack's tooling pauses an offer with; `"true"` pauses like `spec.paused`.
+ *
+ * @category constants
+ */
+export const pausedAnnotation = "obol.org/paused"
+
+/**
+ * Whether the offer is paused: `spec.paused`, or obol-stack's annotation `obol.org/paused: "true"`.
+ *
+ * @category predicates
+ */
+export const isPaused = (offer: ServiceOffer): boolean =>
+  offer.spec.paused || offer.metadata.annotations?.[pausedAnnotation] === "true"
+
+/**
  * The header the pay-on-success HTTPRoute sets (never passes through from the buyer) to pin the
  * PaymentRoute uid and generation the verifier must serve, as the ForwardAuth address's query does.
  *
@@ -310,7 +325,7 @@ export const httpRoute = (
                   port: verifier.port
                 }
               ],
-              timeouts: { request: `${offer.spec.payment.maxTimeoutSeconds}s` }
+              timeouts: { request: `${PaymentRoute.requestTimeoutSeconds(offer.spec.payment.maxTimeoutSeconds)}s` }
             }
           : {
               matches: [{ path: { type: "PathPrefix", value: pathOf(offer) } }],
@@ -334,8 +349,8 @@ export const httpRoute = (
                   port: upstream.port
                 }
               ],
-              // The request may wait for payment settlement plus the upstream; bound it by the payment's validity.
-              timeouts: { request: `${offer.spec.payment.maxTimeoutSeconds}s` }
+              // Settlement plus a slow upstream (obol-stack's rule). Traefik v3.6 does not enforce it here.
+              timeouts: { request: `${PaymentRoute.requestTimeoutSeconds(offer.spec.payment.maxTimeoutSeconds)}s` }
             }
       ]
     }

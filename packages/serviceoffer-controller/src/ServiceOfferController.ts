@@ -11,6 +11,7 @@ import { ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Controller from "@obol/controller/Controller"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Middleware } from "@obol/kube/builtin/Middleware"
+import * as Children from "./Children.ts"
 import * as ServiceOfferReconciler from "./ServiceOfferReconciler.ts"
 
 /**
@@ -33,6 +34,11 @@ export const run = (options: Options = {}) =>
     for: ServiceOffer,
     owns: [PaymentRoute, HTTPRoute, Middleware, RegistrationRequest],
     reconcile: ServiceOfferReconciler.reconcile,
+    // The default, plus obol-stack's pause annotation (annotations alone do not change the generation).
+    predicate: (previous, next) =>
+      Controller.generationChanged(previous, next) ||
+      previous?.metadata.annotations?.[Children.pausedAnnotation] !==
+        next.metadata.annotations?.[Children.pausedAnnotation],
     concurrency: options.concurrency ?? 4,
     ...(options.namespace === undefined ? {} : { namespace: options.namespace })
   })

@@ -13,7 +13,8 @@
  *    otherwise make sure no HTTPRoute exists.
  * 6. Observe: admission → PaymentGateReady, the Gateway's verdict on the HTTPRoute →
  *    RoutePublished, the upstream probe → UpstreamHealthy, the model list → ModelReady (inference),
- *    the registrar's phase → Registered (never blocks Ready).
+ *    the registrar's phase → Registered (never blocks Ready; True/Disabled when registration is off,
+ *    so it is always present, as obol-stack users read it).
  * 7. Write status once, only when it changed; requeue after the health period.
  *
  * @since 0.1.0
@@ -34,6 +35,7 @@ import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
 import { Middleware } from "@obol/kube/builtin/Middleware"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
+import * as Price from "@obol/x402/Price"
 import * as Children from "./Children.ts"
 import * as Names from "@obol/api/Names"
 import { UpstreamProbe } from "./UpstreamProbe.ts"
@@ -69,6 +71,31 @@ export class ReconcilerSettings extends Context.Service<ReconcilerSettings, Sett
 
 /** @category constants */
 export const finalizer = "obol.org/serviceoffer-cleanup"
+
+/**
+ * The finalizer obol-stack's monetize.py put on offers. Nothing runs its cleanup any more, so an
+ * offer carrying it could never be deleted: the controller removes it once the offer is being
+ * deleted (never before: a monetize.py still running during a migration keeps its say until then).
+ *
+ * @category constants
+ */
+export const legacyFinalizer = "monetize.obol.org/finalizer"
+
+/** Removes the legacy finalizer from an offer being deleted (exactly that entry, JSON-patch tested). */
+const releaseLegacyFinalizer = (client: KubeClient.Shape, offer: Offer, index: number) =>
+  KubeError.ignoreNotFound(
+    client.patch(
+      ServiceOffer,
+      { namespace: offer.metadata.namespace ?? "default", name: offer.metadata.name ?? "" },
+      {
+        type: "json",
+        patch: [
+          { op: "test", path: `/metadata/finalizers/${index}`, value: legacyFinalizer },
+          { op: "remove", path: `/metadata/finalizers/${index}` }
+        ]
+      }
+    )
+  )
 
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/u, "Z"))
 
@@ -138,6 +165,13 @@ const deleteGrant = (client: KubeClient.Shape, offer: Offer, settings: Children.
         name: Names.referenceGrant(offer.metadata.namespace ?? "default", offer.metadata.name ?? "")
       })
 
+/** `status.price`: the price that applies as the seller wrote it, in the token's symbol. */
+const priceOf = (offer: Offer): { readonly price?: string } => {
+  const asset = offer.spec.payment.asset
+  const label = Price.label(offer.spec.payment.price, asset === undefined ? "USDC" : (asset.symbol ?? "tokens"))
+  return label === undefined ? {} : { price: label }
+}
+
 /**
  * One reconcile of one offer.
  *
@@ -148,6 +182,13 @@ export const reconcile = (offer: Offer, context: Controller.Context) =>
     const client = yield* KubeClient.KubeClient
     const settings = yield* ReconcilerSettings
     const name = offer.metadata.name ?? ""
+
+    const legacy = offer.metadata.finalizers?.indexOf(legacyFinalizer) ?? -1
+    if (offer.metadata.deletionTimestamp !== undefined && legacy !== -1) {
+      // The patch's own watch event brings the offer back for our cleanup.
+      yield* releaseLegacyFinalizer(client, offer, legacy)
+      return Action.awaitChange
+    }
 
     const cleanup = (current: Offer) =>
       Effect.gen(function* () {
@@ -229,6 +270,9 @@ const apply = (offer: Offer, context: Controller.Context) =>
       yield* withdrawRoute
       condition("PaymentGateReady", "False", desired.failure.reason, desired.failure.message)
       condition("RoutePublished", "False", "PaymentGateNotReady", "the route is withheld until the offer can be priced")
+      if (offer.spec.registration?.enabled === true)
+        condition("Registered", "False", "AwaitingReady", "the offer is registered once it serves")
+      else condition("Registered", "True", "Disabled", "registration is off (spec.registration.enabled is not true)")
     } else {
       const children = desired.success
       const switchedFromOnSuccess = wasOnSuccess(context, offer)
@@ -301,9 +345,16 @@ const apply = (offer: Offer, context: Controller.Context) =>
             olderThan(other as Offer, offer)
         )[0]
 
-      if (offer.spec.paused) {
+      if (Children.isPaused(offer)) {
         yield* withdrawRoute
-        condition("RoutePublished", "False", "Paused", "the offer is paused; its route is withdrawn")
+        condition(
+          "RoutePublished",
+          "False",
+          "Paused",
+          offer.spec.paused
+            ? "the offer is paused; its route is withdrawn"
+            : `the offer is paused by its ${Children.pausedAnnotation} annotation; its route is withdrawn`
+        )
       } else if (ungranted !== undefined) {
         // The Gateway would refuse the backend (RefNotPermitted): publish nothing until granted.
         yield* withdrawRoute
@@ -391,20 +442,22 @@ const apply = (offer: Offer, context: Controller.Context) =>
         else condition("Registered", "False", phase, "registration in progress")
       } else {
         yield* deleteIfPresent(client, RegistrationRequest, registrationRef)
+        // Always present, as obol-stack users read it: True, nothing to wait for.
+        condition("Registered", "True", "Disabled", "registration is off (spec.registration.enabled is not true)")
       }
     }
 
     const time = yield* now
     const previous = (offer.status?.conditions ?? []) as ReadonlyArray<Conditions.Condition>
     let conditions = Conditions.setAll(previous, updates, time)
-    if (!updates.some((u) => u.type === "Registered")) conditions = Conditions.remove(conditions, "Registered")
     conditions = Conditions.set(conditions, Conditions.summarize(conditions, required, generation), time)
     const ready = Conditions.isTrue(conditions, "Ready", generation)
     const status = {
       observedGeneration: generation,
       conditions,
-      phase: offer.spec.paused ? "Paused" : ready ? "Ready" : "NotReady",
+      phase: Children.isPaused(offer) ? "Paused" : ready ? "Ready" : "NotReady",
       endpoint: `${settings.publicBaseUrl.replace(/\/+$/u, "")}${Children.pathOf(offer)}`,
+      ...priceOf(offer),
       ...(agentId === undefined ? {} : { agentId }),
       ...(txHash === undefined ? {} : { registrationTxHash: txHash })
     }

@@ -192,7 +192,8 @@ describe("Children", () => {
     expect(route.rules[0].matches).toEqual([{ path: { type: "PathPrefix", value: "/services/qwen" } }])
     expect(route.rules[0].filters.map((f: { type: string }) => f.type)).toEqual(["ExtensionRef", "URLRewrite"])
     expect(route.rules[0].backendRefs).toEqual([{ name: "ollama", port: 11434 }])
-    expect(route.rules[0].timeouts).toEqual({ request: "120s" })
+    // obol-stack's rule for slow inference: max(maxTimeoutSeconds + 120, 60); the sample's 120 gives 240.
+    expect(route.rules[0].timeouts).toEqual({ request: "240s" })
   })
 
   it("names the upstream namespace only when it differs from the offer's", () => {

@@ -281,6 +281,108 @@ describe("ServiceOfferController", () => {
     }).pipe(Effect.provide(layer()))
   )
 
+  it.effect(
+    'pauses on obol-stack\'s annotation obol.org/paused: "true" as on spec.paused, and resumes without it',
+    () =>
+      Effect.gen(function* () {
+        yield* start
+        yield* create(offer("weather"))
+        yield* admit("weather")
+        expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("Some")
+        const client = yield* KubeClient.KubeClient
+        const annotate = (value: string | null) =>
+          client
+            .patch(
+              ServiceOffer,
+              { namespace: ns, name: "weather" },
+              { type: "merge", patch: { metadata: { annotations: { "obol.org/paused": value } } } }
+            )
+            .pipe(Effect.andThen(settle))
+        yield* annotate("true")
+        expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("None")
+        expect(yield* conditionsOf("weather")).toMatchObject({ RoutePublished: "False/Paused" })
+        expect((yield* get(ServiceOffer, "weather")).pipe((o) => o._tag === "Some" && o.value.status?.phase)).toBe(
+          "Paused"
+        )
+        yield* annotate("false")
+        expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("Some")
+        yield* annotate(null)
+        expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("Some")
+      }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("writes the price that applies for the Price column, for every price kind", () =>
+    Effect.gen(function* () {
+      yield* start
+      const client = yield* KubeClient.KubeClient
+      const priced = (name: string, price: Record<string, string>) =>
+        client.create(ServiceOffer, {
+          ...offer(name),
+          spec: { ...offer(name).spec, payment: { ...offer(name).spec.payment, price } }
+        })
+      yield* priced("per-request", { perRequest: "0.001" })
+      yield* priced("per-mtok", { perMTok: "1.25" })
+      yield* priced("per-hour", { perHour: "2" })
+      yield* settle
+      const price = (name: string) =>
+        get(ServiceOffer, name).pipe(Effect.map((o) => (o._tag === "Some" ? o.value.status?.price : undefined)))
+      expect([yield* price("per-request"), yield* price("per-mtok"), yield* price("per-hour")]).toEqual([
+        "0.001 USDC/request",
+        "1.25 USDC/MTok",
+        "2 USDC/hour"
+      ])
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect(
+    "always reports Registered: True/Disabled when registration is off, even for an offer it cannot price",
+    () =>
+      Effect.gen(function* () {
+        yield* start
+        yield* create(offer("weather"))
+        expect(yield* conditionsOf("weather")).toMatchObject({ Registered: "True/Disabled" })
+        yield* create(offer("cheap", { perRequest: "0.0000001" }))
+        expect(yield* conditionsOf("cheap")).toMatchObject({
+          PaymentGateReady: "False/InvalidPrice",
+          Registered: "True/Disabled"
+        })
+        yield* create(offer("agent", { perRequest: "0.0000001", registration: { enabled: true } }))
+        expect(yield* conditionsOf("agent")).toMatchObject({ Registered: "False/AwaitingReady" })
+      }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("releases monetize.py's finalizer once the offer is deleted (never before), so it can go", () =>
+    Effect.gen(function* () {
+      yield* start
+      const client = yield* KubeClient.KubeClient
+      const legacy = {
+        ...offer("weather"),
+        metadata: { ...offer("weather").metadata, finalizers: ["monetize.obol.org/finalizer"] }
+      }
+      yield* create(legacy as ReturnType<typeof offer>)
+      const finalizers = () =>
+        get(ServiceOffer, "weather").pipe(Effect.map((o) => (o._tag === "Some" ? o.value.metadata.finalizers : "gone")))
+      expect(yield* finalizers()).toEqual(["monetize.obol.org/finalizer", ServiceOfferReconciler.finalizer])
+      yield* client.delete(ServiceOffer, { namespace: ns, name: "weather" })
+      yield* settle
+      expect(yield* finalizers()).toBe("gone")
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("releases monetize.py's finalizer from an offer deleted before this controller ever saw it", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient.KubeClient
+      const legacy = {
+        ...offer("old"),
+        metadata: { ...offer("old").metadata, finalizers: ["monetize.obol.org/finalizer"] }
+      }
+      yield* client.create(ServiceOffer, legacy)
+      yield* client.delete(ServiceOffer, { namespace: ns, name: "old" })
+      yield* start
+      expect((yield* get(ServiceOffer, "old"))._tag).toBe("None")
+    }).pipe(Effect.provide(layer()))
+  )
+
   it.effect("gives an overlapping path to the older offer only", () =>
     Effect.gen(function* () {
       yield* start

@@ -27,6 +27,7 @@
  */
 import { Duration, Effect, Layer, Option, Redacted, Result } from "effect"
 import { type HttpClient, HttpRouter, HttpServerRequest, type HttpServerResponse } from "effect/http"
+import * as PaymentRoute from "@obol/api/PaymentRoute"
 import * as UpstreamAuthorization from "@obol/api/UpstreamAuthorization"
 import type * as Facilitator from "@obol/x402/Facilitator"
 import * as Credentials from "./Credentials.ts"
@@ -192,6 +193,7 @@ export const serve = Effect.fn("Backend.serve")(function* (
     upstream: upstream.value,
     path: upstreamPath(path.success, route.prefix, request.url),
     timeout: Duration.seconds(route.requirement.maxTimeoutSeconds),
+    requestTimeout: Duration.seconds(PaymentRoute.requestTimeoutSeconds(route.requirement.maxTimeoutSeconds)),
     ...(authorization === undefined ? {} : { authorization })
   })
   return { _tag: "Forwarded", outcome, response, offer } satisfies Served

@@ -9,6 +9,7 @@
  * | the facilitator says invalid, or cannot verify | 402 / 503 (`Decision.verify`) | never |
  * | the upstream cannot be reached | 502 | never |
  * | the upstream sends no status line within the offer's timeout | 504 | never |
+ * | the body is still running at the request deadline (`requestTimeout`) | what was sent so far, then the end | as above |
  * | the buyer goes away before the status line | (nothing; the upstream request is aborted) | never |
  * | the upstream answers ≥ 400 | its answer, as it is | never |
  * | the upstream answers < 400, settle confirmed | its status, headers and body, streamed, plus `PAYMENT-RESPONSE` | once, when the status line arrives, before any body byte |
@@ -27,7 +28,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Redacted, Stream } from "effect"
 import { HttpBody, HttpClient, HttpClientRequest, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type * as Facilitator from "@obol/x402/Facilitator"
 import type * as Payment from "@obol/x402/Payment"
@@ -167,6 +168,11 @@ export interface Target {
   readonly path: string
   /** How long the upstream may take to send its status line: the offer's `maxTimeoutSeconds`. */
   readonly timeout: Duration.Duration
+  /**
+   * How long the whole answer may take from the request's arrival (`PaymentRoute.requestTimeoutSeconds`);
+   * a body still running then is ended. Unbounded when absent.
+   */
+  readonly requestTimeout?: Duration.Duration
   /** The seller's credential for this upstream, sent as `Authorization` instead of the buyer's. */
   readonly authorization?: Redacted.Redacted<string>
 }
@@ -226,6 +232,18 @@ const serve = (
       ...(hasBody ? { body: HttpBody.stream(request.stream, headers["content-type"]) } : {})
     })
     const seconds = Math.round(Duration.toSeconds(target.timeout))
+    const started = yield* Clock.currentTimeMillis
+    /** The answer's body, ended at the request deadline (a hung or endless upstream holds nothing forever). */
+    const bounded = <E>(body: Stream.Stream<Uint8Array, E>) =>
+      target.requestTimeout === undefined
+        ? Effect.succeed(body)
+        : Effect.map(Clock.currentTimeMillis, (now) =>
+            body.pipe(
+              Stream.interruptWhen(
+                Effect.sleep(Duration.millis(Math.max(0, Duration.toMillis(target.requestTimeout!) - (now - started))))
+              )
+            )
+          )
     const head = yield* client.execute(outgoing).pipe(Effect.timeoutOption(target.timeout), Effect.result)
     if (head._tag === "Failure") {
       return {
@@ -245,7 +263,10 @@ const serve = (
       // The buyer did not get what they paid for: pass the answer through and charge nothing.
       return {
         outcome: "NotCharged" as const,
-        response: HttpServerResponse.stream(upstream.stream, { status: upstream.status, headers: answerHeaders })
+        response: HttpServerResponse.stream(yield* bounded(upstream.stream), {
+          status: upstream.status,
+          headers: answerHeaders
+        })
       }
     }
     // Settle once, on the status line, before any body byte; not interruptible once started.
@@ -258,7 +279,7 @@ const serve = (
     }
     return {
       outcome: "Settled" as const,
-      response: HttpServerResponse.stream(upstream.stream, {
+      response: HttpServerResponse.stream(yield* bounded(upstream.stream), {
         status: upstream.status,
         headers: {
           ...answerHeaders,

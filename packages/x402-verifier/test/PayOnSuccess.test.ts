@@ -6,7 +6,7 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Option } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Facilitator from "@obol/x402/Facilitator"
@@ -55,7 +55,12 @@ const upstream = (handler: (req: IncomingMessage, res: ServerResponse) => void) 
 const facilitator = Payments.countingFacilitator
 
 /** Checks the payment locally as the verifier does, then forwards it to `to`. */
-const forward = (to: URL, headers: Record<string, string> = {}, init: RequestInit = {}) =>
+const forward = (
+  to: URL,
+  headers: Record<string, string> = {},
+  init: RequestInit = {},
+  extra: Partial<PayOnSuccess.Target> = {}
+) =>
   Effect.gen(function* () {
     const all = { "PAYMENT-SIGNATURE": Payments.signature(), "X-Forwarded-Proto": "https", ...headers }
     const local = Decision.local({
@@ -71,7 +76,8 @@ const forward = (to: URL, headers: Record<string, string> = {}, init: RequestIni
       checked: local,
       upstream: to,
       path: "/today?x=1",
-      timeout: "300 seconds" as never
+      timeout: "300 seconds" as never,
+      ...extra
     })
   })
 
@@ -181,6 +187,25 @@ describe("PayOnSuccess", () => {
       expect([outcome, response.status]).toEqual(["Timeout", 504])
       expect(yield* body(response)).toContain("did not answer within 300 s; nothing was charged")
       expect(f.calls.settle).toBe(0)
+    }).pipe(Effect.scoped, Effect.provide(world(f)))
+  })
+
+  it.effect("an answer still running at the request deadline is ended there, charged once for what began", () => {
+    const f = facilitator()
+    return Effect.gen(function* () {
+      const u = yield* upstream((_req, res) => {
+        res.writeHead(200, { "content-type": "text/event-stream" })
+        res.write("data: 1\n\n") // and never ends
+      })
+      const { outcome, response } = yield* forward(u.url, {}, {}, { requestTimeout: Duration.seconds(420) })
+      expect(outcome).toBe("Settled")
+      const reader = HttpServerResponse.toWeb(response, { context: yield* Effect.context<never>() }).body!.getReader()
+      const first = yield* Effect.promise(() => reader.read())
+      expect(new TextDecoder().decode(first.value)).toBe("data: 1\n\n")
+      const rest = yield* Effect.forkChild(Effect.promise(() => reader.read()))
+      yield* TestClock.adjust("420 seconds")
+      expect((yield* Fiber.join(rest)).done).toBe(true)
+      expect(f.calls).toEqual({ verify: 1, settle: 1 })
     }).pipe(Effect.scoped, Effect.provide(world(f)))
   })
 

@@ -134,3 +134,18 @@ export const effective = (
   }
   return Result.fail(new PriceError({ reason: "Missing", message: "no perRequest, perMTok or perHour price is set" }))
 }
+
+/**
+ * The price that applies, for humans, as the seller wrote it: `0.001 USDC/request`,
+ * `1.25 USDC/MTok` or `2 USDC/hour` (the same order as {@link effective}); undefined without one.
+ *
+ * @category formatting
+ */
+export const label = (prices: Prices, symbol = "USDC"): string | undefined =>
+  prices.perRequest !== undefined
+    ? `${prices.perRequest} ${symbol}/request`
+    : prices.perMTok !== undefined
+      ? `${prices.perMTok} ${symbol}/MTok`
+      : prices.perHour !== undefined
+        ? `${prices.perHour} ${symbol}/hour`
+        : undefined

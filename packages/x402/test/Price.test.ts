@@ -78,3 +78,12 @@ describe("Price", () => {
     expect(err(Price.effective({}, 6))?.reason).toBe("Missing")
   })
 })
+
+describe("Price.label", () => {
+  it("names the price that applies, in the order effective uses, as the seller wrote it", () => {
+    expect(Price.label({ perRequest: "0.001", perMTok: "1.25" })).toBe("0.001 USDC/request")
+    expect(Price.label({ perMTok: "1.25", perHour: "2" })).toBe("1.25 USDC/MTok")
+    expect(Price.label({ perHour: "2" }, "DAI")).toBe("2 DAI/hour")
+    expect(Price.label({})).toBeUndefined()
+  })
+})
