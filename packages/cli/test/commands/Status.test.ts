@@ -131,7 +131,9 @@ describe("obol sell status <name>", () => {
         /PaymentRoute\s+weather-payment\s+admitted at generation 1; pattern \/services\/weather\/\*/u
       )
       expect(page).toMatch(/HTTPRoute\s+so-weather\s+accepted by traefik\/traefik-gateway/u)
-      expect(page).toMatch(/Middleware\s+x402-weather\s+not used \(pay on success: the HTTPRoute leads to the x402 verifier\)/u)
+      expect(page).toMatch(
+        /Middleware\s+x402-weather\s+not used \(pay on success: the HTTPRoute leads to the x402 verifier\)/u
+      )
       expect(page).toMatch(/ServiceOffer\/weather\s+the Gateway serves \/services\/weather/u)
       expect(page).not.toContain("not ours")
     }).pipe(Effect.provide(layer()))
