@@ -49,6 +49,12 @@ export interface Options {
   readonly dataDir?: string
   /** Confine everything to this one namespace (tests). Default: the product's namespaces. */
   readonly namespace?: string
+  /**
+   * With `namespace`: put the demo upstream in this other namespace instead (obol-stack's shape,
+   * an offer selling `llm/litellm`); the verifier and Traefik watch it too, and the controller may
+   * sell from it (`UPSTREAM_NAMESPACES`).
+   */
+  readonly upstreamNamespace?: string
   /** A running control plane to use instead of starting one. */
   readonly controlPlane?: { readonly kubeconfig: string; readonly http: KubeHttp.KubeHttp }
   /** Traefik's providers throttle. Default 100 ms (Traefik's own default is 2 s). */
@@ -153,9 +159,10 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
   const namespaces = {
     system: confined ?? "obol-system",
     gateway: confined ?? "traefik",
-    demo: confined ?? "demo"
+    demo: (confined === undefined ? undefined : options.upstreamNamespace) ?? confined ?? "demo"
   }
   const watch = confined === undefined ? {} : { WATCH_NAMESPACE: confined }
+  const watched = confined === undefined ? undefined : [...new Set([confined, namespaces.demo])]
 
   // 1. The control plane.
   let kubeconfig: string
@@ -191,7 +198,7 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
     kubeconfig,
     logDir,
     throttle: options.traefikThrottle ?? "100ms",
-    ...(confined === undefined ? {} : { namespaces: [confined] })
+    ...(watched === undefined ? {} : { namespaces: watched })
   })
   logs["traefik"] = traefik.process.logFile
   const className = confined === undefined ? "traefik" : `traefik-${confined}`
@@ -278,7 +285,9 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
       PORT: String(verifierPort),
       HEALTH_PORT: String(verifierHealth),
       // Reachable by Traefik as a Service backend (above), and still on loopback for ForwardAuth.
-      ...(backendAddress === undefined ? {} : { LISTEN_ADDRESS: "0.0.0.0" })
+      ...(backendAddress === undefined ? {} : { LISTEN_ADDRESS: "0.0.0.0" }),
+      // The upstreams it proxies to may live in the upstream namespace.
+      ...(watched === undefined ? {} : { WATCH_NAMESPACE: watched.join(",") })
     },
     "serviceoffer-controller": {
       VERIFIER_ADDRESS: `${verifierUrl}/verify/{namespace}/{name}`,
@@ -298,7 +307,8 @@ export const start = Effect.fn("Stack.start")(function* (options: Options = {}) 
       WELL_KNOWN_PORT: String(wellKnown),
       LEASE_NAMESPACE: namespaces.system,
       CONTROLLER_NAMESPACE: namespaces.system,
-      POD_NAME: "serviceoffer-controller-local"
+      POD_NAME: "serviceoffer-controller-local",
+      ...(watched === undefined || namespaces.demo === confined ? {} : { UPSTREAM_NAMESPACES: namespaces.demo })
     },
     registrar: {
       CHAINS_JSON: JSON.stringify([

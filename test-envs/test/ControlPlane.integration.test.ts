@@ -39,11 +39,24 @@ describe("the test control plane", () => {
     manifest.metadata.namespace = namespace()
     const applied = await kubectl(["apply", "-f", "-"], JSON.stringify(manifest))
     expect(applied.stderr).toBe("")
+    // The controller writes status.price (the price that applies, whatever its kind); play it here.
+    const status = await kubectl([
+      "patch",
+      "so",
+      "weather-api",
+      "-n",
+      namespace(),
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status: { price: "0.001 USDC/request" } })
+    ])
+    expect(status.code, status.stderr).toBe(0)
     const table = await kubectl(["get", "so", "-n", namespace()])
     const [header, row] = table.stdout.trim().split("\n")
     expect(header?.split(/\s+/)).toEqual(["NAME", "TYPE", "MODEL", "PRICE", "NETWORK", "READY", "AGE"])
     // The sample has no model, so MODEL prints blank and splitting on whitespace skips it.
-    expect(row?.split(/\s+/).slice(0, 4)).toEqual(["weather-api", "http", "0.001", "base-sepolia"])
+    expect(row?.split(/\s+/).slice(0, 5)).toEqual(["weather-api", "http", "0.001", "USDC/request", "base-sepolia"])
   })
 
   it("explains ServiceOffer fields with the Schema's descriptions", async () => {

@@ -41,6 +41,13 @@ export interface Settings {
   readonly networks: ReadonlyArray<Networks.Network>
   /** Tokens assumed per request when converting perMTok prices. */
   readonly approxTokensPerRequest: number
+  /**
+   * Namespaces whose Services offers in other namespaces may sell (`"*"`: any). An offer may always
+   * sell a Service of its own namespace; selling another namespace's is a grant the controller
+   * makes on that namespace's behalf (a ReferenceGrant there, or the verifier proxying into it),
+   * so it happens only where the operator allowed it.
+   */
+  readonly upstreamNamespaces: ReadonlyArray<string> | "*"
 }
 
 /**
@@ -52,7 +59,9 @@ export const defaultSettings: Settings = {
   gateway: { namespace: "traefik", name: "traefik-gateway", sectionName: "web" },
   publicBaseUrl: "http://obol.stack:8080",
   networks: Networks.defaults,
-  approxTokensPerRequest: 1000
+  approxTokensPerRequest: 1000,
+  // obol-stack's shape: offers in an agent's namespace selling llm/litellm or llm/ollama.
+  upstreamNamespaces: ["llm"]
 }
 
 /**
@@ -99,7 +108,7 @@ export const maxResponseBodySize = 64 * 1024
  * @category errors
  */
 export class InvalidOffer extends Data.TaggedError("InvalidOffer")<{
-  readonly reason: "UnknownNetwork" | "InvalidPrice"
+  readonly reason: "UnknownNetwork" | "InvalidPrice" | "UpstreamNamespaceNotAllowed"
   readonly message: string
 }> {}
 
@@ -375,11 +384,7 @@ export const referenceGrant = (offer: ServiceOffer, settings: Settings): Manifes
     metadata: {
       name: Names.referenceGrant(namespace, offer.metadata.name ?? ""),
       namespace: verifier.namespace,
-      labels: {
-        "app.kubernetes.io/managed-by": "serviceoffer-controller",
-        "obol.org/offer-namespace": namespace,
-        "obol.org/offer-name": offer.metadata.name ?? ""
-      }
+      labels: grantLabels(offer)
     },
     spec: {
       from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace }],
@@ -387,6 +392,80 @@ export const referenceGrant = (offer: ServiceOffer, settings: Settings): Manifes
     }
   }
 }
+
+/** The namespace of the offer's upstream Service. */
+const upstreamNamespaceOf = (offer: ServiceOffer) =>
+  offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default"
+
+/**
+ * Whether the offer may sell its upstream: one in its own namespace always, another namespace's
+ * only when `upstreamNamespaces` allows it.
+ *
+ * @category predicates
+ */
+export const upstreamAllowed = (offer: ServiceOffer, settings: Settings): Result.Result<void, InvalidOffer> => {
+  const upstream = upstreamNamespaceOf(offer)
+  const own = offer.metadata.namespace ?? "default"
+  if (upstream === own || settings.upstreamNamespaces === "*" || settings.upstreamNamespaces.includes(upstream)) {
+    return Result.void
+  }
+  return Result.fail(
+    new InvalidOffer({
+      reason: "UpstreamNamespaceNotAllowed",
+      message: `the upstream Service is in namespace ${upstream}, and this controller sells Services of other namespaces only from ${settings.upstreamNamespaces.length === 0 ? "none" : settings.upstreamNamespaces.join(", ")} (UPSTREAM_NAMESPACES); add ${upstream} there, or create the offer in namespace ${upstream}`
+    })
+  )
+}
+
+/**
+ * The labels of every ReferenceGrant the controller applies for an offer: the grants live in
+ * other namespaces than the offer (no ownerReference can reach them), so these labels are how the
+ * controller finds them again to remove them.
+ *
+ * @category constructors
+ */
+export const grantLabels = (offer: ServiceOffer): Record<string, string> => ({
+  "app.kubernetes.io/managed-by": "serviceoffer-controller",
+  "obol.org/offer-namespace": offer.metadata.namespace ?? "default",
+  "obol.org/offer-name": offer.metadata.name ?? ""
+})
+
+/**
+ * The ReferenceGrant an upfront offer needs when its upstream Service is in another namespace
+ * (the HTTPRoute's backendRef crosses namespaces, which a Gateway refuses without one): in the
+ * upstream's namespace, admitting HTTPRoutes of the offer's namespace to that one Service.
+ * Undefined when none is needed (same namespace, or pay-on-success: the verifier, not the
+ * Gateway, reaches the upstream then).
+ *
+ * @category constructors
+ */
+export const upstreamGrant = (offer: ServiceOffer, settings: Settings): Manifest | undefined => {
+  const namespace = offer.metadata.namespace ?? "default"
+  const upstream = upstreamNamespaceOf(offer)
+  if (settlementOf(offer) !== "upfront" || upstream === namespace) return undefined
+  if (Result.isFailure(upstreamAllowed(offer, settings))) return undefined
+  return {
+    apiVersion: "gateway.networking.k8s.io/v1beta1",
+    kind: "ReferenceGrant",
+    metadata: {
+      name: Names.referenceGrant(namespace, offer.metadata.name ?? ""),
+      namespace: upstream,
+      labels: grantLabels(offer)
+    },
+    spec: {
+      from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace }],
+      to: [{ group: "", kind: "Service", name: offer.spec.upstream.service }]
+    }
+  }
+}
+
+/**
+ * Every ReferenceGrant the offer needs now (none, the verifier's or the upstream's).
+ *
+ * @category constructors
+ */
+export const grants = (offer: ServiceOffer, settings: Settings): ReadonlyArray<Manifest> =>
+  [referenceGrant(offer, settings), upstreamGrant(offer, settings)].filter((g) => g !== undefined)
 
 /**
  * The agent URI an offer registers on chain: the controller's well-known registration document,
@@ -438,7 +517,7 @@ export const registrationRequest = (offer: ServiceOffer, settings: Settings): Ma
  * @category constructors
  */
 export const desired = (offer: ServiceOffer, settings: Settings): Result.Result<Desired, InvalidOffer> =>
-  paymentRoute(offer, settings).pipe(
+  Result.flatMap(upstreamAllowed(offer, settings), () => paymentRoute(offer, settings)).pipe(
     Result.map((route) => {
       const registration = registrationRequest(offer, settings)
       return {

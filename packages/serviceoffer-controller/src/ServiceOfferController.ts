@@ -11,6 +11,8 @@ import { ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Controller from "@obol/controller/Controller"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Middleware } from "@obol/kube/builtin/Middleware"
+import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
+import * as Store from "@obol/controller/Store"
 import * as Children from "./Children.ts"
 import * as ServiceOfferReconciler from "./ServiceOfferReconciler.ts"
 
@@ -33,6 +35,22 @@ export const run = (options: Options = {}) =>
     name: "serviceoffer",
     for: ServiceOffer,
     owns: [PaymentRoute, HTTPRoute, Middleware, RegistrationRequest],
+    // Grants live in other namespaces (no ownerReference): their labels name the offer.
+    watches: [
+      {
+        kind: ReferenceGrant,
+        map: (grant) => {
+          const labels = grant.metadata.labels ?? {}
+          const namespace = labels["obol.org/offer-namespace"]
+          const name = labels["obol.org/offer-name"]
+          return labels["app.kubernetes.io/managed-by"] === "serviceoffer-controller" &&
+            namespace !== undefined &&
+            name !== undefined
+            ? [Store.key({ namespace, name })]
+            : []
+        }
+      }
+    ],
     reconcile: ServiceOfferReconciler.reconcile,
     // The default, plus obol-stack's pause annotation (annotations alone do not change the generation).
     predicate: (previous, next) =>

@@ -146,24 +146,82 @@ const deleteIfPresent = <K extends Parameters<KubeClient.Shape["delete"]>[0]>(
   ref: { namespace: string; name: string }
 ) => KubeError.ignoreNotFound(client.delete(kind, ref)).pipe(Effect.asVoid)
 
-/** Whether the offer's PaymentRoute, as last seen, was pay-on-success (so a grant may exist). */
-const wasOnSuccess = (context: Controller.Context, offer: Offer) =>
-  Option.match(
-    context.store(PaymentRoute).get(Store.key(refOf(offer, Names.paymentRoute(offer.metadata.name ?? "")))),
-    {
-      onNone: () => false,
-      onSome: (route) => (route.spec as { readonly settlement?: string }).settlement === "onSuccess"
-    }
-  )
+/** The ReferenceGrants the controller applied for this offer, as its cache knows them (by their labels). */
+const grantsOf = (context: Controller.Context, offer: Offer) => {
+  const labels = Children.grantLabels(offer)
+  return context
+    .store(ReferenceGrant)
+    .list()
+    .filter((grant) => Object.entries(labels).every(([key, value]) => grant.metadata.labels?.[key] === value))
+}
 
-/** Removes the offer's ReferenceGrant in the verifier's namespace, if it has one. */
-const deleteGrant = (client: KubeClient.Shape, offer: Offer, settings: Children.Settings) =>
-  settings.verifierService.namespace === (offer.metadata.namespace ?? "default")
-    ? Effect.void
-    : deleteIfPresent(client, ReferenceGrant, {
-        namespace: settings.verifierService.namespace,
-        name: Names.referenceGrant(offer.metadata.namespace ?? "default", offer.metadata.name ?? "")
+/**
+ * Applies the grants the offer needs and removes the ones it no longer needs (moved to another
+ * mode or upstream namespace). A grant the API server refuses for a reason retrying soon will not
+ * fix (its namespace is missing, or the controller may not write there) is returned as a message
+ * for the offer's status; other errors fail the reconcile and are retried.
+ */
+const syncGrants = (
+  client: KubeClient.Shape,
+  context: Controller.Context,
+  offer: Offer,
+  settings: Children.Settings,
+  applyOptions: KubeClient.ApplyOptions
+) =>
+  Effect.gen(function* () {
+    const wanted = Children.grants(offer, settings)
+    let refused: string | undefined
+    for (const grant of wanted) {
+      const namespace = grant.metadata.namespace ?? ""
+      const target = (grant.spec as { readonly to: ReadonlyArray<{ readonly name?: string }> }).to[0]?.name ?? "?"
+      refused ??= yield* client.apply(ReferenceGrant, grant, applyOptions).pipe(
+        Effect.as(undefined),
+        Effect.catchIf(
+          (error) => error.reason === "NotFound" || error.reason === "Forbidden",
+          (error) =>
+            Effect.succeed(
+              namespace === settings.verifierService.namespace && target === settings.verifierService.name
+                ? `could not grant HTTPRoutes of namespace ${offer.metadata.namespace} the verifier's Service ${namespace}/${target} (ReferenceGrant in ${namespace}: ${error.message}); is the x402-verifier installed there, and is VERIFIER_SERVICE right?`
+                : `could not grant HTTPRoutes of namespace ${offer.metadata.namespace} the upstream Service ${namespace}/${target} (ReferenceGrant in ${namespace}: ${error.message})`
+            )
+        )
+      )
+    }
+    const keep = new Set(wanted.map((g) => `${g.metadata.namespace}/${g.metadata.name}`))
+    for (const stale of grantsOf(context, offer)) {
+      if (keep.has(Store.keyOf(stale))) continue
+      yield* deleteIfPresent(client, ReferenceGrant, {
+        namespace: stale.metadata.namespace ?? "",
+        name: stale.metadata.name ?? ""
       })
+    }
+    return refused
+  })
+
+/**
+ * Removes every grant of a deleted offer: those its cache knows, and by name where the current spec
+ * would put them (a cache that missed one cannot leave it behind).
+ */
+const deleteGrants = (
+  client: KubeClient.Shape,
+  context: Controller.Context,
+  offer: Offer,
+  settings: Children.Settings
+) =>
+  Effect.gen(function* () {
+    const name = Names.referenceGrant(offer.metadata.namespace ?? "default", offer.metadata.name ?? "")
+    const refs = new Map<string, { namespace: string; name: string }>()
+    for (const namespace of [
+      settings.verifierService.namespace,
+      offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default"
+    ]) {
+      if (namespace !== (offer.metadata.namespace ?? "default")) refs.set(`${namespace}/${name}`, { namespace, name })
+    }
+    for (const grant of grantsOf(context, offer)) {
+      refs.set(Store.keyOf(grant), { namespace: grant.metadata.namespace ?? "", name: grant.metadata.name ?? "" })
+    }
+    for (const ref of refs.values()) yield* deleteIfPresent(client, ReferenceGrant, ref)
+  })
 
 /** `status.price`: the price that applies as the seller wrote it, in the token's symbol. */
 const priceOf = (offer: Offer): { readonly price?: string } => {
@@ -194,10 +252,8 @@ export const reconcile = (offer: Offer, context: Controller.Context) =>
       Effect.gen(function* () {
         // Withdraw the public route first: from here on no request reaches the upstream.
         yield* deleteIfPresent(client, HTTPRoute, refOf(current, Names.httpRoute(name)))
-        // The grant lives in the verifier's namespace: no ownerReference can remove it.
-        if (Children.settlementOf(current) === "onSuccess" || wasOnSuccess(context, current)) {
-          yield* deleteGrant(client, current, settings)
-        }
+        // Grants live in other namespaces (the verifier's, the upstream's): no ownerReference removes them.
+        yield* deleteGrants(client, context, current, settings)
         const registration = refOf(current, Names.registrationRequest(name))
         const existing = yield* KubeError.ignoreNotFound(client.get(RegistrationRequest, registration))
         if (Option.isNone(existing)) return Finalizer.done
@@ -275,7 +331,6 @@ const apply = (offer: Offer, context: Controller.Context) =>
       else condition("Registered", "True", "Disabled", "registration is off (spec.registration.enabled is not true)")
     } else {
       const children = desired.success
-      const switchedFromOnSuccess = wasOnSuccess(context, offer)
       const route = yield* client.apply(PaymentRoute, children.paymentRoute, applyOptions)
       const admitted =
         route.status?.admitted === true && route.status.lastAdmittedGeneration === route.metadata.generation
@@ -292,32 +347,17 @@ const apply = (offer: Offer, context: Controller.Context) =>
       const onSuccess = Children.settlementOf(offer) === "onSuccess"
       // Pay-on-success routes through the verifier itself: no ForwardAuth Middleware (and none left
       // over from upfront), and the verifier's Service granted to this namespace's HTTPRoutes.
-      // Upfront needs no grant: one left over from pay-on-success is removed.
-      const grant = Children.referenceGrant(offer, settings)
-      /** Why the verifier's Service could not be granted to this namespace, when it could not. */
-      let ungranted: string | undefined
+      // Upfront to another namespace's Service: that Service granted instead. Grants left from a
+      // previous mode or upstream are removed.
       if (onSuccess) {
         if (Option.isSome(context.store(Middleware).get(Store.key(refOf(offer, Names.middleware(name)))))) {
           yield* deleteIfPresent(client, Middleware, refOf(offer, Names.middleware(name)))
         }
-        if (grant !== undefined) {
-          ungranted = yield* client.apply(ReferenceGrant, grant, applyOptions).pipe(
-            Effect.as(undefined),
-            // A missing namespace or a missing permission does not heal by retrying soon: say so on
-            // the offer (the health period brings the next try); anything else is retried as usual.
-            Effect.catchIf(
-              (error) => error.reason === "NotFound" || error.reason === "Forbidden",
-              (error) =>
-                Effect.succeed(
-                  `could not grant HTTPRoutes of namespace ${offer.metadata.namespace} the verifier's Service ${settings.verifierService.namespace}/${settings.verifierService.name} (ReferenceGrant in ${settings.verifierService.namespace}: ${error.message}); is the x402-verifier installed there, and is VERIFIER_SERVICE right?`
-                )
-            )
-          )
-        }
       } else {
         yield* client.apply(Middleware, Children.middleware(offer, settings, pin), applyOptions)
-        if (switchedFromOnSuccess) yield* deleteGrant(client, offer, settings)
       }
+      /** Why a grant the route needs could not be made, when it could not. */
+      const ungranted = yield* syncGrants(client, context, offer, settings, applyOptions)
       if (admitted) condition("PaymentGateReady", "True", "Admitted", "the x402 verifier serves the current price")
       else if (route.status?.reason !== undefined && route.status.admitted === false) {
         condition(
@@ -358,7 +398,7 @@ const apply = (offer: Offer, context: Controller.Context) =>
       } else if (ungranted !== undefined) {
         // The Gateway would refuse the backend (RefNotPermitted): publish nothing until granted.
         yield* withdrawRoute
-        condition("RoutePublished", "False", "VerifierNotGranted", ungranted)
+        condition("RoutePublished", "False", "RefNotGranted", ungranted)
       } else if (conflict !== undefined) {
         yield* withdrawRoute
         condition(

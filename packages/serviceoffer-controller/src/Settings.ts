@@ -32,6 +32,11 @@ export const table: ReadonlyArray<Entry> = [
     fallback: "x402/x402-verifier:8080",
     help: "the verifier's Service (namespace/name:port), the HTTPRoute backend of pay-on-success offers"
   },
+  {
+    env: "UPSTREAM_NAMESPACES",
+    fallback: "llm",
+    help: "comma-separated namespaces whose Services offers in other namespaces may sell; * for any"
+  },
   { env: "GATEWAY_NAMESPACE", fallback: "traefik", help: "namespace of the Gateway HTTPRoutes attach to" },
   { env: "GATEWAY_NAME", fallback: "traefik-gateway", help: "name of that Gateway" },
   { env: "GATEWAY_SECTION", fallback: "web", help: "listener (sectionName) of that Gateway; empty for none" },
@@ -43,7 +48,7 @@ export const table: ReadonlyArray<Entry> = [
   { env: "FIELD_MANAGER", fallback: "serviceoffer-controller", help: "server-side apply field manager" },
   {
     env: "NETWORKS_JSON",
-    fallback: "(Base Sepolia and Base with USDC)",
+    fallback: "(Base, Polygon and Avalanche, mainnets and testnets, with USDC)",
     help: "extra networks: JSON [{names, caip2, usdc:{address,decimals,eip712Name,eip712Version}}]"
   },
   {
@@ -113,6 +118,17 @@ export const fromEnv = Effect.gen(function* () {
             )
           : Effect.succeed({ namespace: match[1]!, name: match[2]!, port: Number(match[3]) })
       })
+    ),
+    upstreamNamespaces: yield* Config.String("UPSTREAM_NAMESPACES").pipe(
+      Config.withDefault("llm"),
+      Config.map((value): ReadonlyArray<string> | "*" =>
+        value.trim() === "*"
+          ? "*"
+          : value
+              .split(",")
+              .map((n) => n.trim())
+              .filter((n) => n !== "")
+      )
     ),
     gateway: {
       namespace: yield* Config.String("GATEWAY_NAMESPACE").pipe(Config.withDefault("traefik")),

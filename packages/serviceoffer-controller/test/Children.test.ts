@@ -45,7 +45,11 @@ const desiredOf = (offer: ReturnType<typeof offerFrom>) => {
   const result = Children.desired(offer, settings)
   if (Result.isFailure(result)) throw new Error(result.failure.message)
   return Children.settlementOf(offer) === "upfront"
-    ? { ...result.success, middleware: Children.middleware(offer, settings, pin), referenceGrant: undefined }
+    ? {
+        ...result.success,
+        middleware: Children.middleware(offer, settings, pin),
+        referenceGrant: Children.upstreamGrant(offer, settings)
+      }
     : {
         ...result.success,
         httpRoute: Children.httpRoute(offer, settings, pin),
@@ -54,17 +58,22 @@ const desiredOf = (offer: ReturnType<typeof offerFrom>) => {
       }
 }
 
-const goldens = [
+const goldens: ReadonlyArray<
+  readonly [string, string, ((offer: ReturnType<typeof offerFrom>) => ReturnType<typeof offerFrom>)?]
+> = [
   ["deploy/samples/serviceoffer-http-per-request.yaml", "http-per-request.yaml"],
   ["deploy/samples/serviceoffer-inference-per-mtok.yaml", "inference-per-mtok.yaml"],
   ["deploy/samples/serviceoffer-paused.yaml", "paused.yaml"],
   ["deploy/samples/serviceoffer-upfront.yaml", "upfront.yaml"],
-  ["packages/api/test/fixtures/obol-stack-serviceoffer.yaml", "obol-stack.yaml"]
-] as const
+  ["packages/api/test/fixtures/obol-stack-serviceoffer.yaml", "obol-stack.yaml"],
+  // obol-stack's shape charged upfront: the Gateway reaches llm/litellm itself, so llm grants it.
+  ["packages/api/test/fixtures/obol-stack-serviceoffer.yaml", "obol-stack-upfront.yaml", upfront]
+]
 
 describe("Children", () => {
-  it.each(goldens)("renders the children of %s as in golden/%s", (sample, golden) => {
-    const desired = desiredOf(offerFrom(sample))
+  it.each(goldens)("renders the children of %s as in golden/%s", (...row) => {
+    const [sample, golden, transform] = row as unknown as (typeof goldens)[number]
+    const desired = desiredOf((transform ?? ((o) => o))(offerFrom(sample)))
     const text = [
       desired.middleware,
       desired.paymentRoute,
@@ -81,8 +90,9 @@ describe("Children", () => {
     expect(text).toBe(readFileSync(file, "utf8"))
   })
 
-  it.each(goldens)("produces children of %s that their own Schemas accept", (sample) => {
-    const desired = desiredOf(offerFrom(sample))
+  it.each(goldens)("produces children of %s that their own Schemas accept", (...row) => {
+    const [sample, , transform] = row as unknown as (typeof goldens)[number]
+    const desired = desiredOf((transform ?? ((o) => o))(offerFrom(sample)))
     expect(Result.isSuccess(CustomResource.decodeResult(PaymentRoute, desired.paymentRoute, { strict: true }))).toBe(
       true
     )
@@ -194,6 +204,29 @@ describe("Children", () => {
     expect(route.rules[0].backendRefs).toEqual([{ name: "ollama", port: 11434 }])
     // obol-stack's rule for slow inference: max(maxTimeoutSeconds + 120, 60); the sample's 120 gives 240.
     expect(route.rules[0].timeouts).toEqual({ request: "240s" })
+  })
+
+  it("sells another namespace's Service only where UPSTREAM_NAMESPACES allows, saying how to fix it", () => {
+    const offer = offerFrom("packages/api/test/fixtures/obol-stack-serviceoffer.yaml")
+    expect(Result.isSuccess(Children.desired(offer, settings))).toBe(true)
+    const refused = Children.desired(offer, { ...settings, upstreamNamespaces: ["models"] })
+    expect(Result.isFailure(refused) && refused.failure.reason).toBe("UpstreamNamespaceNotAllowed")
+    expect(Result.isFailure(refused) && refused.failure.message).toBe(
+      "the upstream Service is in namespace llm, and this controller sells Services of other namespaces only from models (UPSTREAM_NAMESPACES); add llm there, or create the offer in namespace llm"
+    )
+    expect(Result.isSuccess(Children.desired(offer, { ...settings, upstreamNamespaces: "*" }))).toBe(true)
+    // Its own namespace always.
+    const own = offerFrom("deploy/samples/serviceoffer-http-per-request.yaml")
+    expect(Result.isSuccess(Children.desired(own, { ...settings, upstreamNamespaces: [] }))).toBe(true)
+  })
+
+  it("grants the upstream's namespace only for upfront offers that cross namespaces", () => {
+    const crossing = offerFrom("packages/api/test/fixtures/obol-stack-serviceoffer.yaml")
+    expect(Children.upstreamGrant(crossing, settings)).toBeUndefined()
+    expect(Children.grants(crossing, settings).map((g) => g.metadata.namespace)).toEqual(["x402"])
+    expect(Children.grants(upfront(crossing), settings).map((g) => g.metadata.namespace)).toEqual(["llm"])
+    const local = upfront(offerFrom("deploy/samples/serviceoffer-http-per-request.yaml"))
+    expect(Children.grants(local, settings)).toEqual([])
   })
 
   it("names the upstream namespace only when it differs from the offer's", () => {

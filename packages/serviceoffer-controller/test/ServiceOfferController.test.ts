@@ -28,6 +28,7 @@ const offer = (
     perRequest?: string
     registration?: object
     settlement?: "onSuccess" | "upfront"
+    upstreamNamespace?: string
   } = {}
 ) => ({
   apiVersion: "obol.org/v1alpha1",
@@ -35,7 +36,11 @@ const offer = (
   metadata: { name, namespace: ns },
   spec: {
     type: "http",
-    upstream: { service: "weather", port: 8080 },
+    upstream: {
+      service: "weather",
+      port: 8080,
+      ...(extra.upstreamNamespace === undefined ? {} : { namespace: extra.upstreamNamespace })
+    },
     payment: {
       network: "base-sepolia",
       payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
@@ -706,6 +711,62 @@ describe("ServiceOfferController", () => {
   )
 
   it.effect(
+    "upfront to another namespace's Service: grants it there, moves the grant with the mode, and removes it on delete",
+    () =>
+      Effect.gen(function* () {
+        yield* start
+        const client = yield* KubeClient.KubeClient
+        const grantIn = (namespace: string) =>
+          KubeError.ignoreNotFound(client.get(ReferenceGrant, { namespace, name: "so-sellers.weather" }))
+        yield* create(offer("weather", { settlement: "upfront", upstreamNamespace: "llm" }))
+        const grant = yield* grantIn("llm")
+        expect(grant._tag === "Some" && grant.value.spec).toEqual({
+          from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: ns }],
+          to: [{ group: "", kind: "Service", name: "weather" }]
+        })
+        expect((yield* grantIn("x402"))._tag).toBe("None")
+        yield* admit("weather")
+        const published = yield* get(HTTPRoute, "so-weather")
+        expect(published._tag === "Some" && published.value.spec.rules?.[0]?.backendRefs).toEqual([
+          { name: "weather", namespace: "llm", port: 8080 }
+        ])
+
+        // Pay-on-success: the verifier reaches llm itself; its own Service is granted instead.
+        yield* client.patch(
+          ServiceOffer,
+          { namespace: ns, name: "weather" },
+          { type: "merge", patch: { spec: { payment: { settlement: "onSuccess" } } } }
+        )
+        yield* settle
+        expect([(yield* grantIn("llm"))._tag, (yield* grantIn("x402"))._tag]).toEqual(["None", "Some"])
+
+        // A grant deleted from outside comes back (the grants are watched by label).
+        yield* client.delete(ReferenceGrant, { namespace: "x402", name: "so-sellers.weather" })
+        yield* settle
+        expect((yield* grantIn("x402"))._tag).toBe("Some")
+
+        yield* client.delete(ServiceOffer, { namespace: ns, name: "weather" })
+        yield* settle
+        expect((yield* get(ServiceOffer, "weather"))._tag).toBe("None")
+        expect([(yield* grantIn("llm"))._tag, (yield* grantIn("x402"))._tag]).toEqual(["None", "None"])
+      }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("refuses to sell a Service of a namespace UPSTREAM_NAMESPACES does not allow, and grants nothing", () =>
+    Effect.gen(function* () {
+      yield* start
+      yield* create(offer("weather", { settlement: "upfront", upstreamNamespace: "kube-system" }))
+      expect(yield* conditionsOf("weather")).toMatchObject({
+        PaymentGateReady: "False/UpstreamNamespaceNotAllowed",
+        Ready: "False/UpstreamNamespaceNotAllowed"
+      })
+      expect((yield* get(PaymentRoute, "weather-payment"))._tag).toBe("None")
+      const grants = yield* KubeClient.KubeClient.use((c) => c.list(ReferenceGrant, {}))
+      expect(grants.items).toEqual([])
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect(
     "pay-on-success: a grant the API server refuses (no verifier namespace) withholds the route and says what to fix",
     () =>
       Effect.gen(function* () {
@@ -727,8 +788,8 @@ describe("ServiceOfferController", () => {
         expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("None")
         expect(yield* conditionsOf("weather")).toMatchObject({
           PaymentGateReady: "True/Admitted",
-          RoutePublished: "False/VerifierNotGranted",
-          Ready: "False/VerifierNotGranted"
+          RoutePublished: "False/RefNotGranted",
+          Ready: "False/RefNotGranted"
         })
         const offerNow = yield* get(ServiceOffer, "weather")
         const message = (offerNow._tag === "Some" ? offerNow.value.status?.conditions : [])?.find(

@@ -8,13 +8,17 @@ import { afterAll, beforeAll, inject } from "vitest"
 import * as Stack from "../Stack.ts"
 import { http } from "./TestCluster.ts"
 
-export const useStack = (namespace: () => string): (() => Stack.Stack) => {
+export const useStack = (
+  namespace: () => string,
+  options: { readonly upstreamNamespace?: () => string } = {}
+): (() => Stack.Stack) => {
   const scope = Effect.runSync(Scope.make())
   let stack: Stack.Stack | undefined
   beforeAll(async () => {
     stack = await Effect.runPromise(
       Stack.start({
         namespace: namespace(),
+        ...(options.upstreamNamespace === undefined ? {} : { upstreamNamespace: options.upstreamNamespace() }),
         controlPlane: { kubeconfig: inject("kubeconfig"), http: http() },
         progress: (line) => console.error(`stack: ${line}`)
       }).pipe(Scope.provide(scope))

@@ -393,18 +393,15 @@ const expectedRbac: Record<
       "httproutes.gateway.networking.k8s.io [] [get list watch create patch delete]",
       "middlewares.traefik.io [] [list watch create patch delete]",
       "paymentroutes.obol.org [] [list watch create patch]",
+      // Grants in the verifier's or the upstream's namespace, found again by label (ADR 0010).
+      "referencegrants.gateway.networking.k8s.io [] [list watch create patch delete]",
       "registrationrequests.obol.org [] [get list watch create patch delete]",
       "serviceoffers.obol.org [] [list watch patch]",
       "serviceoffers.obol.org/finalizers [] [update]",
       "serviceoffers.obol.org/status [] [patch]",
       "services [] [get]"
     ],
-    own: [
-      "leases.coordination.k8s.io [] [create]",
-      "leases.coordination.k8s.io [serviceoffer-controller] [get update]"
-    ],
-    // Pay-on-success offers' ReferenceGrants, in the verifier's namespace (ADR 0010).
-    in: { x402: ["referencegrants.gateway.networking.k8s.io [] [create patch delete]"] }
+    own: ["leases.coordination.k8s.io [] [create]", "leases.coordination.k8s.io [serviceoffer-controller] [get update]"]
   },
   "x402-verifier": {
     everywhere: [

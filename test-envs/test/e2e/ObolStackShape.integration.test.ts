@@ -1,0 +1,113 @@
+/**
+ * obol-stack's most common shape on the whole local stack (issue 17): an offer in one namespace
+ * (an agent's) selling a Service of another (`llm`), through real Traefik with the official x402
+ * client. Pay-on-success (the default): the verifier proxies into the upstream's namespace.
+ * Upfront: the HTTPRoute's backendRef crosses namespaces, so the controller grants it with a
+ * ReferenceGrant there, and Traefik's own status says the route resolved. Both go Ready from
+ * Traefik's status, answer 402, are paid, and leave no ReferenceGrant behind when deleted.
+ */
+import { x402Client, x402HTTPClient } from "@x402/core/client"
+import { toClientEvmSigner } from "@x402/evm"
+import { registerExactEvmScheme } from "@x402/evm/exact/client"
+import { privateKeyToAccount } from "viem/accounts"
+import { stringify } from "yaml"
+import { describe, expect, it } from "vitest"
+import * as Chain from "../../src/chain/Chain.ts"
+import { useStack } from "../../src/vitest/Stacks.ts"
+import { eventually, kubectl, request, useNamespace } from "../../src/vitest/TestCluster.ts"
+
+const namespace = useNamespace("agent")
+const llm = useNamespace("llm")
+const stack = useStack(namespace, { upstreamNamespace: llm })
+
+const buyer = () => {
+  const client = new x402Client().setSpendControls(false)
+  registerExactEvmScheme(client, {
+    signer: toClientEvmSigner(privateKeyToAccount(stack().chain.payer.privateKey), stack().chain.client as never)
+  })
+  return new x402HTTPClient(client)
+}
+
+const get = (path: string, headers: Record<string, string> = {}) =>
+  fetch(`${stack().gatewayUrl}${path}`, { headers, signal: AbortSignal.timeout(30_000) })
+
+/** The 402 for `path` through Traefik, then one payment for it, as the official client makes them. */
+const payFor = async (path: string) => {
+  const unpaid = await eventually(`the 402 for ${path}`, async () => {
+    const res = await get(path)
+    return res.status === 402 ? res : undefined
+  })
+  const client = buyer()
+  const required = client.getPaymentRequiredResponse((name) => unpaid.headers.get(name), await unpaid.json())
+  expect(required.accepts[0]?.payTo).toBe(stack().chain.seller)
+  return client.encodePaymentSignatureHeader(await client.createPaymentPayload(required))
+}
+
+const offer = (name: string, settlement: "onSuccess" | "upfront") => ({
+  apiVersion: "obol.org/v1alpha1",
+  kind: "ServiceOffer",
+  metadata: { name, namespace: namespace() },
+  spec: {
+    type: "http",
+    upstream: { service: "echo", namespace: llm(), port: stack().upstream.port, healthPath: "/health" },
+    payment: { network: "base-sepolia", payTo: stack().chain.seller, price: { perRequest: "0.002" }, settlement }
+  }
+})
+
+const grants = async (ns: string) =>
+  ((await request("GET", `/apis/gateway.networking.k8s.io/v1beta1/namespaces/${ns}/referencegrants`)).json?.items ??
+    []) as Array<{ metadata: { name: string } }>
+
+const routeConditions = async (name: string) =>
+  Object.fromEntries(
+    (
+      (await request("GET", `/apis/gateway.networking.k8s.io/v1/namespaces/${namespace()}/httproutes/so-${name}`)).json
+        ?.status?.parents?.[0]?.conditions ?? []
+    ).map((c: { type: string; status: string }) => [c.type, c.status])
+  )
+
+describe("an offer selling another namespace's Service, on the whole stack", () => {
+  it.each(["onSuccess", "upfront"] as const)(
+    "%s: goes Ready from Traefik's own status, answers 402 and is paid",
+    async (settlement) => {
+      const name = `litellm-${settlement.toLowerCase()}`
+      const applied = await kubectl(["apply", "-f", "-"], stringify(offer(name, settlement)))
+      expect(applied.code, applied.stderr).toBe(0)
+      const waited = await kubectl([
+        "wait",
+        "--for=condition=Ready",
+        `--namespace=${namespace()}`,
+        `serviceoffer/${name}`,
+        "--timeout=120s"
+      ])
+      expect(waited.code, waited.stderr).toBe(0)
+      // Traefik itself accepted the route and resolved its backend (the ReferenceGrant, upfront).
+      expect(await routeConditions(name)).toMatchObject({ Accepted: "True", ResolvedRefs: "True" })
+      expect((await grants(llm())).map((g) => g.metadata.name)).toEqual(
+        settlement === "upfront" ? [`so-${namespace()}.${name}`] : []
+      )
+
+      const path = `/services/${name}/today`
+      const before = await Chain.balanceOf(stack().chain, stack().chain.seller)
+      const paid = await get(path, await payFor(path))
+      expect(paid.status).toBe(200)
+      expect(((await paid.json()) as { path: string }).path).toBe("/today")
+      expect((await Chain.balanceOf(stack().chain, stack().chain.seller)) - before).toBe(2000n)
+    },
+    180_000
+  )
+
+  it("leaves no ReferenceGrant behind when the offers are deleted", async () => {
+    const deleted = await kubectl([
+      "delete",
+      "serviceoffers",
+      "--all",
+      `--namespace=${namespace()}`,
+      "--wait=true",
+      "--timeout=60s"
+    ])
+    expect(deleted.code, deleted.stderr).toBe(0)
+    expect(await grants(llm())).toEqual([])
+    expect(await grants(namespace())).toEqual([])
+  }, 90_000)
+})
