@@ -7,6 +7,12 @@
  * so a crash between sending and confirming is recovered by looking the registration up on chain
  * instead of minting again. Deleting the request tombstones the on-chain entry first.
  *
+ * `spec.existingAgentId` names an agent minted before the request (obol-stack's monetize.py wrote
+ * it to the ServiceOffer's `status.agentId`): the registrar adopts that agent instead of minting,
+ * or fails with `status.reason` `AgentNotOwned`/`AgentNotFound` and mints nothing.
+ * `spec.metadata` and `spec.provenance` mirror what the offer's registration document publishes;
+ * nothing of them goes on chain (ADR 0006).
+ *
  * @since 0.1.0
  */
 import { Schema } from "effect"
@@ -68,7 +74,19 @@ export const RegistrationRequestSpec = Schema.Struct({
   domains: Schema.optionalKey(Schema.Array(Schema.String).annotate({ description: "OASF domain taxonomy entries." })),
   metadata: Schema.optionalKey(
     Schema.Record(Schema.String, Schema.String).annotate({
-      description: "Extra key/value metadata published with the registration."
+      description: "Extra key/value metadata published with the registration (the document's metadata object)."
+    })
+  ),
+  provenance: Schema.optionalKey(
+    Schema.Record(Schema.String, Schema.String).annotate({
+      description:
+        "Where the service comes from (framework, metricName, metricValue, experimentId, trainHash, paramCount), published as the document's provenance object."
+    })
+  ),
+  existingAgentId: Schema.optionalKey(
+    Uint256String.annotate({
+      description:
+        "An agent minted before this request (e.g. by obol-stack's monetize.py; copied from the ServiceOffer's status.agentId). The registrar adopts it instead of minting: if its signer owns or operates the agent, it points the agent at agentURI with setAgentURI; otherwise the request fails with reason AgentNotOwned or AgentNotFound and nothing is minted. Read only while the request holds no agent."
     })
   ),
   x402Support: Schema.optionalKey(
@@ -87,7 +105,17 @@ export const RegistrationPhase = Schema.Literals([
   "OffChainOnly"
 ]).annotate({
   description:
-    "Pending (nothing sent), Submitted (transaction sent, txHash set), Confirmed (agentId set), Failed (retrying; see errorMessage) or OffChainOnly (no signer or registration disabled)."
+    "Pending (nothing sent), Submitted (transaction sent, txHash set), Confirmed (agentId set), Failed (retrying; see reason and errorMessage) or OffChainOnly (no signer or registration disabled)."
+})
+
+/**
+ * Why a request is in its phase, where the phase alone does not say enough to act on.
+ *
+ * @category schemas
+ */
+export const RegistrationReason = Schema.Literals(["Adopted", "AgentNotOwned", "AgentNotFound"]).annotate({
+  description:
+    "Adopted (Confirmed: spec.existingAgentId was adopted, not minted), AgentNotOwned (Failed: the registrar's signer neither owns nor operates spec.existingAgentId) or AgentNotFound (Failed: spec.existingAgentId does not exist in the registry). Both failures mint nothing and are looked at again periodically."
 })
 
 /**
@@ -95,6 +123,7 @@ export const RegistrationPhase = Schema.Literals([
  */
 export const RegistrationRequestStatus = Schema.Struct({
   phase: Schema.optionalKey(RegistrationPhase),
+  reason: Schema.optionalKey(RegistrationReason),
   agentId: Schema.optionalKey(Uint256String.annotate({ description: "ERC-8004 agent id (token id); ids start at 0." })),
   agentURI: Schema.optionalKey(Schema.String.annotate({ description: "The agent URI registered on chain." })),
   agentRegistry: Schema.optionalKey(
@@ -103,7 +132,10 @@ export const RegistrationRequestStatus = Schema.Struct({
     ).annotate({ description: "The registry the agent is registered in, as eip155:<chainId>:<address>." })
   ),
   txHash: Schema.optionalKey(
-    TxHash.annotate({ description: "Registration transaction, written before its receipt is awaited." })
+    TxHash.annotate({
+      description:
+        "The last transaction sent for the agent (register, or setAgentURI when adopting), written before its receipt is awaited."
+    })
   ),
   searchFromBlock: Schema.optionalKey(
     Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).annotate({

@@ -54,4 +54,29 @@ describe("RegistrationRequest", () => {
       "status.agentId"
     ])
   })
+
+  it("accepts provenance, metadata and an existing agent to adopt, and the adoption reasons in status", () => {
+    const adopting = request()
+    adopting.spec.metadata = { owner: "obol" }
+    adopting.spec.provenance = { framework: "autoresearch", metricName: "val_bpb", metricValue: "0.9812" }
+    adopting.spec.existingAgentId = "0"
+    adopting.status = { phase: "Failed", reason: "AgentNotOwned", errorMessage: "agent 0 is owned by someone else" }
+    const result = CustomResource.decodeResult(RegistrationRequest, adopting, { strict: true })
+    expect(Result.isSuccess(result) ? result.success.spec : result.failure.message).toMatchObject({
+      provenance: { framework: "autoresearch", metricName: "val_bpb", metricValue: "0.9812" },
+      existingAgentId: "0"
+    })
+    expect(Result.isSuccess(result) && result.success.status?.reason).toBe("AgentNotOwned")
+  })
+
+  it("rejects a non-decimal existing agent id and an unknown reason", () => {
+    const bad = request()
+    bad.spec.existingAgentId = "0x2a"
+    bad.status = { phase: "Failed", reason: "Nope" }
+    const result = CustomResource.decodeResult(RegistrationRequest, bad)
+    expect(Result.isFailure(result) && result.failure.problems.map((p) => p.path)).toEqual([
+      "spec.existingAgentId",
+      "status.reason"
+    ])
+  })
 })
