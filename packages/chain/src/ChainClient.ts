@@ -13,8 +13,10 @@
  *   bounded block ranges) for a registration of exactly that URI: the idempotency check before any
  *   resend;
  * - `setAgentURI`, `awaitReceipt`, `getAgent` (owner and URI of an id; `None` if not minted),
- *   `blockNumber`, `inFlight` (transactions of an address sent but not mined), and `version`
- *   (`getVersion()` after checking there is code at the address).
+ *   `isAuthorizedOrOwner(spender, id)` (may `spender` manage the agent: its owner, approved for
+ *   it, or an operator of the owner; `Reverted` for an id that was never minted), `blockNumber`,
+ *   `inFlight` (transactions of an address sent but not mined), and `version` (`getVersion()`
+ *   after checking there is code at the address).
  *
  * agentIds are `bigint`s and start at 0: 0 is a real id, never "none".
  *
@@ -106,6 +108,7 @@ export interface Registry {
   readonly setAgentURI: (signer: Signer, agentId: bigint, uri: string) => Effect.Effect<Hash, ChainError>
   readonly awaitReceipt: (hash: Hash) => Effect.Effect<void, ChainError>
   readonly getAgent: (agentId: bigint) => Effect.Effect<Option.Option<Agent>, ChainError>
+  readonly isAuthorizedOrOwner: (spender: Address, agentId: bigint) => Effect.Effect<boolean, ChainError>
 }
 
 /**
@@ -354,7 +357,11 @@ const connectLive = (target: Target, options: Options): Registry => {
           }
           throw error
         }
-      })
+      }),
+    isAuthorizedOrOwner: (spender, agentId) =>
+      call("isAuthorizedOrOwner", () =>
+        client.readContract({ ...contract, functionName: "isAuthorizedOrOwner", args: [spender, agentId] })
+      )
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * The part of the ERC-8004 IdentityRegistry ABI the registrar uses, written from the ERC text
  * (`register` overloads, `setAgentURI`, ERC-721 `ownerOf`/`tokenURI`, `getVersion`, and the
- * `Registered`/`URIUpdated` events). Selectors and encodings are derived from it by viem, never
+ * `Registered`/`URIUpdated` events), plus `isAuthorizedOrOwner(spender, agentId)`, which the ERC
+ * text does not name but the reference deployments and our contract expose (owner, approved or
+ * operator; reverts for an unknown agent). Selectors and encodings are derived from it by viem, never
  * hand-rolled (the old monetize.py hard-coded a wrong `setMetadata` selector). A unit test holds
  * it to the ABI compiled from our registry contract.
  *
@@ -42,6 +44,16 @@ export const identityRegistryAbi = [
     stateMutability: "view",
     inputs: [{ name: "tokenId", type: "uint256" }],
     outputs: [{ name: "", type: "address" }]
+  },
+  {
+    type: "function",
+    name: "isAuthorizedOrOwner",
+    stateMutability: "view",
+    inputs: [
+      { name: "spender", type: "address" },
+      { name: "agentId", type: "uint256" }
+    ],
+    outputs: [{ name: "", type: "bool" }]
   },
   {
     type: "function",

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Result } from "effect"
-import { generatePrivateKey } from "viem/accounts"
+import { createWalletClient, http } from "viem"
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts"
 import * as Chain from "@obol/test-envs/chain/Chain"
 import * as ChainClient from "@obol/chain/ChainClient"
+import * as IdentityRegistry from "@obol/chain/IdentityRegistry"
 import * as Signer from "@obol/chain/Signer"
 
 const signer = (key: string) => Result.getOrThrow(Signer.fromPrivateKey(key))
@@ -76,6 +78,47 @@ describe("ChainClient (viem) against anvil and our IdentityRegistry", () => {
         const nowhere = yield* connect({ ...chain, registry: chain.usdc.replace(/.$/u, "0") as `0x${string}` })
         const noCode = yield* Effect.flip(nowhere.version)
         expect(noCode.message).toMatch(/no contract at 0x/u)
+      }).pipe(Effect.scoped),
+    60_000
+  )
+
+  it.live(
+    "says who may manage an agent: its owner and an approved address, not a stranger; Reverted for an unminted id",
+    () =>
+      Effect.gen(function* () {
+        const chain = yield* Chain.start()
+        const registry = yield* connect(chain)
+        const seller = signer(Chain.devKeys.seller)
+        const payer = signer(Chain.devKeys.payer)
+        const { agentId } = yield* registry.awaitRegistration(yield* registry.register(seller, "https://a.example/x"))
+        expect(yield* registry.isAuthorizedOrOwner(seller.address, agentId)).toBe(true)
+        expect(yield* registry.isAuthorizedOrOwner(payer.address, agentId)).toBe(false)
+
+        // ERC-721 approve, sent by the owner: the payer may now move the agent's URI.
+        const owner = createWalletClient({
+          chain: Chain.viemChain(chain.rpcUrl),
+          transport: http(chain.rpcUrl),
+          account: privateKeyToAccount(Chain.devKeys.seller)
+        })
+        const approval = yield* Effect.promise(() =>
+          owner.writeContract({
+            address: chain.registry,
+            abi: IdentityRegistry.artifact().abi,
+            functionName: "approve",
+            args: [payer.address, agentId]
+          })
+        )
+        yield* Effect.promise(() => chain.client.waitForTransactionReceipt({ hash: approval, pollingInterval: 50 }))
+        expect(yield* registry.isAuthorizedOrOwner(payer.address, agentId)).toBe(true)
+        yield* registry.awaitReceipt(yield* registry.setAgentURI(payer, agentId, "https://b.example/x"))
+        expect(Option.getOrThrow(yield* registry.getAgent(agentId))).toEqual({
+          agentId,
+          owner: seller.address,
+          uri: "https://b.example/x"
+        })
+
+        const unknown = yield* Effect.flip(registry.isAuthorizedOrOwner(seller.address, 9n))
+        expect(unknown.reason).toBe("Reverted")
       }).pipe(Effect.scoped),
     60_000
   )

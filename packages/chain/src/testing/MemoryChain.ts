@@ -7,6 +7,8 @@
  * fails the next call(s) of one operation; `afterSend` runs right after a transaction is accepted
  * and before its hash is returned (a test interrupts there to play a crash between send and
  * status write). `sends` counts accepted transactions per operation, `calls` every call.
+ * `approve(registry, agentId, operator)` lets another address manage an agent (what ERC-721
+ * `approve` does), for `isAuthorizedOrOwner` and `setAgentURI`.
  *
  * Not modelled: gas, nonces, reorgs, pending transactions (`inFlight` is always 0), registries
  * that are not ERC-8004 (any address is a registry).
@@ -28,9 +30,13 @@ interface Agent {
   uri: string
 }
 
+const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase()
+
 interface RegistryState {
   readonly agents: Array<Agent>
   readonly registered: Array<ChainClient.Registration>
+  /** Approved managers per agent id (ERC-721 `approve`). */
+  readonly approved: Map<bigint, Address>
 }
 
 interface Tx {
@@ -57,6 +63,8 @@ export interface MemoryChain {
   readonly agents: (registry: Address) => ReadonlyArray<Agent>
   /** Registered events of a registry. */
   readonly registered: (registry: Address) => ReadonlyArray<ChainClient.Registration>
+  /** Lets `operator` manage an agent it does not own (ERC-721 `approve`, done by its owner). */
+  readonly approve: (registry: Address, agentId: bigint, operator: Address) => void
   blockNumber: bigint
 }
 
@@ -73,7 +81,7 @@ export const make = (): MemoryChain => {
     const key = registry.toLowerCase()
     const existing = registries.get(key)
     if (existing !== undefined) return existing
-    const created: RegistryState = { agents: [], registered: [] }
+    const created: RegistryState = { agents: [], registered: [], approved: new Map() }
     registries.set(key, created)
     return created
   }
@@ -97,6 +105,9 @@ export const make = (): MemoryChain => {
     },
     agents: (registry) => stateOf(registry).agents,
     registered: (registry) => stateOf(registry).registered,
+    approve: (registry, agentId, operator) => {
+      stateOf(registry).approved.set(agentId, operator)
+    },
     connect: (target) => {
       const state = stateOf(target.registry)
       const gate = (operation: Operation) =>
@@ -111,6 +122,13 @@ export const make = (): MemoryChain => {
           return error === undefined ? Effect.void : Effect.fail(error)
         })
       const read = <A>(f: () => A) => Effect.andThen(gate("read"), Effect.sync(f))
+      const authorized = (spender: Address, agentId: bigint) => {
+        const agent = state.agents[Number(agentId)]
+        const operator = state.approved.get(agentId)
+        return (
+          agent !== undefined && (same(agent.owner, spender) || (operator !== undefined && same(operator, spender)))
+        )
+      }
       const send = (operation: "register" | "setAgentURI", apply: (blockNumber: bigint, hash: Hash) => Tx) =>
         Effect.gen(function* () {
           yield* gate(operation)
@@ -164,17 +182,14 @@ export const make = (): MemoryChain => {
         findRegistration: (owner, uri, fromBlock) =>
           read(() =>
             Option.fromUndefinedOr(
-              state.registered.find(
-                (r) => r.owner.toLowerCase() === owner.toLowerCase() && r.uri === uri && r.blockNumber >= fromBlock
-              )
+              state.registered.find((r) => same(r.owner, owner) && r.uri === uri && r.blockNumber >= fromBlock)
             )
           ),
         setAgentURI: (signer, agentId, uri) =>
           send("setAgentURI", (blockNumber) => {
             const agent = state.agents[Number(agentId)]
             if (agent === undefined) return { blockNumber, revert: "Unknown agent" }
-            if (agent.owner.toLowerCase() !== signer.address.toLowerCase())
-              return { blockNumber, revert: "Not authorized" }
+            if (!authorized(signer.address, agentId)) return { blockNumber, revert: "Not authorized" }
             agent.uri = uri
             return { blockNumber }
           }),
@@ -183,7 +198,15 @@ export const make = (): MemoryChain => {
           read(() => {
             const agent = state.agents[Number(agentId)]
             return agent === undefined ? Option.none() : Option.some({ agentId, owner: agent.owner, uri: agent.uri })
-          })
+          }),
+        isAuthorizedOrOwner: (spender, agentId) =>
+          Effect.andThen(gate("read"), () =>
+            state.agents[Number(agentId)] === undefined
+              ? Effect.fail(
+                  new ChainError({ reason: "Reverted", message: "isAuthorizedOrOwner reverted: Unknown agent" })
+                )
+              : Effect.succeed(authorized(spender, agentId))
+          )
       }
     }
   }
