@@ -1,116 +1,33 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Option, Result, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import * as AgentRegistration from "@obol/api/AgentRegistration"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
-import * as ChainClient from "@obol/chain/ChainClient"
 import { ChainError } from "@obol/chain/ChainError"
-import * as Signer from "@obol/chain/Signer"
-import * as MemoryChain from "@obol/chain/testing/MemoryChain"
-import * as EventRecorder from "@obol/controller/EventRecorder"
 import * as KubeClient from "@obol/kube/KubeClient"
-import * as KubeError from "@obol/kube/KubeError"
-import * as FakeKube from "@obol/kube/testing/FakeKube"
-import * as Registrar from "@obol/registrar/Registrar"
 import * as RegistrarReconciler from "@obol/registrar/RegistrarReconciler"
-import * as Signers from "@obol/registrar/Signers"
 import * as Tombstone from "@obol/registrar/Tombstone"
-
-const registry = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-const agentRegistry = `eip155:84532:${registry}`
-const ns = "sellers"
-const signer = Result.getOrThrow(
-  Signer.fromPrivateKey("0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a")
-)
-const uri = (name: string) => `https://seller.example/.well-known/agent-registration.json?offer=${ns}/${name}`
-
-const request = (name: string) => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "RegistrationRequest",
-  metadata: { name: `${name}-registration`, namespace: ns },
-  spec: { name, endpoint: `https://seller.example/services/${name}`, agentURI: uri(name), chain: "base-sepolia" }
-})
-
-const settle = Effect.gen(function* () {
-  for (let i = 0; i < 200; i++) yield* Effect.yieldNow
-})
-
-interface World {
-  readonly chain: MemoryChain.MemoryChain
-  readonly signers: Map<string, Signer.Signer>
-  readonly events: Array<EventRecorder.Published>
-}
-
-const world = (): World => ({
-  chain: MemoryChain.make(),
-  signers: new Map([["registrar-signer", signer]]),
-  events: []
-})
-
-const services = (w: World, settings: Partial<RegistrarReconciler.Settings> = {}) =>
-  Layer.mergeAll(
-    RegistrarReconciler.RegistrarSettings.layer({
-      chains: [{ names: ["base-sepolia"], chainId: 84532, rpcUrl: "http://rpc.invalid", registry }],
-      ...settings
-    }),
-    ChainClient.layerMemory(w.chain),
-    Signers.layerMemory(w.signers),
-    EventRecorder.layerMemory(w.events)
-  )
-
-/** Starts a registrar. */
-const start = Effect.gen(function* () {
-  const fiber = yield* Registrar.run().pipe(Effect.forkChild)
-  yield* settle
-  return fiber
-})
-
-/** Stops a registrar the hard way: a reconcile stuck mid-flight is interrupted after the drain timeout. */
-const crash = (fiber: Fiber.Fiber<unknown, unknown>) =>
-  Effect.gen(function* () {
-    const stopping = yield* Fiber.interrupt(fiber).pipe(Effect.forkChild)
-    yield* settle
-    yield* TestClock.adjust("1 minute")
-    yield* Fiber.join(stopping)
-  })
-
-const get = (name: string) =>
-  KubeClient.KubeClient.use((c) =>
-    KubeError.ignoreNotFound(c.get(RegistrationRequest, { namespace: ns, name: `${name}-registration` }))
-  )
-const status = (name: string) => Effect.map(get(name), (o) => Option.getOrThrow(o).status ?? {})
-const create = (name: string) => KubeClient.KubeClient.use((c) => c.create(RegistrationRequest, request(name)))
-const patchSpec = (name: string, spec: object) =>
-  KubeClient.KubeClient.use((c) =>
-    c.patch(RegistrationRequest, { namespace: ns, name: `${name}-registration` }, { type: "merge", patch: { spec } })
-  )
-
-/** A registrar running, and one request created and reconciled. */
-const startWith = (name: string) =>
-  Effect.gen(function* () {
-    yield* start
-    yield* create(name)
-    yield* settle
-  })
-
-const remove = (name: string) =>
-  KubeClient.KubeClient.use((c) => c.delete(RegistrationRequest, { namespace: ns, name: `${name}-registration` }))
-
-/** A registrar whose process dies right after the chain accepted its transaction: before it learns the hash. */
-const startDyingAfterSend = (w: World, name: string) =>
-  Effect.gen(function* () {
-    w.chain.afterSend = () => Effect.never
-    const doomed = yield* start
-    yield* create(name)
-    yield* settle
-    yield* crash(doomed)
-    w.chain.afterSend = undefined
-  })
-
-const phases = (w: World) => w.events.map((e) => e.reason)
-
-const run = <A, E, R>(w: World, body: Effect.Effect<A, E, R>, settings = {}) =>
-  body.pipe(Effect.provide(Layer.merge(Layer.fresh(FakeKube.layer), services(w, settings))))
+import {
+  agentRegistry,
+  crash,
+  create,
+  get,
+  ns,
+  patchSpec,
+  phases,
+  registry,
+  remove,
+  request,
+  run,
+  settle,
+  signer,
+  start,
+  startDyingAfterSend,
+  startWith,
+  status,
+  uri,
+  world
+} from "./utils/World.ts"
 
 describe("registrar", () => {
   it.effect(
