@@ -18,8 +18,27 @@
  *      `setAgentURI` follows it.
  *    - **Failed**: any chain error (RPC down, no gas, revert) is written with its reason and the
  *      reconcile fails, so the runtime retries with capped exponential backoff.
- * 3. Deleted: find the agent (status, receipt, or the on-chain lookup), `setAgentURI` to the
- *    `active:false` tombstone data URI, wait for the receipt, then release the finalizer.
+ * 3. **Adoption**, instead of 2's mint when `spec.existingAgentId` is set and no mint was
+ *    started (no `searchFromBlock`): an agent minted before us (obol-stack's monetize.py) is
+ *    taken over, never minted again. An agent the request already holds comes before the spec's
+ *    (`existingAgentId` is read only while the request holds none). Read the agent; `Failed` with reason `AgentNotFound` if it does not exist, or
+ *    `AgentNotOwned` (naming its owner and our signer, and what to do) if the signer neither owns
+ *    it nor is approved for it (`isAuthorizedOrOwner`); both mint nothing and are looked at again
+ *    every `offChainRecheck`, so a transfer to the signer is picked up. Otherwise record the
+ *    agent (`Pending` with `agentId`, so a delete after a crash still tombstones it), and unless
+ *    its URI already is `spec.agentURI`, send `setAgentURI` under the signer's lock with nothing
+ *    in flight, record the hash (`Submitted`) before awaiting the receipt, and on a restart look
+ *    at the hash and at the agent's URI again before sending anything. Then `Confirmed` with
+ *    reason `Adopted`, that `agentId`, and `txHash` only if a `setAgentURI` was sent. From there
+ *    the agent is handled like a minted one (URI follow-ups, tombstone on delete).
+ * 4. Deleted: find the agent (status, receipt, or the on-chain lookup), `setAgentURI` to the
+ *    `active:false` tombstone data URI, wait for the receipt, then release the finalizer. An agent
+ *    the signer may no longer manage is released without a tombstone (Warning Event).
+ *
+ * Nothing but the URI is written on chain: `register(agentURI)` carries no `MetadataEntry`s and
+ * no `setMetadata` is sent. The ERC reserves one key, `agentWallet`, which the registry itself
+ * sets to the owner; it names no key for an offer's metadata or provenance, which the
+ * registration document publishes instead (ADR 0006).
  *
  * Idempotency: a crash after sending but before `txHash` reached status leaves `searchFromBlock`
  * behind; the next run finds the mined registration by owner and URI instead of minting again, and
@@ -41,6 +60,7 @@ import * as Canonical from "@obol/controller/Canonical"
 import { EventRecorder } from "@obol/controller/EventRecorder"
 import * as Finalizer from "@obol/controller/Finalizer"
 import * as KubeClient from "@obol/kube/KubeClient"
+import type { Signer } from "@obol/chain/Signer"
 import type { Address, Hash } from "viem"
 import { Signers } from "./Signers.ts"
 import * as Tombstone from "./Tombstone.ts"
@@ -102,6 +122,8 @@ export const make = Effect.sync(() => {
   const verified = new Set<string>()
   return (request: Request) => reconcile(request, lockOf, verified)
 })
+
+const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase()
 
 const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Semaphore, verified: Set<string>) =>
   Effect.gen(function* () {
@@ -188,7 +210,7 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
         yield* publish("Warning", "TombstoneSkipped", `${message}; releasing without a tombstone`)
         return yield* releaseFinalizer(request)
       }
-      yield* write({ ...current, phase: "Failed", errorMessage: message })
+      yield* write({ ...without(current, "reason"), phase: "Failed", errorMessage: message })
       return Action.requeueAfter(settings.offChainRecheck)
     }
     const registry = chainClient.connect({
@@ -205,26 +227,37 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
         signerResult.failure._tag === "SignerError"
           ? signerResult.failure.message
           : `reading Secret ${ref.namespace}/${ref.name}: ${signerResult.failure.message}`
-      if (!deleting) yield* write({ ...current, phase: "Failed", errorMessage: message })
+      if (!deleting) yield* write({ ...without(current, "reason"), phase: "Failed", errorMessage: message })
       return yield* Effect.fail(signerResult.failure)
     }
     const signer = signerResult.success
     if (!deleting && !sentSomething && Option.isNone(signer)) {
       const ref = signers.refOf(request)
-      return yield* offChain(`no signer configured: Secret ${ref.namespace}/${ref.name} has no key ${ref.key}`)
+      const adoption =
+        spec.existingAgentId === undefined
+          ? ""
+          : `; agent ${spec.existingAgentId} is adopted once a signer is configured`
+      return yield* offChain(
+        `no signer configured: Secret ${ref.namespace}/${ref.name} has no key ${ref.key}${adoption}`
+      )
     }
 
     /** Marks a chain error on status (Failed, with its reason) and fails, so the runtime backs off. */
     const failed = (error: ChainError, extra: Partial<Status> = {}) =>
       Effect.gen(function* () {
-        yield* write({ ...current, ...extra, phase: "Failed", errorMessage: `${error.reason}: ${error.message}` })
+        yield* write({
+          ...without(current, "reason"),
+          ...extra,
+          phase: "Failed",
+          errorMessage: `${error.reason}: ${error.message}`
+        })
         return yield* Effect.fail(error)
       })
 
     const confirm = (registration: ChainClient.Registration, note: string) =>
       write(
         {
-          ...without(current, "errorMessage"),
+          ...without(current, "errorMessage", "reason"),
           phase: "Confirmed",
           agentId: registration.agentId.toString(),
           agentURI: registration.uri,
@@ -240,6 +273,107 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
 
     /** The URI a transaction may already carry: recorded before the first send, then fixed until Confirmed. */
     const sentURI = () => current.agentURI ?? spec.agentURI
+
+    /** Checks once per registry that it is one (code at the address, `getVersion()`). */
+    const checkRegistry = Effect.gen(function* () {
+      const target = `${registry.target.chainId}|${registry.target.registry.toLowerCase()}`
+      if (verified.has(target)) return
+      const version = yield* registry.version.pipe(Effect.catch((e) => failed(e)))
+      yield* Effect.logInfo("IdentityRegistry checked").pipe(Effect.annotateLogs({ registry: agentRegistry, version }))
+      verified.add(target)
+    })
+
+    /** May the signer manage the agent (owner, approved or operator)? */
+    const mayManage = (key: Signer, agent: ChainClient.Agent) =>
+      same(agent.owner, key.address) ? Effect.succeed(true) : registry.isAuthorizedOrOwner(key.address, agent.agentId)
+
+    /** Adoption refused: nothing minted, nothing of the agent kept; looked at again periodically. */
+    const refuse = (reason: "AgentNotOwned" | "AgentNotFound", message: string) =>
+      Effect.gen(function* () {
+        yield* write({ phase: "Failed", reason, errorMessage: message })
+        return Action.requeueAfter(settings.offChainRecheck)
+      })
+
+    /** Takes over `spec.existingAgentId` instead of minting (flow step 3). */
+    const adopt = (key: Signer, agentId: bigint) =>
+      Effect.gen(function* () {
+        if (current.txHash !== undefined) {
+          // A setAgentURI sent earlier: wait for it; then the agent's URI says what is left to do.
+          const hash = current.txHash as Hash
+          const state = yield* registry.transaction(hash).pipe(Effect.catch((e) => failed(e)))
+          if (state === "Unknown") current = without(current, "txHash")
+          else {
+            const mined = yield* Effect.result(registry.awaitReceipt(hash))
+            if (Result.isFailure(mined)) {
+              if (mined.failure.reason === "Reverted") current = without(current, "txHash")
+              return yield* failed(mined.failure)
+            }
+          }
+        }
+        yield* checkRegistry
+        const agent = yield* registry.getAgent(agentId).pipe(Effect.catch((e) => failed(e)))
+        if (Option.isNone(agent)) {
+          return yield* refuse(
+            "AgentNotFound",
+            `agent ${agentId} (spec.existingAgentId) does not exist in ${agentRegistry}, so it cannot be adopted; nothing was minted. If it was minted on another chain or registry, register there; or remove status.agentId from the ServiceOffer to mint a new agent`
+          )
+        }
+        if (!(yield* mayManage(key, agent.value).pipe(Effect.catch((e) => failed(e))))) {
+          return yield* refuse(
+            "AgentNotOwned",
+            `agent ${agentId} (spec.existingAgentId) in ${agentRegistry} is owned by ${agent.value.owner}, and the registrar's signer ${key.address} is neither its owner nor approved for it, so it cannot be adopted; nothing was minted. Transfer the agent to ${key.address} (or approve ${key.address} for it), or remove status.agentId from the ServiceOffer to mint a new agent`
+          )
+        }
+        const adopted: Status = {
+          ...without(current, "errorMessage", "reason"),
+          agentId: agentId.toString(),
+          agentURI: spec.agentURI,
+          agentRegistry
+        }
+        if (agent.value.uri === spec.agentURI) {
+          yield* write(
+            { ...adopted, phase: "Confirmed", reason: "Adopted" },
+            `adopted agent ${agentId} in ${agentRegistry}; it already points at ${spec.agentURI}`
+          )
+          return Action.awaitChange
+        }
+        // The agent goes to status before anything is sent: a delete after a crash still tombstones it.
+        if (current.agentId !== agentId.toString()) yield* write({ ...adopted, phase: "Pending" })
+        const sent = yield* lockOf(key.address).withPermits(1)(
+          Effect.gen(function* () {
+            // A setAgentURI sent but not yet mined (a crash before its hash was recorded) is not resent.
+            const inFlight = yield* registry.inFlight(key.address)
+            if (inFlight > 0) return Option.none<Hash>()
+            const hash = yield* registry.setAgentURI(key, agentId, spec.agentURI)
+            yield* write(
+              { ...adopted, phase: "Submitted", txHash: hash },
+              `sent setAgentURI(${agentId}, ${spec.agentURI}) from ${key.address} to adopt agent ${agentId} (tx ${hash})`
+            )
+            return Option.some(hash)
+          }).pipe(Effect.catchTag("ChainError", (e) => failed(e)))
+        )
+        if (Option.isNone(sent)) {
+          yield* Effect.logInfo("Waiting for the signer's in-flight transactions before sending").pipe(
+            Effect.annotateLogs({ signer: key.address })
+          )
+          return Action.requeueAfter(settings.inFlightRecheck)
+        }
+        yield* registry.awaitReceipt(sent.value).pipe(
+          Effect.catch((e) =>
+            e.reason === "Reverted"
+              ? Effect.andThen(
+                  Effect.sync(() => (current = without(current, "txHash"))),
+                  failed(e)
+                )
+              : failed(e)
+          )
+        )
+        yield* write(
+          { ...adopted, phase: "Confirmed", reason: "Adopted", txHash: sent.value },
+          `adopted agent ${agentId} in ${agentRegistry}: it now points at ${spec.agentURI} (tx ${sent.value})`
+        )
+        return afterConfirm()
+      })
 
     /** The agent behind this request, wherever the evidence is. */
     const locate = (owner: Address): Effect.Effect<Option.Option<bigint>, ChainError> =>
@@ -287,6 +421,14 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
           return Action.awaitChange
         }
 
+        // Adopt instead of minting, unless a mint was already started (its searchFromBlock is on
+        // record): that one may have minted, and is finished first. An agent the request already
+        // holds (adopted, then failed) comes before the spec's.
+        const adoptee = current.agentId ?? spec.existingAgentId
+        if (adoptee !== undefined && current.searchFromBlock === undefined) {
+          return yield* adopt(key, BigInt(adoptee))
+        }
+
         if (current.txHash !== undefined) {
           const hash = current.txHash as Hash
           const state = yield* registry.transaction(hash).pipe(Effect.catch((e) => failed(e)))
@@ -310,7 +452,12 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
         let from = current.searchFromBlock
         if (from === undefined) {
           from = Number(yield* registry.blockNumber.pipe(Effect.catch((e) => failed(e))))
-          yield* write({ ...current, phase: "Pending", searchFromBlock: from, agentURI: spec.agentURI })
+          yield* write({
+            ...without(current, "reason"),
+            phase: "Pending",
+            searchFromBlock: from,
+            agentURI: spec.agentURI
+          })
         }
         const found = yield* registry
           .findRegistration(key.address, sentURI(), BigInt(from))
@@ -323,14 +470,7 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
           return afterConfirm()
         }
 
-        const target = `${registry.target.chainId}|${registry.target.registry.toLowerCase()}`
-        if (!verified.has(target)) {
-          const version = yield* registry.version.pipe(Effect.catch((e) => failed(e)))
-          yield* Effect.logInfo("IdentityRegistry checked").pipe(
-            Effect.annotateLogs({ registry: agentRegistry, version })
-          )
-          verified.add(target)
-        }
+        yield* checkRegistry
 
         const sent = yield* lockOf(key.address).withPermits(1)(
           Effect.gen(function* () {
@@ -338,7 +478,12 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
             if (inFlight > 0) return Option.none<Hash>()
             const hash = yield* registry.register(key, sentURI())
             yield* write(
-              { ...without(current, "errorMessage"), phase: "Submitted", txHash: hash, searchFromBlock: from },
+              {
+                ...without(current, "errorMessage", "reason"),
+                phase: "Submitted",
+                txHash: hash,
+                searchFromBlock: from
+              },
               `sent register(${sentURI()}) from ${key.address} (tx ${hash})`
             )
             return Option.some(hash)
@@ -384,11 +529,11 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
         if (Option.isNone(agentId)) return Finalizer.done
         const agent = yield* registry.getAgent(agentId.value)
         if (Option.isNone(agent)) return Finalizer.done
-        if (agent.value.owner.toLowerCase() !== key.address.toLowerCase()) {
+        if (!(yield* mayManage(key, agent.value))) {
           yield* publish(
             "Warning",
             "TombstoneSkipped",
-            `agent ${agentId.value} is owned by ${agent.value.owner}, not the signer ${key.address}; releasing without a tombstone`
+            `agent ${agentId.value} is owned by ${agent.value.owner}, and the signer ${key.address} is neither its owner nor approved for it; releasing without a tombstone`
           )
           return Finalizer.done
         }
