@@ -506,6 +506,7 @@ export const registrationRequest = (offer: ServiceOffer, settings: Settings): Ma
       ...(registration.skills === undefined ? {} : { skills: [...registration.skills] }),
       ...(registration.domains === undefined ? {} : { domains: [...registration.domains] }),
       ...(registration.metadata === undefined ? {} : { metadata: { ...registration.metadata } }),
+      ...(offer.spec.provenance === undefined ? {} : { provenance: { ...offer.spec.provenance } }),
       x402Support: true
     }
   }

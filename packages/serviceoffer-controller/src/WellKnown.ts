@@ -17,6 +17,14 @@
  * `x402Support`, `active` (some registered offer is Ready), `registrations` (confirmed agent ids
  * with `eip155:<chain>:<registry>`) and `supportedTrust`.
  *
+ * An offer's own document also carries two objects the ERC does not define, in the shape
+ * obol-stack's monetize.py published them (so readers of its documents keep working):
+ * `metadata` (`spec.registration.metadata`) and `provenance` (`spec.provenance`, empty values
+ * dropped), each only when non-empty, after the ERC's fields. The ERC's file format lists the
+ * fields a document MUST have and does not forbid others; readers ignore what they do not know.
+ * The aggregated document carries neither: it speaks for many offers, and their maps would
+ * collide. None of this goes on chain (ADR 0006).
+ *
  * @since 0.1.0
  */
 import { Effect, Layer, Option, Stream } from "effect"
@@ -41,6 +49,16 @@ export interface Identity {
   readonly description: string
   readonly image?: string
   readonly publicBaseUrl: string
+}
+
+/**
+ * A registration-v1 document with the two extra objects an offer's own document may carry.
+ *
+ * @category models
+ */
+export type AgentDocument = AgentRegistration.AgentRegistration & {
+  readonly metadata?: Readonly<Record<string, string>>
+  readonly provenance?: Readonly<Record<string, string>>
 }
 
 /**
@@ -73,12 +91,10 @@ const onChain = (
  *
  * @category constructors
  */
-export const agentDocument = (
-  identity: Identity,
-  offer: Offer,
-  request: Request | undefined
-): AgentRegistration.AgentRegistration => {
+export const agentDocument = (identity: Identity, offer: Offer, request: Request | undefined): AgentDocument => {
   const registration = offer.spec.registration
+  const metadata = registration?.metadata ?? {}
+  const provenance = Object.fromEntries(Object.entries(offer.spec.provenance ?? {}).filter(([, v]) => v !== ""))
   const name = registration?.name ?? offer.metadata.name ?? ""
   const base = identity.publicBaseUrl.replace(/\/+$/u, "")
   const image = registration?.image ?? identity.image
@@ -105,7 +121,9 @@ export const agentDocument = (
     registrations: onChain(request),
     ...(registration?.supportedTrust === undefined || registration.supportedTrust.length === 0
       ? {}
-      : { supportedTrust: [...registration.supportedTrust] })
+      : { supportedTrust: [...registration.supportedTrust] }),
+    ...(Object.keys(metadata).length === 0 ? {} : { metadata: { ...metadata } }),
+    ...(Object.keys(provenance).length === 0 ? {} : { provenance })
   }
 }
 

@@ -7,7 +7,11 @@ import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
+import * as Children from "@obol/serviceoffer-controller/Children"
 import * as WellKnown from "@obol/serviceoffer-controller/WellKnown"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
+import { parse } from "yaml"
 
 const identity = {
   name: "Obol seller",
@@ -21,7 +25,7 @@ const decode = <T>(kind: CustomResource.Any, value: unknown) => {
   return r.success as T
 }
 
-const offer = (name: string, ready: boolean, registration: object | undefined) =>
+const offer = (name: string, ready: boolean, registration: object | undefined, provenance?: object) =>
   decode<typeof ServiceOffer.schema.Type>(ServiceOffer, {
     apiVersion: "obol.org/v1alpha1",
     kind: "ServiceOffer",
@@ -33,7 +37,8 @@ const offer = (name: string, ready: boolean, registration: object | undefined) =
         payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
         price: { perRequest: "1" }
       },
-      ...(registration === undefined ? {} : { registration })
+      ...(registration === undefined ? {} : { registration }),
+      ...(provenance === undefined ? {} : { provenance })
     },
     status: {
       conditions: [
@@ -125,6 +130,8 @@ describe("WellKnown", () => {
       active: true,
       registrations: []
     })
+    expect(pending).not.toHaveProperty("metadata")
+    expect(pending).not.toHaveProperty("provenance")
     // agentId 0 is a real id, not "unregistered".
     expect(confirmed.registrations).toEqual([
       { agentId: 0, agentRegistry: "eip155:84532:0x8004A818BFB912233c491871b3d84c89A494BD9e" }
@@ -188,4 +195,79 @@ describe("WellKnown", () => {
       yield* Effect.promise(dispose)
     }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
   )
+
+  it("publishes obol-stack's registration.metadata and spec.provenance in the offer's own document, as monetize.py did", () => {
+    // obol-stack's fixture: every field of its CRD, including metadata, provenance and a monetize.py agentId.
+    const raw = parse(
+      readFileSync(
+        join(import.meta.dirname, "..", "..", "api", "test", "fixtures", "obol-stack-serviceoffer.yaml"),
+        "utf8"
+      )
+    )
+    const fixture = decode<typeof ServiceOffer.schema.Type>(ServiceOffer, raw)
+    const doc = WellKnown.agentDocument(identity, fixture, request("my-model", "0"))
+    expect(doc).toEqual({
+      type: "https://eips.ethereum.org/EIPS/eip-8004#registration-v1",
+      name: "My Model",
+      description: "A fine-tuned model sold through the Obol Stack.",
+      image: "https://example.com/agent.png",
+      services: [
+        {
+          name: "web",
+          endpoint: "https://seller.example/services/my-model",
+          skills: ["natural_language_processing/text_generation"],
+          domains: ["technology/software_engineering"]
+        },
+        { name: "web", endpoint: "https://abc.trycloudflare.com/services/my-model" },
+        { name: "OASF", endpoint: "https://github.com/agntcy/oasf/", version: "0.8" }
+      ],
+      x402Support: true,
+      active: true,
+      registrations: [{ agentId: 0, agentRegistry: "eip155:84532:0x8004A818BFB912233c491871b3d84c89A494BD9e" }],
+      supportedTrust: ["reputation", "crypto-economic", "tee-attestation"],
+      metadata: { owner: "obol" },
+      provenance: {
+        framework: "autoresearch",
+        metricName: "val_bpb",
+        metricValue: "0.9812",
+        experimentId: "exp-42",
+        trainHash: "0xabc123",
+        paramCount: "35000000000"
+      }
+    })
+    // The extra objects come after the ERC's fields, and the document is still registration-v1.
+    expect(Object.keys(doc).slice(-2)).toEqual(["metadata", "provenance"])
+    expect(Schema.decodeUnknownExit(AgentRegistration.AgentRegistration)(doc)._tag).toBe("Success")
+  })
+
+  it("drops empty provenance values and leaves out empty maps, as monetize.py did", () => {
+    const partial = WellKnown.agentDocument(
+      identity,
+      offer("a", true, { enabled: true, metadata: {} }, { framework: "autoresearch", trainHash: "" }),
+      undefined
+    )
+    expect(partial.provenance).toEqual({ framework: "autoresearch" })
+    expect(partial).not.toHaveProperty("metadata")
+    const empty = WellKnown.agentDocument(identity, offer("a", true, { enabled: true }, { trainHash: "" }), undefined)
+    expect(empty).not.toHaveProperty("provenance")
+  })
+
+  it("keeps per-offer metadata and provenance out of the aggregated document", () => {
+    const doc = WellKnown.document(
+      identity,
+      [offer("a", true, { enabled: true, metadata: { owner: "obol" } }, { framework: "autoresearch" })],
+      []
+    )
+    expect(doc).not.toHaveProperty("metadata")
+    expect(doc).not.toHaveProperty("provenance")
+  })
+
+  it("gives the offer's RegistrationRequest its metadata and provenance", () => {
+    const settings = { ...Children.defaultSettings, publicBaseUrl: "https://seller.example" }
+    const o = offer("a", true, { enabled: true, metadata: { owner: "obol" } }, { framework: "autoresearch" })
+    expect(Children.registrationRequest(o, settings)?.spec).toMatchObject({
+      metadata: { owner: "obol" },
+      provenance: { framework: "autoresearch" }
+    })
+  })
 })
