@@ -507,6 +507,9 @@ export const registrationRequest = (offer: ServiceOffer, settings: Settings): Ma
       ...(registration.domains === undefined ? {} : { domains: [...registration.domains] }),
       ...(registration.metadata === undefined ? {} : { metadata: { ...registration.metadata } }),
       ...(offer.spec.provenance === undefined ? {} : { provenance: { ...offer.spec.provenance } }),
+      // An agent obol-stack's monetize.py minted (or one this request confirmed earlier): the
+      // registrar adopts it with setAgentURI instead of minting a second one.
+      ...(offer.status?.agentId === undefined ? {} : { existingAgentId: offer.status.agentId }),
       x402Support: true
     }
   }

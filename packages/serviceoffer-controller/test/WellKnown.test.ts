@@ -262,12 +262,22 @@ describe("WellKnown", () => {
     expect(doc).not.toHaveProperty("provenance")
   })
 
-  it("gives the offer's RegistrationRequest its metadata and provenance", () => {
+  it("gives the offer's RegistrationRequest its provenance and the agent monetize.py minted, to adopt", () => {
     const settings = { ...Children.defaultSettings, publicBaseUrl: "https://seller.example" }
-    const o = offer("a", true, { enabled: true, metadata: { owner: "obol" } }, { framework: "autoresearch" })
-    expect(Children.registrationRequest(o, settings)?.spec).toMatchObject({
+    const minted = offer("a", true, { enabled: true, metadata: { owner: "obol" } }, { framework: "autoresearch" })
+    const adopting = { ...minted, status: { ...minted.status, agentId: "7" } }
+    const spec = (o: typeof minted) =>
+      (Children.registrationRequest(o, settings)?.spec ?? {}) as Record<string, unknown>
+    expect(spec(adopting)).toMatchObject({
       metadata: { owner: "obol" },
-      provenance: { framework: "autoresearch" }
+      provenance: { framework: "autoresearch" },
+      existingAgentId: "7"
     })
+    expect(spec(minted)).not.toHaveProperty("existingAgentId")
+    const rr = decode<typeof RegistrationRequest.schema.Type>(
+      RegistrationRequest,
+      Children.registrationRequest(adopting, settings)
+    )
+    expect(rr.spec.existingAgentId).toBe("7")
   })
 })
