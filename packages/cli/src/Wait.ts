@@ -47,9 +47,17 @@ export const terminalReasons: Readonly<Record<string, ReadonlyArray<string>>> = 
     "DuplicateOfferRoute",
     "PathConflict",
     "UnsupportedNetwork",
-    "UnsupportedFacilitator"
+    "UnsupportedFacilitator",
+    "UpstreamNamespaceNotAllowed"
   ],
-  RoutePublished: ["PathConflict", "NotAllowedByListeners", "NoMatchingParent", "RefNotPermitted", "UnsupportedValue"]
+  RoutePublished: [
+    "PathConflict",
+    "NotAllowedByListeners",
+    "NoMatchingParent",
+    "RefNotPermitted",
+    "UnsupportedValue",
+    "RefNotGranted"
+  ]
 }
 
 /** The order a seller reads conditions in: what the offer needs first comes first. */

@@ -30,8 +30,10 @@ export interface Options {
  *
  * @category constructors
  */
-export const run = (options: Options = {}) =>
-  Controller.run({
+export const run = (options: Options = {}) => {
+  // What this run applied, so unchanged children are not applied again (ServiceOfferReconciler.Applied).
+  const applied: ServiceOfferReconciler.Applied = new Map()
+  return Controller.run({
     name: "serviceoffer",
     for: ServiceOffer,
     owns: [PaymentRoute, HTTPRoute, Middleware, RegistrationRequest],
@@ -51,7 +53,7 @@ export const run = (options: Options = {}) =>
         }
       }
     ],
-    reconcile: ServiceOfferReconciler.reconcile,
+    reconcile: (offer, context) => ServiceOfferReconciler.reconcile(offer, context, applied),
     // The default, plus obol-stack's pause annotation (annotations alone do not change the generation).
     predicate: (previous, next) =>
       Controller.generationChanged(previous, next) ||
@@ -60,3 +62,4 @@ export const run = (options: Options = {}) =>
     concurrency: options.concurrency ?? 4,
     ...(options.namespace === undefined ? {} : { namespace: options.namespace })
   })
+}

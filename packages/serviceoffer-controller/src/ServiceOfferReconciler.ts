@@ -35,6 +35,7 @@ import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
 import { Middleware } from "@obol/kube/builtin/Middleware"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
+import type * as ResourceKind from "@obol/kube/ResourceKind"
 import * as Price from "@obol/x402/Price"
 import * as Children from "./Children.ts"
 import * as Names from "@obol/api/Names"
@@ -127,18 +128,57 @@ const olderThan = (a: Offer, b: Offer) => {
  * the new one; an existing HTTPRoute may keep serving meanwhile (requests are charged the previous
  * price, never free). Not when the verifier rejected the route, and not before a first admission.
  */
-const keepsServing = (route: typeof PaymentRoute.schema.Type) =>
-  Effect.gen(function* () {
-    if (route.status?.admitted !== true || route.status.reason !== undefined) return false
-    const client = yield* KubeClient.KubeClient
-    const existing = yield* KubeError.ignoreNotFound(
-      client.get(HTTPRoute, {
-        namespace: route.metadata.namespace ?? "default",
-        name: Names.httpRoute(route.spec.offer.name)
-      })
-    )
-    return Option.isSome(existing)
-  })
+const keepsServing = (context: Controller.Context, route: typeof PaymentRoute.schema.Type) =>
+  route.status?.admitted === true &&
+  route.status.reason === undefined &&
+  Option.isSome(
+    cached(context, HTTPRoute, {
+      namespace: route.metadata.namespace ?? "default",
+      name: Names.httpRoute(route.spec.offer.name)
+    })
+  )
+
+/** A child as the controller's cache has it (children are owned or watched, so their informers hold them). */
+const cached = <K extends ResourceKind.ResourceKind>(
+  context: Controller.Context,
+  kind: K,
+  ref: { readonly namespace: string; readonly name: string }
+) => context.store(kind).get(Store.key(ref))
+
+/**
+ * What one controller run last applied, per child (`kind/namespace/name` → the manifest), so a
+ * steady offer costs no request (see {@link applyChild}).
+ *
+ * @category models
+ */
+export type Applied = Map<string, string>
+
+/**
+ * Server-side applies a child, unless this run applied exactly this manifest before and the cache
+ * shows the object still holding every field of it (`Canonical.contains`): that apply would change
+ * nothing. Both are needed: the cache alone cannot tell a field we stopped setting (which an apply
+ * removes) from one someone else set, and the memory alone cannot see someone change our fields.
+ * A cache that is behind only costs an apply that was not needed.
+ */
+const applyChild = <K extends ResourceKind.ResourceKind>(
+  client: KubeClient.Shape,
+  context: Controller.Context,
+  applied: Applied,
+  kind: K,
+  manifest: KubeClient.Manifest,
+  options: KubeClient.ApplyOptions
+) => {
+  const { apiVersion: _apiVersion, kind: _kind, ...fields } = manifest
+  const ref = { namespace: manifest.metadata.namespace ?? "default", name: manifest.metadata.name }
+  const key = `${kind.kind}/${ref.namespace}/${ref.name}`
+  const wanted = Canonical.canonical(manifest)
+  const current = cached(context, kind, ref)
+  if (applied.get(key) === wanted && Option.isSome(current) && Canonical.contains(current.value, fields)) {
+    return Effect.succeed(current.value as K["schema"]["Type"])
+  }
+  applied.delete(key)
+  return client.apply(kind, manifest, options).pipe(Effect.tap(() => Effect.sync(() => applied.set(key, wanted))))
+}
 
 const deleteIfPresent = <K extends Parameters<KubeClient.Shape["delete"]>[0]>(
   client: KubeClient.Shape,
@@ -164,6 +204,7 @@ const grantsOf = (context: Controller.Context, offer: Offer) => {
 const syncGrants = (
   client: KubeClient.Shape,
   context: Controller.Context,
+  applied: Applied,
   offer: Offer,
   settings: Children.Settings,
   applyOptions: KubeClient.ApplyOptions
@@ -174,7 +215,7 @@ const syncGrants = (
     for (const grant of wanted) {
       const namespace = grant.metadata.namespace ?? ""
       const target = (grant.spec as { readonly to: ReadonlyArray<{ readonly name?: string }> }).to[0]?.name ?? "?"
-      refused ??= yield* client.apply(ReferenceGrant, grant, applyOptions).pipe(
+      refused ??= yield* applyChild(client, context, applied, ReferenceGrant, grant, applyOptions).pipe(
         Effect.as(undefined),
         Effect.catchIf(
           (error) => error.reason === "NotFound" || error.reason === "Forbidden",
@@ -235,7 +276,7 @@ const priceOf = (offer: Offer): { readonly price?: string } => {
  *
  * @category reconcile
  */
-export const reconcile = (offer: Offer, context: Controller.Context) =>
+export const reconcile = (offer: Offer, context: Controller.Context, applied: Applied = new Map()) =>
   Effect.gen(function* () {
     const client = yield* KubeClient.KubeClient
     const settings = yield* ReconcilerSettings
@@ -290,11 +331,11 @@ export const reconcile = (offer: Offer, context: Controller.Context) =>
       object: offer,
       finalizer,
       cleanup,
-      apply: (current) => apply(current, context)
+      apply: (current) => apply(current, context, applied)
     })
   })
 
-const apply = (offer: Offer, context: Controller.Context) =>
+const apply = (offer: Offer, context: Controller.Context, applied: Applied) =>
   Effect.gen(function* () {
     const client = yield* KubeClient.KubeClient
     const settings = yield* ReconcilerSettings
@@ -305,7 +346,12 @@ const apply = (offer: Offer, context: Controller.Context) =>
     const updates: Array<Conditions.Update> = []
     const condition = (type: string, status: Conditions.Status, reason: string, message: string) =>
       updates.push({ type, status, reason, message, observedGeneration: generation })
-    const withdrawRoute = deleteIfPresent(client, HTTPRoute, refOf(offer, Names.httpRoute(name)))
+    // Only when the cache has one: a withdrawn route stays withdrawn without a DELETE every pass.
+    const withdrawRoute = Effect.suspend(() =>
+      Option.isSome(cached(context, HTTPRoute, refOf(offer, Names.httpRoute(name))))
+        ? deleteIfPresent(client, HTTPRoute, refOf(offer, Names.httpRoute(name)))
+        : Effect.void
+    )
 
     const upstream = yield* probe.upstream(offer)
     if (upstream.healthy) condition("UpstreamHealthy", "True", "Healthy", upstream.message)
@@ -331,7 +377,7 @@ const apply = (offer: Offer, context: Controller.Context) =>
       else condition("Registered", "True", "Disabled", "registration is off (spec.registration.enabled is not true)")
     } else {
       const children = desired.success
-      const route = yield* client.apply(PaymentRoute, children.paymentRoute, applyOptions)
+      const route = yield* applyChild(client, context, applied, PaymentRoute, children.paymentRoute, applyOptions)
       const admitted =
         route.status?.admitted === true && route.status.lastAdmittedGeneration === route.metadata.generation
       // The ForwardAuth address pins the route and the generation the verifier admitted (the
@@ -354,10 +400,10 @@ const apply = (offer: Offer, context: Controller.Context) =>
           yield* deleteIfPresent(client, Middleware, refOf(offer, Names.middleware(name)))
         }
       } else {
-        yield* client.apply(Middleware, Children.middleware(offer, settings, pin), applyOptions)
+        yield* applyChild(client, context, applied, Middleware, Children.middleware(offer, settings, pin), applyOptions)
       }
       /** Why a grant the route needs could not be made, when it could not. */
-      const ungranted = yield* syncGrants(client, context, offer, settings, applyOptions)
+      const ungranted = yield* syncGrants(client, context, applied, offer, settings, applyOptions)
       if (admitted) condition("PaymentGateReady", "True", "Admitted", "the x402 verifier serves the current price")
       else if (route.status?.reason !== undefined && route.status.admitted === false) {
         condition(
@@ -407,7 +453,7 @@ const apply = (offer: Offer, context: Controller.Context) =>
           "PathConflict",
           `path ${Children.pathOf(offer)} overlaps ${Children.pathOf(conflict as Offer)} of the older offer ${conflict.metadata.namespace}/${conflict.metadata.name}`
         )
-      } else if (!admitted && !(yield* keepsServing(route))) {
+      } else if (!admitted && !keepsServing(context, route)) {
         // Fail closed: without an admitted price the route must not exist (it would be free or broken).
         yield* withdrawRoute
         condition(
@@ -420,14 +466,15 @@ const apply = (offer: Offer, context: Controller.Context) =>
         // Admitted, or re-admission of a changed price is pending while the verifier still gates the
         // route at the previous price: keep serving (never free), and apply only when admitted.
         const published = admitted
-          ? yield* client.apply(
+          ? yield* applyChild(
+              client,
+              context,
+              applied,
               HTTPRoute,
               onSuccess ? Children.httpRoute(offer, settings, pin) : children.httpRoute,
               applyOptions
             )
-          : Option.getOrThrow(
-              yield* KubeError.ignoreNotFound(client.get(HTTPRoute, refOf(offer, Names.httpRoute(name))))
-            )
+          : Option.getOrThrow(cached(context, HTTPRoute, refOf(offer, Names.httpRoute(name))))
         const parent = (published.status?.parents ?? []).find(
           (p) =>
             p.parentRef.name === settings.gateway.name &&
@@ -460,18 +507,38 @@ const apply = (offer: Offer, context: Controller.Context) =>
       const otherwiseReady = required.every((type) => updates.some((u) => u.type === type && u.status === "True"))
       const requested =
         children.registrationRequest !== undefined &&
-        (otherwiseReady ||
-          Option.isSome(yield* KubeError.ignoreNotFound(client.get(RegistrationRequest, registrationRef))))
+        (otherwiseReady || Option.isSome(cached(context, RegistrationRequest, registrationRef)))
       if (children.registrationRequest !== undefined && !requested) {
         condition("Registered", "False", "AwaitingReady", "the offer is registered once it serves")
       } else if (children.registrationRequest !== undefined) {
-        const request = yield* client.apply(RegistrationRequest, children.registrationRequest, applyOptions)
+        const request = yield* applyChild(
+          client,
+          context,
+          applied,
+          RegistrationRequest,
+          children.registrationRequest,
+          applyOptions
+        )
         const phase = request.status?.phase ?? "Pending"
+        const reason = request.status?.reason
         agentId = request.status?.agentId
-        txHash = request.status?.txHash
-        if (phase === "Confirmed") condition("Registered", "True", "Confirmed", `registered as agent ${agentId ?? "?"}`)
+        // An adopted agent keeps the transaction that minted it; the registrar's is its setAgentURI.
+        txHash =
+          reason === "Adopted" ? (offer.status?.registrationTxHash ?? request.status?.txHash) : request.status?.txHash
+        if (phase === "Confirmed" && reason === "Adopted")
+          condition(
+            "Registered",
+            "True",
+            "Adopted",
+            `adopted agent ${agentId ?? "?"}; it points at this offer's document`
+          )
+        else if (phase === "Confirmed")
+          condition("Registered", "True", "Confirmed", `registered as agent ${agentId ?? "?"}`)
         else if (phase === "OffChainOnly")
           condition("Registered", "True", "OffChainOnly", request.status?.errorMessage ?? "published off-chain only")
+        else if (phase === "Failed" && (reason === "AgentNotOwned" || reason === "AgentNotFound"))
+          // Waiting will not fix these: the message says what will (transfer the agent, or drop status.agentId).
+          condition("Registered", "False", reason, request.status?.errorMessage ?? "the agent cannot be adopted")
         else if (phase === "Failed")
           condition(
             "Registered",
@@ -481,7 +548,9 @@ const apply = (offer: Offer, context: Controller.Context) =>
           )
         else condition("Registered", "False", phase, "registration in progress")
       } else {
-        yield* deleteIfPresent(client, RegistrationRequest, registrationRef)
+        if (Option.isSome(cached(context, RegistrationRequest, registrationRef))) {
+          yield* deleteIfPresent(client, RegistrationRequest, registrationRef)
+        }
         // Always present, as obol-stack users read it: True, nothing to wait for.
         condition("Registered", "True", "Disabled", "registration is off (spec.registration.enabled is not true)")
       }
@@ -498,8 +567,12 @@ const apply = (offer: Offer, context: Controller.Context) =>
       phase: Children.isPaused(offer) ? "Paused" : ready ? "Ready" : "NotReady",
       endpoint: `${settings.publicBaseUrl.replace(/\/+$/u, "")}${Children.pathOf(offer)}`,
       ...priceOf(offer),
-      ...(agentId === undefined ? {} : { agentId }),
-      ...(txHash === undefined ? {} : { registrationTxHash: txHash })
+      // Never dropped once known (monetize.py's, or ours): a RegistrationRequest without it would
+      // mint a second agent instead of adopting this one.
+      ...((agentId ?? offer.status?.agentId) === undefined ? {} : { agentId: agentId ?? offer.status?.agentId }),
+      ...((txHash ?? offer.status?.registrationTxHash) === undefined
+        ? {}
+        : { registrationTxHash: txHash ?? offer.status?.registrationTxHash })
     }
     if (!Canonical.equals(status, offer.status ?? {})) {
       yield* client.applyStatus(

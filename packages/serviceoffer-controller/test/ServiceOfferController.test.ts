@@ -429,28 +429,32 @@ describe("ServiceOfferController", () => {
     }).pipe(Effect.provide(layer()))
   )
 
-  it.effect("does not write status again when nothing changed", () =>
-    Effect.gen(function* () {
-      yield* start
-      yield* create(offer("weather"))
-      yield* admit("weather")
-      yield* accept("weather")
-      const fake = yield* FakeKube.FakeKube
-      yield* fake.clearRequests
-      yield* TestClock.adjust("1 minute") // periodic health re-probes
-      yield* settle
-      const writes = (yield* fake.requests).filter((r) => r.verb === "applyStatus")
-      expect(writes).toEqual([])
-      // Re-applying unchanged children is a no-op too: their resourceVersions stay.
-      expect((yield* fake.requests).filter((r) => r.verb === "apply").length).toBeGreaterThan(0)
-      const rv = get(PaymentRoute, "weather-payment").pipe(
-        Effect.map((o) => (o._tag === "Some" ? o.value.metadata.resourceVersion : ""))
-      )
-      const before = yield* rv
-      yield* TestClock.adjust("1 minute")
-      yield* settle
-      expect(yield* rv).toBe(before)
-    }).pipe(Effect.provide(layer()))
+  it.effect(
+    "makes no request for a steady offer: no status write, no apply of unchanged children, no DELETE of absent ones",
+    () =>
+      Effect.gen(function* () {
+        yield* start
+        yield* create(offer("weather"))
+        yield* create(offer("paused", { paused: true }))
+        yield* admit("weather")
+        yield* admit("paused")
+        yield* accept("weather")
+        const fake = yield* FakeKube.FakeKube
+        yield* fake.clearRequests
+        yield* TestClock.adjust("1 minute") // periodic health re-probes: two passes per offer
+        yield* settle
+        expect((yield* fake.requests).map((r) => `${r.verb} ${r.kind} ${r.name}`)).toEqual([])
+        // A change to a field the controller owns is still restored on the next pass.
+        const client = yield* KubeClient.KubeClient
+        yield* client.patch(
+          PaymentRoute,
+          { namespace: ns, name: "weather-payment" },
+          { type: "merge", patch: { spec: { price: "1" } } }
+        )
+        yield* settle
+        const route = yield* get(PaymentRoute, "weather-payment")
+        expect(route._tag === "Some" && route.value.spec.price).toBe("1000")
+      }).pipe(Effect.provide(layer()))
   )
 
   it.effect("reports an unhealthy upstream, with the probe's reason", () =>
@@ -703,6 +707,11 @@ describe("ServiceOfferController", () => {
         yield* settle
         yield* admit("weather")
         expect((yield* get(Middleware, "x402-weather"))._tag).toBe("Some")
+        // Fields the controller stopped setting are gone from the route (an apply, not a skipped one).
+        const upfrontRoute = yield* get(PaymentRoute, "weather-payment")
+        expect(
+          upfrontRoute._tag === "Some" && [upfrontRoute.value.spec.settlement, upfrontRoute.value.spec.upstream]
+        ).toEqual([undefined, undefined])
         const gone = yield* KubeClient.KubeClient.use((c) =>
           KubeError.ignoreNotFound(c.get(ReferenceGrant, { namespace: "x402", name: "so-sellers.weather" }))
         )
