@@ -5,11 +5,20 @@
  * Upfront: the HTTPRoute's backendRef crosses namespaces, so the controller grants it with a
  * ReferenceGrant there, and Traefik's own status says the route resolved. Both go Ready from
  * Traefik's status, answer 402, are paid, and leave no ReferenceGrant behind when deleted.
+ *
+ * Offers monetize.py already handled: created with its finalizer and a `status.agentId` it minted
+ * on the local chain, one by the registrar's key (adopted: the agent's URI moves to the offer's
+ * document, no second `Registered` event) and one by another key (refused with `AgentNotOwned`,
+ * the agent untouched); both delete cleanly, the old finalizer released.
  */
 import { x402Client, x402HTTPClient } from "@x402/core/client"
 import { toClientEvmSigner } from "@x402/evm"
 import { registerExactEvmScheme } from "@x402/evm/exact/client"
+import { Effect } from "effect"
 import { privateKeyToAccount } from "viem/accounts"
+import * as ChainClient from "@obol/chain/ChainClient"
+import { identityRegistryAbi } from "@obol/chain/IdentityRegistryAbi"
+import * as Signer from "@obol/chain/Signer"
 import { stringify } from "yaml"
 import { describe, expect, it } from "vitest"
 import * as Chain from "../../src/chain/Chain.ts"
@@ -66,6 +75,40 @@ const routeConditions = async (name: string) =>
     ).map((c: { type: string; status: string }) => [c.type, c.status])
   )
 
+/** Mints an agent the way monetize.py did (its shared URL), from `key`, before anything of ours runs. */
+const mintBefore = (key: string) =>
+  Effect.runPromise(
+    ChainClient.ChainClient.use((client) =>
+      Effect.gen(function* () {
+        const signer = Signer.fromPrivateKey(key)
+        if (signer._tag === "Failure") return yield* Effect.die(signer.failure)
+        const registry = client.connect({
+          chainId: stack().chain.chainId,
+          rpcUrl: stack().chain.rpcUrl,
+          registry: stack().chain.registry
+        })
+        const uri = "http://obol.stack:8080/.well-known/agent-registration.json"
+        return (yield* registry.awaitRegistration(yield* registry.register(signer.success, uri))).agentId
+      })
+    ).pipe(Effect.provide(ChainClient.layer({ pollingIntervalMillis: 50 })))
+  )
+
+const registeredEvents = () =>
+  stack().chain.client.getContractEvents({
+    address: stack().chain.registry,
+    abi: identityRegistryAbi,
+    eventName: "Registered",
+    fromBlock: 0n
+  })
+
+const tokenURI = (agentId: bigint) =>
+  stack().chain.client.readContract({
+    address: stack().chain.registry,
+    abi: identityRegistryAbi,
+    functionName: "tokenURI",
+    args: [agentId]
+  })
+
 describe("an offer selling another namespace's Service, on the whole stack", () => {
   it.each(["onSuccess", "upfront"] as const)(
     "%s: goes Ready from Traefik's own status, answers 402 and is paid",
@@ -96,6 +139,76 @@ describe("an offer selling another namespace's Service, on the whole stack", () 
     },
     180_000
   )
+
+  it("adopts monetize.py's agent minted by the registrar's key, refuses another key's, and deletes both despite its finalizer", async () => {
+    const mine = await mintBefore(Chain.devKeys.seller)
+    const theirs = await mintBefore(Chain.devKeys.payer)
+    const theirsURI = await tokenURI(theirs)
+    const mintsBefore = (await registeredEvents()).length
+    for (const [name, agentId] of [
+      ["adopted", mine],
+      ["refused", theirs]
+    ] as const) {
+      const manifest = offer(name, "onSuccess")
+      const created = await request("POST", `/apis/obol.org/v1alpha1/namespaces/${namespace()}/serviceoffers`, {
+        ...manifest,
+        metadata: { ...manifest.metadata, finalizers: ["monetize.obol.org/finalizer"] },
+        spec: { ...manifest.spec, registration: { enabled: true, name } }
+      })
+      expect(created.status, created.body).toBe(201)
+      // What monetize.py wrote once it had minted.
+      const patched = await request(
+        "PATCH",
+        `/apis/obol.org/v1alpha1/namespaces/${namespace()}/serviceoffers/${name}/status`,
+        { status: { agentId: agentId.toString() } },
+        "application/merge-patch+json"
+      )
+      expect(patched.status, patched.body).toBe(200)
+    }
+    const registered = async (name: string) =>
+      (
+        (await request("GET", `/apis/obol.org/v1alpha1/namespaces/${namespace()}/serviceoffers/${name}`)).json?.status
+          ?.conditions ?? []
+      ).find((c: { type: string }) => c.type === "Registered") as { status: string; reason: string; message: string }
+    const adopted = await eventually(
+      "the adoption",
+      async () => {
+        const condition = await registered("adopted")
+        return condition?.reason === "Adopted" ? condition : undefined
+      },
+      120_000
+    )
+    expect(adopted.status).toBe("True")
+    expect(await tokenURI(mine)).toBe(
+      `${stack().gatewayUrl}/.well-known/agent-registration.json?offer=${namespace()}/adopted`
+    )
+    const refused = await eventually(
+      "the refusal",
+      async () => {
+        const condition = await registered("refused")
+        return condition?.reason === "AgentNotOwned" ? condition : undefined
+      },
+      120_000
+    )
+    expect(refused.status).toBe("False")
+    expect(refused.message).toContain(privateKeyToAccount(Chain.devKeys.payer).address)
+    expect(await tokenURI(theirs)).toBe(theirsURI)
+    expect((await registeredEvents()).length).toBe(mintsBefore)
+
+    for (const name of ["adopted", "refused"]) {
+      const deleted = await kubectl([
+        "delete",
+        "serviceoffer",
+        name,
+        `--namespace=${namespace()}`,
+        "--wait=true",
+        "--timeout=90s"
+      ])
+      expect(deleted.code, deleted.stderr).toBe(0)
+    }
+    expect((await registeredEvents()).length).toBe(mintsBefore)
+    expect(await tokenURI(theirs)).toBe(theirsURI)
+  }, 300_000)
 
   it("leaves no ReferenceGrant behind when the offers are deleted", async () => {
     const deleted = await kubectl([
