@@ -359,7 +359,7 @@ export const build = (input: Input, context: Context): Result.Result<Manifest, R
       "--upstream-auth-secret needs --settlement onSuccess (the default): only the verifier's proxy sends the credential"
     )
   }
-  if (!/^\S+\/\S+$/u.test(input.verifierServiceAccount)) {
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/u.test(input.verifierServiceAccount)) {
     problems.push(
       `--verifier-service-account "${input.verifierServiceAccount}" must be namespace/name, e.g. x402/x402-verifier`
     )

@@ -27,6 +27,21 @@ export const symbol = (offer: Offer): string =>
   offer.spec.payment.asset === undefined ? "USDC" : (offer.spec.payment.asset.symbol ?? "tokens")
 
 /**
+ * obol-stack's pause annotation; `"true"` pauses like `spec.paused`.
+ *
+ * @category constants
+ */
+export const pausedAnnotation = "obol.org/paused"
+
+/**
+ * Whether the offer is paused: `spec.paused`, or obol-stack's annotation (the controller reads both).
+ *
+ * @category predicates
+ */
+export const isPaused = (offer: Offer): boolean =>
+  offer.spec.paused || offer.metadata.annotations?.[pausedAnnotation] === "true"
+
+/**
  * `status.endpoint`, else the default path the controller will publish.
  *
  * @category accessors
@@ -80,7 +95,7 @@ export const row = (
     ready(offer),
     ...(options.wide
       ? [
-          offer.spec.paused ? "Paused" : (offer.status?.phase ?? "Pending"),
+          isPaused(offer) ? "Paused" : (offer.status?.phase ?? "Pending"),
           `${upstream.service}.${upstream.namespace ?? offer.metadata.namespace ?? ""}:${upstream.port}`,
           offer.spec.payment.payTo
         ]

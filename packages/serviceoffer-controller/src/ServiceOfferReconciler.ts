@@ -215,7 +215,7 @@ const syncGrants = (
     for (const grant of wanted) {
       const namespace = grant.metadata.namespace ?? ""
       const target = (grant.spec as { readonly to: ReadonlyArray<{ readonly name?: string }> }).to[0]?.name ?? "?"
-      refused ??= yield* applyChild(client, context, applied, ReferenceGrant, grant, applyOptions).pipe(
+      const refusal = yield* applyChild(client, context, applied, ReferenceGrant, grant, applyOptions).pipe(
         Effect.as(undefined),
         Effect.catchIf(
           (error) => error.reason === "NotFound" || error.reason === "Forbidden",
@@ -227,6 +227,7 @@ const syncGrants = (
             )
         )
       )
+      refused ??= refusal
     }
     const keep = new Set(wanted.map((g) => `${g.metadata.namespace}/${g.metadata.name}`))
     for (const stale of grantsOf(context, offer)) {
@@ -269,6 +270,82 @@ const priceOf = (offer: Offer): { readonly price?: string } => {
   const asset = offer.spec.payment.asset
   const label = Price.label(offer.spec.payment.price, asset === undefined ? "USDC" : (asset.symbol ?? "tokens"))
   return label === undefined ? {} : { price: label }
+}
+
+/**
+ * What the offer says about its registration, and the agent and transaction it carries.
+ *
+ * @category models
+ */
+export interface Registered {
+  readonly status: Conditions.Status
+  readonly reason: string
+  readonly message: string
+  readonly agentId?: string
+  readonly txHash?: string
+}
+
+const registeredDisabled: Registered = {
+  status: "True",
+  reason: "Disabled",
+  message: "registration is off (spec.registration.enabled is not true)"
+}
+const registeredAwaiting: Registered = {
+  status: "False",
+  reason: "AwaitingReady",
+  message: "the offer is registered once it serves"
+}
+
+/**
+ * The `Registered` condition from the RegistrationRequest's status (pure): Confirmed, Adopted
+ * (an agent minted before us, which keeps its minting transaction), OffChainOnly, an agent that
+ * cannot be adopted (AgentNotOwned, AgentNotFound: the registrar's message says what to do),
+ * other failures (retried), or in progress.
+ *
+ * @category decisions
+ */
+export const registeredFrom = (
+  request: { readonly status?: (typeof RegistrationRequest.schema.Type)["status"] },
+  offer: Pick<Offer, "status">
+): Registered => {
+  const phase = request.status?.phase ?? "Pending"
+  const reason = request.status?.reason
+  const agentId = request.status?.agentId
+  const txHash =
+    reason === "Adopted" ? (offer.status?.registrationTxHash ?? request.status?.txHash) : request.status?.txHash
+  const carried = { ...(agentId === undefined ? {} : { agentId }), ...(txHash === undefined ? {} : { txHash }) }
+  if (phase === "Confirmed" && reason === "Adopted")
+    return {
+      status: "True",
+      reason: "Adopted",
+      message: `adopted agent ${agentId ?? "?"}; it points at this offer's document`,
+      ...carried
+    }
+  if (phase === "Confirmed")
+    return { status: "True", reason: "Confirmed", message: `registered as agent ${agentId ?? "?"}`, ...carried }
+  if (phase === "OffChainOnly")
+    return {
+      status: "True",
+      reason: "OffChainOnly",
+      message: request.status?.errorMessage ?? "published off-chain only",
+      ...carried
+    }
+  if (phase === "Failed" && (reason === "AgentNotOwned" || reason === "AgentNotFound"))
+    // Waiting will not fix these: the message says what will (transfer the agent, or drop status.agentId).
+    return {
+      status: "False",
+      reason,
+      message: request.status?.errorMessage ?? "the agent cannot be adopted",
+      ...carried
+    }
+  if (phase === "Failed")
+    return {
+      status: "False",
+      reason: "RegistrationFailed",
+      message: request.status?.errorMessage ?? "registration failed; retrying",
+      ...carried
+    }
+  return { status: "False", reason: phase, message: "registration in progress", ...carried }
 }
 
 /**
@@ -369,12 +446,31 @@ const apply = (offer: Offer, context: Controller.Context, applied: Applied) =>
     let txHash: string | undefined
 
     if (Result.isFailure(desired)) {
+      // Nothing of the offer may serve: no route, no price (an admitted PaymentRoute would keep the
+      // verifier proxying to an upstream the offer may no longer sell) and no grant (one would let
+      // any HTTPRoute of the namespace reach that upstream).
       yield* withdrawRoute
+      const routeRef = refOf(offer, Names.paymentRoute(name))
+      if (Option.isSome(cached(context, PaymentRoute, routeRef))) yield* deleteIfPresent(client, PaymentRoute, routeRef)
+      for (const grant of grantsOf(context, offer)) {
+        yield* deleteIfPresent(client, ReferenceGrant, {
+          namespace: grant.metadata.namespace ?? "",
+          name: grant.metadata.name ?? ""
+        })
+      }
       condition("PaymentGateReady", "False", desired.failure.reason, desired.failure.message)
       condition("RoutePublished", "False", "PaymentGateNotReady", "the route is withheld until the offer can be priced")
-      if (offer.spec.registration?.enabled === true)
-        condition("Registered", "False", "AwaitingReady", "the offer is registered once it serves")
-      else condition("Registered", "True", "Disabled", "registration is off (spec.registration.enabled is not true)")
+      const request = cached(context, RegistrationRequest, refOf(offer, Names.registrationRequest(name)))
+      // A registration already made is reported as it is (it outlives a broken price).
+      const registered =
+        offer.spec.registration?.enabled !== true
+          ? registeredDisabled
+          : Option.isSome(request)
+            ? registeredFrom(request.value, offer)
+            : registeredAwaiting
+      condition("Registered", registered.status, registered.reason, registered.message)
+      agentId = registered.agentId
+      txHash = registered.txHash
     } else {
       const children = desired.success
       const route = yield* applyChild(client, context, applied, PaymentRoute, children.paymentRoute, applyOptions)
@@ -509,7 +605,7 @@ const apply = (offer: Offer, context: Controller.Context, applied: Applied) =>
         children.registrationRequest !== undefined &&
         (otherwiseReady || Option.isSome(cached(context, RegistrationRequest, registrationRef)))
       if (children.registrationRequest !== undefined && !requested) {
-        condition("Registered", "False", "AwaitingReady", "the offer is registered once it serves")
+        condition("Registered", registeredAwaiting.status, registeredAwaiting.reason, registeredAwaiting.message)
       } else if (children.registrationRequest !== undefined) {
         const request = yield* applyChild(
           client,
@@ -519,40 +615,16 @@ const apply = (offer: Offer, context: Controller.Context, applied: Applied) =>
           children.registrationRequest,
           applyOptions
         )
-        const phase = request.status?.phase ?? "Pending"
-        const reason = request.status?.reason
-        agentId = request.status?.agentId
-        // An adopted agent keeps the transaction that minted it; the registrar's is its setAgentURI.
-        txHash =
-          reason === "Adopted" ? (offer.status?.registrationTxHash ?? request.status?.txHash) : request.status?.txHash
-        if (phase === "Confirmed" && reason === "Adopted")
-          condition(
-            "Registered",
-            "True",
-            "Adopted",
-            `adopted agent ${agentId ?? "?"}; it points at this offer's document`
-          )
-        else if (phase === "Confirmed")
-          condition("Registered", "True", "Confirmed", `registered as agent ${agentId ?? "?"}`)
-        else if (phase === "OffChainOnly")
-          condition("Registered", "True", "OffChainOnly", request.status?.errorMessage ?? "published off-chain only")
-        else if (phase === "Failed" && (reason === "AgentNotOwned" || reason === "AgentNotFound"))
-          // Waiting will not fix these: the message says what will (transfer the agent, or drop status.agentId).
-          condition("Registered", "False", reason, request.status?.errorMessage ?? "the agent cannot be adopted")
-        else if (phase === "Failed")
-          condition(
-            "Registered",
-            "False",
-            "RegistrationFailed",
-            request.status?.errorMessage ?? "registration failed; retrying"
-          )
-        else condition("Registered", "False", phase, "registration in progress")
+        const registered = registeredFrom(request, offer)
+        condition("Registered", registered.status, registered.reason, registered.message)
+        agentId = registered.agentId
+        txHash = registered.txHash
       } else {
         if (Option.isSome(cached(context, RegistrationRequest, registrationRef))) {
           yield* deleteIfPresent(client, RegistrationRequest, registrationRef)
         }
         // Always present, as obol-stack users read it: True, nothing to wait for.
-        condition("Registered", "True", "Disabled", "registration is off (spec.registration.enabled is not true)")
+        condition("Registered", registeredDisabled.status, registeredDisabled.reason, registeredDisabled.message)
       }
     }
 

@@ -121,14 +121,13 @@ export const fromEnv = Effect.gen(function* () {
     ),
     upstreamNamespaces: yield* Config.String("UPSTREAM_NAMESPACES").pipe(
       Config.withDefault("llm"),
-      Config.map((value): ReadonlyArray<string> | "*" =>
-        value.trim() === "*"
-          ? "*"
-          : value
-              .split(",")
-              .map((n) => n.trim())
-              .filter((n) => n !== "")
-      )
+      Config.map((value): ReadonlyArray<string> | "*" => {
+        const names = value
+          .split(",")
+          .map((n) => n.trim())
+          .filter((n) => n !== "")
+        return names.includes("*") ? "*" : names
+      })
     ),
     gateway: {
       namespace: yield* Config.String("GATEWAY_NAMESPACE").pipe(Config.withDefault("traefik")),

@@ -761,6 +761,42 @@ describe("ServiceOfferController", () => {
       }).pipe(Effect.provide(layer()))
   )
 
+  it.effect(
+    "an offer that can no longer be priced keeps nothing that serves: no HTTPRoute, no PaymentRoute, no grant; all back once fixed",
+    () =>
+      Effect.gen(function* () {
+        yield* start
+        const client = yield* KubeClient.KubeClient
+        yield* create(offer("weather", { settlement: "upfront", upstreamNamespace: "llm" }))
+        yield* admit("weather")
+        const present = Effect.gen(function* () {
+          const grant = yield* KubeError.ignoreNotFound(
+            client.get(ReferenceGrant, { namespace: "llm", name: "so-sellers.weather" })
+          )
+          return [
+            (yield* get(HTTPRoute, "so-weather"))._tag,
+            (yield* get(PaymentRoute, "weather-payment"))._tag,
+            grant._tag
+          ]
+        })
+        expect(yield* present).toEqual(["Some", "Some", "Some"])
+        const price = (perRequest: string) =>
+          client
+            .patch(
+              ServiceOffer,
+              { namespace: ns, name: "weather" },
+              { type: "merge", patch: { spec: { payment: { price: { perRequest } } } } }
+            )
+            .pipe(Effect.andThen(settle))
+        yield* price("0")
+        expect(yield* conditionsOf("weather")).toMatchObject({ PaymentGateReady: "False/InvalidPrice" })
+        expect(yield* present).toEqual(["None", "None", "None"])
+        yield* price("0.002")
+        yield* admit("weather")
+        expect(yield* present).toEqual(["Some", "Some", "Some"])
+      }).pipe(Effect.provide(layer()))
+  )
+
   it.effect("refuses to sell a Service of a namespace UPSTREAM_NAMESPACES does not allow, and grants nothing", () =>
     Effect.gen(function* () {
       yield* start

@@ -25,7 +25,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Layer, Option, Redacted, Result } from "effect"
+import { Clock, Duration, Effect, Layer, Option, Redacted, Result } from "effect"
 import { type HttpClient, HttpRouter, HttpServerRequest, type HttpServerResponse } from "effect/http"
 import * as PaymentRoute from "@obol/api/PaymentRoute"
 import * as UpstreamAuthorization from "@obol/api/UpstreamAuthorization"
@@ -114,7 +114,7 @@ export const noReadyInstance = json(503, "the service has no ready instance; not
 })
 
 /**
- * The 503 when the route's upstream credential cannot be read (not yet, or no longer).
+ * The 503 when the route's upstream credential can no longer be read (the seller has to act).
  *
  * @category constants
  */
@@ -123,6 +123,15 @@ export const noCredential = json(
   "the service is not available right now (its seller's upstream credential is missing); nothing was charged",
   { "Retry-After": "30" }
 )
+
+/**
+ * The 503 while this replica has not read the route's upstream credential yet (it just started).
+ *
+ * @category constants
+ */
+export const credentialPending = json(503, "the service is starting; nothing was charged, try again shortly", {
+  "Retry-After": "2"
+})
 
 const verifiedOutcomes: ReadonlySet<PayOnSuccess.Outcome> = new Set([
   "Unreachable",
@@ -151,6 +160,7 @@ export const serve = Effect.fn("Backend.serve")(function* (
   table: RouteTable.RouteTable<Routes.Loaded>,
   request: HttpServerRequest.HttpServerRequest
 ) {
+  const arrived = yield* Clock.currentTimeMillis
   const upstreams = yield* Upstreams.Upstreams
   const headers = request.headers as Readonly<Record<string, string | undefined>>
   const answered = (answer: Decision.Answer, offer?: string): Served => ({ _tag: "Answered", answer, offer })
@@ -177,6 +187,7 @@ export const serve = Effect.fn("Backend.serve")(function* (
   if (route.authorization !== undefined) {
     const credentials = yield* Effect.serviceOption(Credentials.Credentials)
     const credential = Option.isSome(credentials) ? credentials.value.get(route.authorization.ref) : undefined
+    if (credential?._tag === "Pending") return answered(credentialPending, offer)
     if (credential?._tag !== "Ready") return answered(noCredential, offer)
     authorization = Redacted.make(
       UpstreamAuthorization.headerValue(route.authorization, Redacted.value(credential.value))
@@ -193,7 +204,7 @@ export const serve = Effect.fn("Backend.serve")(function* (
     upstream: upstream.value,
     path: upstreamPath(path.success, route.prefix, request.url),
     timeout: Duration.seconds(route.requirement.maxTimeoutSeconds),
-    requestTimeout: Duration.seconds(PaymentRoute.requestTimeoutSeconds(route.requirement.maxTimeoutSeconds)),
+    deadline: arrived + PaymentRoute.requestTimeoutSeconds(route.requirement.maxTimeoutSeconds) * 1000,
     ...(authorization === undefined ? {} : { authorization })
   })
   return { _tag: "Forwarded", outcome, response, offer } satisfies Served

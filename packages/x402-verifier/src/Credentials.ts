@@ -5,6 +5,12 @@
  * Secret allows), and keeps each value in memory as `Redacted`, so no log line, error or metric
  * can print it. A Secret no route names any more is dropped with its watch.
  *
+ * A Secret is sent only for the offers it names itself, in its annotation
+ * `obol.org/upstream-auth-offers` (comma-separated offer names of its namespace), written by
+ * whoever may write the Secret (`obol sell --upstream-auth-secret` adds the offer). The verifier's
+ * read grant is per Secret, so without this anyone who may create a ServiceOffer in that namespace
+ * could point an offer at the Secret and an upstream of their own, and receive the key.
+ *
  * Each reference is in one state: `Ready` (the key is there), `Missing` (no such Secret, no such
  * key, or the verifier may not read it; the message says which and what to do) or `Pending` (not
  * read yet). The informer admits a route only when its credential is `Ready`, rejects it while
@@ -29,7 +35,27 @@ export interface Ref {
   readonly namespace: string
   readonly name: string
   readonly key: string
+  /** The offer (in the same namespace) that sends it; the Secret must name it. */
+  readonly offer: string
 }
+
+/**
+ * The annotation by which a Secret names the offers (of its namespace) allowed to send it upstream.
+ *
+ * @category constants
+ */
+export const offersAnnotation = "obol.org/upstream-auth-offers"
+
+/**
+ * The offers an annotation value names.
+ *
+ * @category getters
+ */
+export const offersOf = (annotation: string | undefined): ReadonlyArray<string> =>
+  (annotation ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "")
 
 /**
  * @category models
@@ -64,7 +90,12 @@ export class Credentials extends Context.Service<Credentials, Shape>()("@obol/x4
 export const secretOf = (ref: Pick<Ref, "namespace" | "name">): string => `${ref.namespace}/${ref.name}`
 
 type Stored =
-  | { readonly _tag: "Present"; readonly data: Readonly<Record<string, string>> }
+  | {
+      readonly _tag: "Present"
+      readonly data: Readonly<Record<string, string>>
+      /** The offers the Secret allows (its annotation). */
+      readonly offers: ReadonlyArray<string>
+    }
   | { readonly _tag: "Absent"; readonly message: string }
   | { readonly _tag: "Pending" }
 
@@ -78,18 +109,21 @@ const pending: State = { _tag: "Pending" }
 export const stateOf = (ref: Ref, stored: Stored | undefined): State => {
   if (stored === undefined || stored._tag === "Pending") return pending
   if (stored._tag === "Absent") return { _tag: "Missing", message: stored.message }
-  const encoded = stored.data[ref.key]
-  if (encoded === undefined) {
+  if (!stored.offers.includes(ref.offer)) {
     return {
       _tag: "Missing",
-      message: `Secret ${secretOf(ref)} has no key ${ref.key} (keys: ${Object.keys(stored.data).toSorted().join(", ") || "none"})`
+      message: `Secret ${secretOf(ref)} does not allow offer ${ref.offer} to send it: its annotation ${offersAnnotation} must list ${ref.offer} (obol sell --upstream-auth-secret adds it; or kubectl annotate secret)`
     }
   }
+  // Only the key's presence is said, never the other keys' names (offers' status is widely readable).
+  const encoded = stored.data[ref.key]
+  if (encoded === undefined) return { _tag: "Missing", message: `Secret ${secretOf(ref)} has no key ${ref.key}` }
   const value = Buffer.from(encoded, "base64").toString("utf8").trim()
-  if (value === "" || /[\r\n]/u.test(value)) {
+  // What an HTTP header value may hold (RFC 9110 field-value: visible ASCII, space, tab, obs-text).
+  if (value === "" || !/^[\t\x20-\x7e\x80-\xff]+$/u.test(value)) {
     return {
       _tag: "Missing",
-      message: `key ${ref.key} of Secret ${secretOf(ref)} is ${value === "" ? "empty" : "not one line"}; it must hold the credential alone`
+      message: `key ${ref.key} of Secret ${secretOf(ref)} is ${value === "" ? "empty" : "not a valid header value (one line of printable characters)"}; it must hold the credential alone`
     }
   }
   return { _tag: "Ready", value: Redacted.make(value, { label: `${secretOf(ref)}:${ref.key}` }) }
@@ -110,24 +144,33 @@ const absentOn = (secret: string, error: { readonly reason: string; readonly mes
       ? { _tag: "Absent", message: `Secret ${secret} does not exist` }
       : undefined
 
+const present = (secret: typeof Secret.schema.Type): Stored => ({
+  _tag: "Present",
+  data: secret.data ?? {},
+  offers: offersOf(secret.metadata.annotations?.[offersAnnotation])
+})
+
 /**
  * Credentials from a fixed map of Secrets' data (values base64, as the API returns them), for tests.
  *
  * @category layers
  */
 export const layerMemory = (
-  secrets: ReadonlyMap<string, Readonly<Record<string, string>> | "forbidden">
+  secrets: ReadonlyMap<
+    string,
+    { readonly data: Readonly<Record<string, string>>; readonly offers: ReadonlyArray<string> } | "forbidden"
+  >
 ): Layer.Layer<Credentials> =>
   Layer.succeed(Credentials, {
     get: (ref) => {
-      const data = secrets.get(secretOf(ref))
+      const secret = secrets.get(secretOf(ref))
       return stateOf(
         ref,
-        data === undefined
+        secret === undefined
           ? { _tag: "Absent", message: `Secret ${secretOf(ref)} does not exist` }
-          : data === "forbidden"
+          : secret === "forbidden"
             ? absentOn(secretOf(ref), { reason: "Forbidden", message: "" })
-            : { _tag: "Present", data }
+            : { _tag: "Present", ...secret }
       )
     },
     track: () => Effect.void,
@@ -162,13 +205,11 @@ export const layer: Layer.Layer<Credentials, never, KubeClient.KubeClient> = Lay
               const found = event.objects.find((o) => o.metadata.name === name)
               return set(
                 secret,
-                found === undefined
-                  ? { _tag: "Absent", message: `Secret ${secret} does not exist` }
-                  : { _tag: "Present", data: found.data ?? {} }
+                found === undefined ? { _tag: "Absent", message: `Secret ${secret} does not exist` } : present(found)
               )
             }
             case "Applied":
-              return set(secret, { _tag: "Present", data: event.object.data ?? {} })
+              return set(secret, present(event.object))
             case "Deleted":
               return set(secret, { _tag: "Absent", message: `Secret ${secret} does not exist` })
             case "Error": {

@@ -9,7 +9,7 @@
  * | the facilitator says invalid, or cannot verify | 402 / 503 (`Decision.verify`) | never |
  * | the upstream cannot be reached | 502 | never |
  * | the upstream sends no status line within the offer's timeout | 504 | never |
- * | the body is still running at the request deadline (`requestTimeout`) | what was sent so far, then the end | as above |
+ * | the body is still running at the request deadline (`deadline`) | what was sent so far, then the connection is cut (no clean end: the buyer sees the answer is incomplete) | as above |
  * | the buyer goes away before the status line | (nothing; the upstream request is aborted) | never |
  * | the upstream answers ≥ 400 | its answer, as it is | never |
  * | the upstream answers < 400, settle confirmed | its status, headers and body, streamed, plus `PAYMENT-RESPONSE` | once, when the status line arrives, before any body byte |
@@ -28,13 +28,24 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { Clock, Context, Data, Duration, Effect, Layer, Option, Redacted, Stream } from "effect"
 import { HttpBody, HttpClient, HttpClientRequest, type HttpServerRequest, HttpServerResponse } from "effect/http"
 import type * as Facilitator from "@obol/x402/Facilitator"
 import type * as Payment from "@obol/x402/Payment"
 import * as PaymentHeaders from "@obol/x402/PaymentHeaders"
 import * as Decision from "./Decision.ts"
 import * as Verifier from "./Verifier.ts"
+
+/**
+ * The answer's body was still running at the request deadline.
+ *
+ * @category errors
+ */
+export class DeadlineExceeded extends Data.TaggedError("DeadlineExceeded")<{ readonly deadline: number }> {
+  override get message() {
+    return "the upstream's answer did not end within the request timeout; the connection was cut"
+  }
+}
 
 /**
  * Payments being served right now, keyed by payer and EIP-3009 nonce, so a concurrent duplicate
@@ -169,10 +180,12 @@ export interface Target {
   /** How long the upstream may take to send its status line: the offer's `maxTimeoutSeconds`. */
   readonly timeout: Duration.Duration
   /**
-   * How long the whole answer may take from the request's arrival (`PaymentRoute.requestTimeoutSeconds`);
-   * a body still running then is ended. Unbounded when absent.
+   * When the whole answer must have ended, in the Effect clock's milliseconds: the request's
+   * arrival plus `PaymentRoute.requestTimeoutSeconds`. A body still running then is cut off with
+   * an error, so the buyer's client sees an incomplete answer, never a truncated one that looks
+   * whole. Unbounded when absent.
    */
-  readonly requestTimeout?: Duration.Duration
+  readonly deadline?: number
   /** The seller's credential for this upstream, sent as `Authorization` instead of the buyer's. */
   readonly authorization?: Redacted.Redacted<string>
 }
@@ -232,15 +245,16 @@ const serve = (
       ...(hasBody ? { body: HttpBody.stream(request.stream, headers["content-type"]) } : {})
     })
     const seconds = Math.round(Duration.toSeconds(target.timeout))
-    const started = yield* Clock.currentTimeMillis
-    /** The answer's body, ended at the request deadline (a hung or endless upstream holds nothing forever). */
+    /** The answer's body, failed at the request deadline (a hung or endless upstream holds nothing forever). */
     const bounded = <E>(body: Stream.Stream<Uint8Array, E>) =>
-      target.requestTimeout === undefined
-        ? Effect.succeed(body)
+      target.deadline === undefined
+        ? Effect.succeed(body as Stream.Stream<Uint8Array, E | DeadlineExceeded>)
         : Effect.map(Clock.currentTimeMillis, (now) =>
             body.pipe(
               Stream.interruptWhen(
-                Effect.sleep(Duration.millis(Math.max(0, Duration.toMillis(target.requestTimeout!) - (now - started))))
+                Effect.sleep(Duration.millis(Math.max(0, target.deadline! - now))).pipe(
+                  Effect.andThen(Effect.fail(new DeadlineExceeded({ deadline: target.deadline! })))
+                )
               )
             )
           )

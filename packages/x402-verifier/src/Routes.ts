@@ -263,7 +263,8 @@ export const credentialOf = (route: Route): Loaded["authorization"] => {
     ref: {
       namespace: route.metadata.namespace ?? "default",
       name: authorization.secretKeyRef.name,
-      key: authorization.secretKeyRef.key
+      key: authorization.secretKeyRef.key,
+      offer: route.spec.offer.name
     },
     scheme: authorization.scheme
   }

@@ -52,7 +52,12 @@ const keyed = entry("keyed", {
 })
 const masterKey = "sk-seller-master-key-0123456789"
 const secrets = Credentials.layerMemory(
-  new Map([["sellers/litellm-secrets", { LITELLM_MASTER_KEY: Buffer.from(`${masterKey}\n`).toString("base64") }]])
+  new Map([
+    [
+      "sellers/litellm-secrets",
+      { data: { LITELLM_MASTER_KEY: Buffer.from(`${masterKey}\n`).toString("base64") }, offers: ["keyed"] }
+    ]
+  ])
 )
 
 const signature = (nonce = "22") => Payments.signature({ route: weather.value.requirement, nonce })

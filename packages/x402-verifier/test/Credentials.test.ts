@@ -15,13 +15,15 @@ const settle = Effect.gen(function* () {
 })
 
 const b64 = (value: string) => Buffer.from(value).toString("base64")
-const ref = { namespace: "shop", name: "litellm-secrets", key: "LITELLM_MASTER_KEY" }
-const secret = (data: Record<string, string>) => ({
+const ref = { namespace: "shop", name: "litellm-secrets", key: "LITELLM_MASTER_KEY", offer: "chat" }
+const secret = (data: Record<string, string>, offers = "chat") => ({
   apiVersion: "v1" as const,
   kind: "Secret" as const,
-  metadata: { name: "litellm-secrets", namespace: "shop" },
+  metadata: { name: "litellm-secrets", namespace: "shop", annotations: { "obol.org/upstream-auth-offers": offers } },
   data
 })
+const present = (data: Record<string, string>, offers: ReadonlyArray<string> = ["chat"]) =>
+  ({ _tag: "Present", data, offers }) as const
 
 const layer = () => Credentials.layer.pipe(Layer.provideMerge(Layer.fresh(FakeKube.layer)))
 
@@ -33,22 +35,41 @@ const shown = (state: Credentials.State) =>
 
 describe("Credentials.stateOf", () => {
   it("reads the key's value without surrounding whitespace, and never prints it", () => {
-    const state = Credentials.stateOf(ref, { _tag: "Present", data: { LITELLM_MASTER_KEY: b64("sk-123\n") } })
+    const state = Credentials.stateOf(ref, present({ LITELLM_MASTER_KEY: b64("sk-123\n") }))
     expect(shown(state)).toBe("Ready sk-123")
     expect(`${JSON.stringify(state)} ${String(state._tag === "Ready" && state.value)}`).not.toContain("sk-123")
   })
 
-  it("says which key is missing and which keys there are (names only), or that the value is unusable", () => {
-    expect(shown(Credentials.stateOf(ref, { _tag: "Present", data: { OTHER: b64("sk-1"), A: b64("x") } }))).toBe(
-      "Secret shop/litellm-secrets has no key LITELLM_MASTER_KEY (keys: A, OTHER)"
+  it("says which key is missing (never naming the others), or that the value cannot be a header", () => {
+    expect(shown(Credentials.stateOf(ref, present({ OTHER: b64("sk-1"), A: b64("x") })))).toBe(
+      "Secret shop/litellm-secrets has no key LITELLM_MASTER_KEY"
     )
-    expect(shown(Credentials.stateOf(ref, { _tag: "Present", data: { LITELLM_MASTER_KEY: b64(" \n") } }))).toBe(
+    expect(shown(Credentials.stateOf(ref, present({ LITELLM_MASTER_KEY: b64(" \n") })))).toBe(
       "key LITELLM_MASTER_KEY of Secret shop/litellm-secrets is empty; it must hold the credential alone"
     )
-    expect(shown(Credentials.stateOf(ref, { _tag: "Present", data: { LITELLM_MASTER_KEY: b64("a\nb") } }))).toContain(
-      "is not one line"
-    )
+    for (const bad of ["a\nb", "a\u0000b", "key-\u2603"]) {
+      expect(shown(Credentials.stateOf(ref, present({ LITELLM_MASTER_KEY: b64(bad) })))).toContain(
+        "is not a valid header value"
+      )
+    }
     expect(shown(Credentials.stateOf(ref, undefined))).toBe("Pending")
+  })
+})
+
+describe("Credentials.stateOf, which offers may send a Secret", () => {
+  it("sends a Secret only for an offer its annotation names, so another offer cannot borrow the key", () => {
+    const data = { LITELLM_MASTER_KEY: b64("sk-1") }
+    expect(shown(Credentials.stateOf(ref, present(data, ["other", "chat"])))).toBe("Ready sk-1")
+    const borrowed = Credentials.stateOf({ ...ref, offer: "mine" }, present(data, ["chat"]))
+    expect(shown(borrowed)).toBe(
+      "Secret shop/litellm-secrets does not allow offer mine to send it: its annotation obol.org/upstream-auth-offers must list mine (obol sell --upstream-auth-secret adds it; or kubectl annotate secret)"
+    )
+    expect(shown(Credentials.stateOf(ref, present(data, [])))).toContain("does not allow offer chat")
+  })
+
+  it("reads the annotation as a comma-separated list of offer names", () => {
+    expect(Credentials.offersOf(" chat, llm ,,")).toEqual(["chat", "llm"])
+    expect(Credentials.offersOf(undefined)).toEqual([])
   })
 })
 

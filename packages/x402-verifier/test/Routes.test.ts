@@ -152,7 +152,7 @@ describe("Routes: pay-on-success", () => {
       port: 4000,
       authorization: { secretKeyRef: { name: "litellm-secrets", key: "LITELLM_MASTER_KEY" }, scheme: "Bearer" }
     })
-    const ref = { namespace: "a", name: "litellm-secrets", key: "LITELLM_MASTER_KEY" }
+    const ref = { namespace: "a", name: "litellm-secrets", key: "LITELLM_MASTER_KEY", offer: "x" }
     const withCredential = (state: Credentials.State): Routes.Options => ({
       ...world({ "a/x": "2026-12-01" }),
       credential: (asked) => (JSON.stringify(asked) === JSON.stringify(ref) ? state : { _tag: "Pending" })

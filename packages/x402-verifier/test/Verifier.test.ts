@@ -153,7 +153,11 @@ describe("Verifier", () => {
         yield* client.create(Secret, {
           apiVersion: "v1",
           kind: "Secret",
-          metadata: { name: "litellm-secrets", namespace: "sellers" },
+          metadata: {
+            name: "litellm-secrets",
+            namespace: "sellers",
+            annotations: { "obol.org/upstream-auth-offers": "llm" }
+          },
           data: { LITELLM_MASTER_KEY: Buffer.from("sk-1").toString("base64") }
         })
         yield* settle

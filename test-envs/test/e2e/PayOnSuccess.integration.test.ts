@@ -4,8 +4,8 @@
  * through real Traefik and with the official x402 client, a paid 200 carries a PAYMENT-RESPONSE
  * the client decodes and moves exactly the price; a paid request the upstream answers 404 or 500
  * moves nothing; a streamed answer (server-sent events) arrives as it is sent and is charged once;
- * a LiteLLM-like upstream gets the seller's key from a Secret (and nothing else does); an offer that
- * chooses upfront is still charged through ForwardAuth.
+ * a LiteLLM-like upstream gets the seller's key from a Secret that names the offer (and nothing
+ * else does); an offer that chooses upfront is still charged through ForwardAuth.
  */
 import { x402Client, x402HTTPClient } from "@x402/core/client"
 import type { PaymentRequired } from "@x402/core/types"
@@ -172,6 +172,7 @@ describe("pay on success through the whole stack", () => {
     expect(missing.message).toContain(`Secret ${namespace()}/litellm-secrets does not exist`)
     expect((await get("/services/llm/v1/models")).status).not.toBe(200)
 
+    // The Secret, not yet naming the offer: another offer cannot borrow a key, so neither can this one.
     const secret = await request("POST", `/api/v1/namespaces/${namespace()}/secrets`, {
       apiVersion: "v1",
       kind: "Secret",
@@ -179,6 +180,22 @@ describe("pay on success through the whole stack", () => {
       data: { LITELLM_MASTER_KEY: Buffer.from(masterKey).toString("base64") }
     })
     expect(secret.status, secret.body).toBe(201)
+    await eventually("the offer to say the Secret does not allow it", async () => {
+      const conditions: Array<{ type: string; message: string }> =
+        (await request("GET", `/apis/obol.org/v1alpha1/namespaces/${namespace()}/serviceoffers/llm`)).json?.status
+          ?.conditions ?? []
+      return conditions.find((c) => c.type === "PaymentGateReady")?.message.includes("does not allow offer llm")
+        ? true
+        : undefined
+    })
+    const annotated = await kubectl([
+      "annotate",
+      "secret",
+      "litellm-secrets",
+      `--namespace=${namespace()}`,
+      "obol.org/upstream-auth-offers=llm"
+    ])
+    expect(annotated.code, annotated.stderr).toBe(0)
     const waited = await kubectl([
       "wait",
       "--for=condition=Ready",

@@ -45,7 +45,20 @@ const setPaused = Effect.fn("Pause.setPaused")(function* (
       { fieldManager, force: true }
     )
   )
-  const unchanged = current.value.spec.paused === paused
+  // obol-stack paused with an annotation; resuming must lift that too, or the offer stays paused.
+  const annotation = current.value.metadata.annotations?.[Summary.pausedAnnotation]
+  if (!paused && annotation !== undefined) {
+    yield* session.explain(
+      session.client.patch(ServiceOffer, ref, {
+        type: "json",
+        patch: [
+          { op: "test", path: "/metadata/annotations/obol.org~1paused", value: annotation },
+          { op: "remove", path: "/metadata/annotations/obol.org~1paused" }
+        ]
+      })
+    )
+  }
+  const unchanged = Summary.isPaused(current.value) === paused
   yield* io.out(
     `serviceoffer.obol.org/${name} ${unchanged ? (paused ? "already paused" : "not paused") : paused ? "paused" : "resumed"}`
   )

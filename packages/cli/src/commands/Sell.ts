@@ -12,6 +12,7 @@ import { Config, Effect, Option, Result } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
 import { Role, RoleBinding } from "@obol/kube/builtin/Role"
+import { Secret } from "@obol/kube/builtin/Secret"
 import { readFileSync } from "node:fs"
 import * as CliFailure from "../CliFailure.ts"
 import * as Globals from "../Globals.ts"
@@ -103,9 +104,28 @@ const sell = Effect.fn("Sell.run")(function* (
   const manifest = Result.getOrThrow(draft(session.namespace))
   const ref = { name: input.name, namespace: session.namespace }
   const say = output === undefined ? io.out : io.err
-  // The verifier may read the credential's Secret (that one only) before the offer asks it to.
+  // The verifier may read the credential's Secret (that one only) before the offer asks it to,
+  // and the Secret names this offer as one allowed to send it (the verifier checks that).
   const authSecret = Option.getOrUndefined(input.upstreamAuthSecret)
   if (authSecret !== undefined) {
+    const secretRef = { namespace: session.namespace, name: authSecret }
+    const secret = yield* session.find(session.client.get(Secret, secretRef))
+    if (Option.isNone(secret)) {
+      return yield* CliFailure.make(
+        "NotFound",
+        `Secret ${session.namespace}/${authSecret} does not exist; nothing was sent`,
+        `create it first, e.g. \`kubectl -n ${session.namespace} create secret generic ${authSecret} --from-literal=${Option.getOrElse(input.upstreamAuthKey, () => "KEY")}=…\`, then run this again`
+      )
+    }
+    const allowed = VerifierGrant.offersOf(secret.value.metadata.annotations?.[VerifierGrant.offersAnnotation])
+    if (!allowed.includes(input.name)) {
+      yield* session.explain(
+        session.client.patch(Secret, secretRef, {
+          type: "merge",
+          patch: { metadata: { annotations: { [VerifierGrant.offersAnnotation]: [...allowed, input.name].join(",") } } }
+        })
+      )
+    }
     const serviceAccount = VerifierGrant.serviceAccountOf(input.verifierServiceAccount)
     const [role, binding] = VerifierGrant.manifests({
       namespace: session.namespace,
@@ -115,7 +135,7 @@ const sell = Effect.fn("Sell.run")(function* (
     yield* session.explain(session.client.apply(Role, role, { fieldManager, force: true }))
     yield* session.explain(session.client.apply(RoleBinding, binding, { fieldManager, force: true }))
     yield* say(
-      `role.rbac.authorization.k8s.io/${role.metadata.name} lets ${input.verifierServiceAccount} read Secret ${session.namespace}/${authSecret} (nothing else)`
+      `role.rbac.authorization.k8s.io/${role.metadata.name} lets ${input.verifierServiceAccount} read Secret ${session.namespace}/${authSecret} (nothing else), which names offer ${input.name} as one allowed to send it`
     )
   }
   const before = yield* session.find(session.client.get(ServiceOffer, ref))
@@ -136,7 +156,7 @@ const sell = Effect.fn("Sell.run")(function* (
     )
   }
   // An offer stopped with `obol sell stop` stays stopped: wait for what it will become.
-  const paused = applied.spec.paused
+  const paused = Summary.isPaused(applied)
   const ready = yield* Wait.follow(session, {
     name: input.name,
     namespace: session.namespace,

@@ -148,7 +148,7 @@ export const page = (
   field("Endpoint", Summary.endpoint(offer))
   field(
     "Phase",
-    `${spec.paused ? "Paused" : (offer.status?.phase ?? "Pending")} (generation ${offer.metadata.generation ?? "?"}, observed ${offer.status?.observedGeneration ?? "never"})`
+    `${Summary.isPaused(offer) ? "Paused" : (offer.status?.phase ?? "Pending")} (generation ${offer.metadata.generation ?? "?"}, observed ${offer.status?.observedGeneration ?? "never"})`
   )
   if (offer.metadata.deletionTimestamp !== undefined) field("Deleting", `since ${offer.metadata.deletionTimestamp}`)
 
@@ -182,7 +182,7 @@ export const page = (
   const parents = httpRoute?.status?.parents ?? []
   const httpState =
     httpRoute === undefined
-      ? spec.paused
+      ? Summary.isPaused(offer)
         ? "absent (paused: the route is withdrawn)"
         : "absent (published once the price is admitted)"
       : parents.length === 0

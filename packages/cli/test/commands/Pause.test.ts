@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
+import { ServiceOffer } from "@obol/api/ServiceOffer"
+import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import { obol, offer, output, payTo, requests, layer, untilOutput, writeStatus } from "../utils/Harness.ts"
@@ -27,6 +29,23 @@ describe("obol sell stop / resume", () => {
       const resumed = yield* offer("weather")
       expect(resumed._tag === "Some" && resumed.value.spec.paused).toBe(false)
       expect((yield* output).stdout).toContain("serviceoffer.obol.org/weather paused")
+      expect((yield* output).stdout).toContain("serviceoffer.obol.org/weather resumed")
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("resume also lifts obol-stack's obol.org/paused annotation, which pauses as spec.paused does", () =>
+    Effect.gen(function* () {
+      yield* obol("sell", "http", "weather", "-w", payTo, "--upstream", "weather", "--price", "0.001")
+      yield* KubeClient.KubeClient.use((c) =>
+        c.patch(
+          ServiceOffer,
+          { namespace: "default", name: "weather" },
+          { type: "merge", patch: { metadata: { annotations: { "obol.org/paused": "true", keep: "me" } } } }
+        )
+      )
+      expect(yield* obol("sell", "resume", "weather")).toBe(0)
+      const resumed = yield* offer("weather")
+      expect(resumed._tag === "Some" && resumed.value.metadata.annotations).toEqual({ keep: "me" })
       expect((yield* output).stdout).toContain("serviceoffer.obol.org/weather resumed")
     }).pipe(Effect.provide(layer()))
   )

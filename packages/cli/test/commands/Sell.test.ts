@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber } from "effect"
+import { Secret } from "@obol/kube/builtin/Secret"
+import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import { TestClock } from "effect/testing"
@@ -124,18 +126,35 @@ describe("obol sell http", () => {
   )
 
   it.effect(
-    "--upstream-auth-secret grants the verifier read access to that one Secret, then writes the reference (never a value)",
+    "--upstream-auth-secret lets the verifier read that one Secret and has the Secret name the offer, then writes the reference (never a value)",
     () =>
       Effect.gen(function* () {
+        yield* KubeClient.KubeClient.use((c) =>
+          c.create(Secret, {
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: {
+              name: "litellm-secrets",
+              namespace: "shop",
+              annotations: { "obol.org/upstream-auth-offers": "chat" }
+            },
+            data: { LITELLM_MASTER_KEY: Buffer.from("sk-1").toString("base64") }
+          })
+        )
         const args = ["--upstream-auth-secret", "litellm-secrets", "--upstream-auth-key", "LITELLM_MASTER_KEY"]
         expect(yield* sellHttp("llm", "-n", "shop", ...args)).toBe(0)
-        const writes = (yield* requests).filter((r) => r.verb !== "get")
+        const writes = (yield* requests).filter((r) => r.verb !== "get" && r.verb !== "create")
         expect(writes.map((r) => `${r.verb} ${r.kind} ${r.namespace}/${r.name}`)).toEqual([
+          "patch Secret shop/litellm-secrets",
           "apply Role shop/x402-verifier-secret-litellm-secrets",
           "apply RoleBinding shop/x402-verifier-secret-litellm-secrets",
           "apply ServiceOffer shop/llm"
         ])
-        expect((writes[0]!.body as any).rules).toEqual([
+        const secret = yield* KubeClient.KubeClient.use((c) =>
+          c.get(Secret, { namespace: "shop", name: "litellm-secrets" })
+        )
+        expect(secret.metadata.annotations?.["obol.org/upstream-auth-offers"]).toBe("chat,llm")
+        expect((writes[1]!.body as any).rules).toEqual([
           {
             apiGroups: [""],
             resources: ["secrets"],
@@ -143,7 +162,7 @@ describe("obol sell http", () => {
             verbs: ["get", "list", "watch"]
           }
         ])
-        expect((writes[1]!.body as any).subjects).toEqual([
+        expect((writes[2]!.body as any).subjects).toEqual([
           { kind: "ServiceAccount", name: "x402-verifier", namespace: "x402" }
         ])
         const created = yield* offer("llm", "shop")
@@ -151,10 +170,22 @@ describe("obol sell http", () => {
           secretKeyRef: { name: "litellm-secrets", key: "LITELLM_MASTER_KEY" },
           scheme: "Bearer"
         })
-        expect((yield* output).stdout[0]).toBe(
-          "role.rbac.authorization.k8s.io/x402-verifier-secret-litellm-secrets lets x402/x402-verifier read Secret shop/litellm-secrets (nothing else)"
-        )
+        expect(JSON.stringify(writes)).not.toContain(Buffer.from("sk-1").toString("base64"))
+        // Again: nothing new to grant or annotate.
+        yield* sellHttp("llm", "-n", "shop", ...args)
+        expect((yield* requests).filter((r) => r.verb === "patch" && r.kind === "Secret").length).toBe(1)
       }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("--upstream-auth-secret naming a Secret that does not exist says so and sends nothing", () =>
+    Effect.gen(function* () {
+      const args = ["--upstream-auth-secret", "litellm-secrets", "--upstream-auth-key", "LITELLM_MASTER_KEY"]
+      expect(yield* sellHttp("llm", "-n", "shop", ...args)).toBe(1)
+      expect((yield* requests).filter((r) => r.verb !== "get")).toEqual([])
+      expect((yield* output).stderr.join("\n")).toContain(
+        "Secret shop/litellm-secrets does not exist; nothing was sent"
+      )
+    }).pipe(Effect.provide(layer()))
   )
 
   it.effect("--dry-run prints the manifest and sends nothing", () =>
