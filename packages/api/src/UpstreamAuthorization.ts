@@ -8,6 +8,10 @@
  * creates it), keeps the value in memory, and sends it to that offer's upstream only, replacing
  * whatever `Authorization` the buyer sent.
  *
+ * The Secret names the offers (of its namespace) allowed to send it, in its annotation
+ * {@link offersAnnotation}: the verifier's read grant is per Secret, so without it any offer of the
+ * namespace could borrow the key.
+ *
  * It does not read Secrets or build headers (the verifier's `Credentials` and `PayOnSuccess` do).
  *
  * @since 0.1.0
@@ -74,3 +78,22 @@ export type UpstreamAuthorization = typeof UpstreamAuthorization.Type
  */
 export const headerValue = (authorization: Pick<UpstreamAuthorization, "scheme">, value: string): string =>
   authorization.scheme === "" ? value : `${authorization.scheme} ${value}`
+
+/**
+ * The annotation by which a Secret names the offers (of its namespace, comma-separated) allowed
+ * to send it upstream.
+ *
+ * @category constants
+ */
+export const offersAnnotation = "obol.org/upstream-auth-offers"
+
+/**
+ * The offer names an {@link offersAnnotation} value lists.
+ *
+ * @category getters
+ */
+export const offersOf = (annotation: string | undefined): ReadonlyArray<string> =>
+  (annotation ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "")

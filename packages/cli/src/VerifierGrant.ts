@@ -5,8 +5,9 @@
  * at all (docs/adr/0010-pay-on-success.md). `obol sell --upstream-auth-secret` applies both with
  * the seller's own credentials before the offer, so a seller who may not read that Secret cannot
  * hand it to the verifier either (the API server's escalation check refuses the Role). The grant
- * is per Secret, so the Secret itself says which offers may send it (`offersAnnotation`, written
- * with the seller's right to write the Secret): another offer in the namespace cannot borrow it.
+ * is per Secret, so the Secret itself says which offers may send it (its annotation
+ * `UpstreamAuthorization.offersAnnotation`, written with the seller's right to write the Secret):
+ * another offer in the namespace cannot borrow it.
  *
  * It does not create or read the Secret, and never removes a grant (another offer may use it).
  *
@@ -14,25 +15,6 @@
  */
 import * as Names from "@obol/api/Names"
 import type { Manifest } from "@obol/kube/KubeClient"
-
-/**
- * The Secret's annotation naming the offers (of its namespace) allowed to send it upstream; the
- * verifier sends the key for no other offer (`@obol/x402-verifier/Credentials`).
- *
- * @category constants
- */
-export const offersAnnotation = "obol.org/upstream-auth-offers"
-
-/**
- * The offer names an annotation value lists.
- *
- * @category getters
- */
-export const offersOf = (annotation: string | undefined): ReadonlyArray<string> =>
-  (annotation ?? "")
-    .split(",")
-    .map((name) => name.trim())
-    .filter((name) => name !== "")
 
 /**
  * @category models

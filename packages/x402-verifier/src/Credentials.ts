@@ -23,6 +23,7 @@
  */
 import { Context, Effect, FiberMap, Layer, PubSub, Redacted, Stream } from "effect"
 import * as Watcher from "@obol/controller/Watcher"
+import * as UpstreamAuthorization from "@obol/api/UpstreamAuthorization"
 import { Secret } from "@obol/kube/builtin/Secret"
 import * as KubeClient from "@obol/kube/KubeClient"
 
@@ -40,22 +41,16 @@ export interface Ref {
 }
 
 /**
- * The annotation by which a Secret names the offers (of its namespace) allowed to send it upstream.
+ * The annotation by which a Secret names the offers allowed to send it (`@obol/api/UpstreamAuthorization`).
  *
  * @category constants
  */
-export const offersAnnotation = "obol.org/upstream-auth-offers"
+export const offersAnnotation = UpstreamAuthorization.offersAnnotation
 
 /**
- * The offers an annotation value names.
- *
  * @category getters
  */
-export const offersOf = (annotation: string | undefined): ReadonlyArray<string> =>
-  (annotation ?? "")
-    .split(",")
-    .map((name) => name.trim())
-    .filter((name) => name !== "")
+export const offersOf = UpstreamAuthorization.offersOf
 
 /**
  * @category models

@@ -11,9 +11,6 @@
  * document, no second `Registered` event) and one by another key (refused with `AgentNotOwned`,
  * the agent untouched); both delete cleanly, the old finalizer released.
  */
-import { x402Client, x402HTTPClient } from "@x402/core/client"
-import { toClientEvmSigner } from "@x402/evm"
-import { registerExactEvmScheme } from "@x402/evm/exact/client"
 import { Effect } from "effect"
 import { privateKeyToAccount } from "viem/accounts"
 import * as ChainClient from "@obol/chain/ChainClient"
@@ -22,6 +19,7 @@ import * as Signer from "@obol/chain/Signer"
 import { stringify } from "yaml"
 import { describe, expect, it } from "vitest"
 import * as Chain from "../../src/chain/Chain.ts"
+import * as Buyers from "../../src/vitest/Buyers.ts"
 import { useStack } from "../../src/vitest/Stacks.ts"
 import { eventually, kubectl, request, useNamespace } from "../../src/vitest/TestCluster.ts"
 
@@ -29,13 +27,7 @@ const namespace = useNamespace("agent")
 const llm = useNamespace("llm")
 const stack = useStack(namespace, { upstreamNamespace: llm })
 
-const buyer = () => {
-  const client = new x402Client().setSpendControls(false)
-  registerExactEvmScheme(client, {
-    signer: toClientEvmSigner(privateKeyToAccount(stack().chain.payer.privateKey), stack().chain.client as never)
-  })
-  return new x402HTTPClient(client)
-}
+const buyer = () => Buyers.officialClient(stack())
 
 const get = (path: string, headers: Record<string, string> = {}) =>
   fetch(`${stack().gatewayUrl}${path}`, { headers, signal: AbortSignal.timeout(30_000) })

@@ -13,15 +13,12 @@
  * never free → pause stops the 200s → the registration is Confirmed, and tombstoned on delete,
  * which leaves no children.
  */
-import { x402Client, x402HTTPClient } from "@x402/core/client"
 import type { PaymentRequired } from "@x402/core/types"
-import { toClientEvmSigner } from "@x402/evm"
-import { registerExactEvmScheme } from "@x402/evm/exact/client"
 import { parseAbi, type Address } from "viem"
-import { privateKeyToAccount } from "viem/accounts"
 import { stringify } from "yaml"
 import { describe, expect, it } from "vitest"
 import * as Chain from "../../src/chain/Chain.ts"
+import * as Buyers from "../../src/vitest/Buyers.ts"
 import { useStack } from "../../src/vitest/Stacks.ts"
 import { eventually, kubectl, request, useNamespace } from "../../src/vitest/TestCluster.ts"
 
@@ -46,13 +43,7 @@ const kubectlApply = async (manifest: unknown) => {
 
 const balance = (address: Address) => Chain.balanceOf(stack().chain, address)
 
-const buyer = () => {
-  const client = new x402Client().setSpendControls(false)
-  registerExactEvmScheme(client, {
-    signer: toClientEvmSigner(privateKeyToAccount(stack().chain.payer.privateKey), stack().chain.client as never)
-  })
-  return new x402HTTPClient(client)
-}
+const buyer = () => Buyers.officialClient(stack())
 
 const obol = (plural: string, name: string) => `/apis/obol.org/v1alpha1/namespaces/${namespace()}/${plural}/${name}`
 

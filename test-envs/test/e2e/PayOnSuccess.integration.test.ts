@@ -7,29 +7,20 @@
  * a LiteLLM-like upstream gets the seller's key from a Secret that names the offer (and nothing
  * else does); an offer that chooses upfront is still charged through ForwardAuth.
  */
-import { x402Client, x402HTTPClient } from "@x402/core/client"
 import type { PaymentRequired } from "@x402/core/types"
-import { toClientEvmSigner } from "@x402/evm"
-import { registerExactEvmScheme } from "@x402/evm/exact/client"
 import type { Address } from "viem"
 import { readFileSync } from "node:fs"
-import { privateKeyToAccount } from "viem/accounts"
 import { stringify } from "yaml"
 import { describe, expect, it } from "vitest"
 import * as Chain from "../../src/chain/Chain.ts"
+import * as Buyers from "../../src/vitest/Buyers.ts"
 import { useStack } from "../../src/vitest/Stacks.ts"
 import { eventually, kubectl, request, useNamespace } from "../../src/vitest/TestCluster.ts"
 
 const namespace = useNamespace("pos")
 const stack = useStack(namespace)
 
-const buyer = () => {
-  const client = new x402Client().setSpendControls(false)
-  registerExactEvmScheme(client, {
-    signer: toClientEvmSigner(privateKeyToAccount(stack().chain.payer.privateKey), stack().chain.client as never)
-  })
-  return new x402HTTPClient(client)
-}
+const buyer = () => Buyers.officialClient(stack())
 
 const get = (path: string, headers: Record<string, string> = {}) =>
   fetch(`${stack().gatewayUrl}${path}`, { headers, signal: AbortSignal.timeout(30_000) })

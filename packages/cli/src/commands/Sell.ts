@@ -11,6 +11,7 @@
 import { Config, Effect, Option, Result } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
+import * as UpstreamAuthorization from "@obol/api/UpstreamAuthorization"
 import { Role, RoleBinding } from "@obol/kube/builtin/Role"
 import { Secret } from "@obol/kube/builtin/Secret"
 import { readFileSync } from "node:fs"
@@ -117,12 +118,16 @@ const sell = Effect.fn("Sell.run")(function* (
         `create it first, e.g. \`kubectl -n ${session.namespace} create secret generic ${authSecret} --from-literal=${Option.getOrElse(input.upstreamAuthKey, () => "KEY")}=…\`, then run this again`
       )
     }
-    const allowed = VerifierGrant.offersOf(secret.value.metadata.annotations?.[VerifierGrant.offersAnnotation])
+    const allowed = UpstreamAuthorization.offersOf(
+      secret.value.metadata.annotations?.[UpstreamAuthorization.offersAnnotation]
+    )
     if (!allowed.includes(input.name)) {
       yield* session.explain(
         session.client.patch(Secret, secretRef, {
           type: "merge",
-          patch: { metadata: { annotations: { [VerifierGrant.offersAnnotation]: [...allowed, input.name].join(",") } } }
+          patch: {
+            metadata: { annotations: { [UpstreamAuthorization.offersAnnotation]: [...allowed, input.name].join(",") } }
+          }
         })
       )
     }
