@@ -196,7 +196,11 @@ try {
   )
   const layer = Layer.mergeAll(
     NodeKubeClient.layer.pipe(Layer.provide(KubeConfig.layerFromFile(control.kubeconfig))),
-    ServiceOfferReconciler.ReconcilerSettings.layer(),
+    // The verifier's Service in the offers' namespace, as with one namespace per seller and verifier:
+    // no ReferenceGrant (a default install's x402 namespace does not exist here).
+    ServiceOfferReconciler.ReconcilerSettings.layer({
+      verifierService: { namespace: ns, name: "x402-verifier", port: 8080 }
+    }),
     UpstreamProbe.layerMemory(new Map()),
     EventRecorder.layerNoop
   )
