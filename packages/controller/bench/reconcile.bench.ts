@@ -5,8 +5,14 @@
  * published figures (about 230 reconciles/s per worker; about 14-16 KiB per cached object).
  *
  * Run: `npm run bench -w @obol/controller` (BENCH_OBJECTS sets the count; node runs with --expose-gc).
+ *
+ * `BENCH_MODE=scheduler` times the bare Scheduler alone, with no control plane: for each count in
+ * `BENCH_KEYS` (comma-separated, default `10000,100000`) it schedules that many keys an hour ahead,
+ * schedules each again for now (the earlier time wins, so every key moves forward), then dequeues
+ * all of them through one no-op worker. The dequeue phase stops after `BENCH_DEADLINE` seconds
+ * (default 30) and reports the rate over the keys it got through.
  */
-import { Context, Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeConfig from "@obol/kube/KubeConfig"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
@@ -19,6 +25,9 @@ import * as Scheduler from "../src/Scheduler.ts"
 import * as Store from "../src/Store.ts"
 
 const N = Number(process.env["BENCH_OBJECTS"] ?? 10_000)
+const MODE = process.env["BENCH_MODE"] ?? "reconcile"
+const KEYS = (process.env["BENCH_KEYS"] ?? "10000,100000").split(",").map(Number)
+const DEADLINE_MS = Number(process.env["BENCH_DEADLINE"] ?? 30) * 1000
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 
 const Offer = LooseServiceOffer
@@ -53,6 +62,57 @@ const heap = () => {
   gc()
   return process.memoryUsage().heapUsed
 }
+
+interface Phase {
+  readonly keys: number
+  readonly seconds: number
+}
+
+const perSecond = (phase: Phase) => phase.keys / phase.seconds
+
+/**
+ * Schedules `n` keys on a bare Scheduler, moves each forward, then dequeues them all. The runner
+ * starts only after both schedule phases, so they time `schedule` alone; the dequeue phase stops
+ * at the deadline.
+ */
+const schedulerPhases = (n: number) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const scheduler = yield* Scheduler.make({ name: "bare", concurrency: 1 })
+      const scheduleAll = (delay: Duration.Input) =>
+        Effect.gen(function* () {
+          const started = performance.now()
+          for (let i = 0; i < n; i++) yield* scheduler.schedule(`k${i}`, delay)
+          return { keys: n, seconds: (performance.now() - started) / 1000 }
+        })
+      const schedule = yield* scheduleAll("1 hour")
+      const moveForward = yield* scheduleAll("0 millis")
+      let done = 0
+      const started = performance.now()
+      const fiber = yield* scheduler
+        .run(() => Effect.sync(() => void done++).pipe(Effect.as({ _tag: "Succeeded" } as const)))
+        .pipe(Effect.forkChild)
+      const stop = () => done >= n || performance.now() - started >= DEADLINE_MS
+      while (!stop()) yield* Effect.sleep("1 millis")
+      const dequeue = { keys: done, seconds: (performance.now() - started) / 1000 }
+      yield* Fiber.interrupt(fiber)
+      return { n, schedule, moveForward, dequeue }
+    })
+  )
+
+const schedulerOnly = Effect.gen(function* () {
+  const results = []
+  for (const n of KEYS) results.push(yield* schedulerPhases(n))
+  console.log(`bare Scheduler, 1 no-op worker (deadline ${DEADLINE_MS / 1000} s per phase)`)
+  console.log("| keys | schedule (keys/s) | schedule earlier (keys/s) | dequeue (keys/s) | dequeued | total s |")
+  console.log("|---:|---:|---:|---:|---:|---:|")
+  for (const { n, schedule, moveForward, dequeue } of results) {
+    const total = schedule.seconds + moveForward.seconds + dequeue.seconds
+    console.log(
+      `| ${n} | ${perSecond(schedule).toFixed(0)} | ${perSecond(moveForward).toFixed(0)} | ${perSecond(dequeue).toFixed(0)} | ${dequeue.keys}${dequeue.keys < n ? " (deadline)" : ""} | ${total.toFixed(2)} |`
+    )
+  }
+})
 
 const main = Effect.gen(function* () {
   const control = yield* ControlPlane
@@ -155,12 +215,16 @@ const main = Effect.gen(function* () {
   )
 })
 
-const scope = Effect.runSync(Scope.make())
-try {
-  const context = await Effect.runPromise(Layer.buildWithScope(ControlPlane.layer(), scope))
-  const control = Context.get(context, ControlPlane)
-  const clientLayer = NodeKubeClient.layer.pipe(Layer.provide(KubeConfig.layerFromFile(control.kubeconfig)))
-  await Effect.runPromise(main.pipe(Effect.provide(Layer.merge(clientLayer, Layer.succeedContext(context)))))
-} finally {
-  await Effect.runPromise(Scope.close(scope, Exit.void))
+if (MODE === "scheduler") {
+  await Effect.runPromise(schedulerOnly)
+} else {
+  const scope = Effect.runSync(Scope.make())
+  try {
+    const context = await Effect.runPromise(Layer.buildWithScope(ControlPlane.layer(), scope))
+    const control = Context.get(context, ControlPlane)
+    const clientLayer = NodeKubeClient.layer.pipe(Layer.provide(KubeConfig.layerFromFile(control.kubeconfig)))
+    await Effect.runPromise(main.pipe(Effect.provide(Layer.merge(clientLayer, Layer.succeedContext(context)))))
+  } finally {
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  }
 }

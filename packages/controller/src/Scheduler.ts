@@ -15,11 +15,14 @@
  *   finish before interrupting it.
  *
  * Time is read only through Effect's `Clock` and randomness through `Random`, so `TestClock`
- * drives every timer in tests. This module knows nothing about Kubernetes objects.
+ * drives every timer in tests. Waiting keys sit in a min-heap by run time (`internal/dueQueue`),
+ * so picking the next one costs O(log n) however many keys wait; keys due at the same time run in
+ * key order. This module knows nothing about Kubernetes objects.
  *
  * @since 0.1.0
  */
 import { Clock, Duration, Effect, FiberSet, Metric, Queue, Random, Scope } from "effect"
+import * as DueQueue from "./internal/dueQueue.ts"
 import * as Metrics from "./Metrics.ts"
 
 /**
@@ -86,7 +89,8 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
     const retries = Metrics.workqueueRetries.pipe(Metric.withAttributes(attributes))
     const queueDuration = Metrics.workqueueQueueDuration.pipe(Metric.withAttributes(attributes))
 
-    const pending = new Map<string, Pending>()
+    /** Waiting keys. Never holds a running key: those go to `rescheduled` until their run ends. */
+    const pending = DueQueue.make()
     const running = new Set<string>()
     /** Keys scheduled while running: run time requested, merged into `pending` when the run ends. */
     const rescheduled = new Map<string, Pending>()
@@ -94,18 +98,20 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
     const wake = yield* Queue.sliding<void>(1)
     const workers = yield* FiberSet.make<void>()
 
-    const enqueue = (into: Map<string, Pending>, key: string, runAt: number, now: number) => {
-      const existing = into.get(key)
-      if (existing === undefined || runAt < existing.runAt) into.set(key, { runAt, addedAt: existing?.addedAt ?? now })
+    const rememberRerun = (key: string, runAt: number, now: number) => {
+      const existing = rescheduled.get(key)
+      if (existing === undefined || runAt < existing.runAt)
+        rescheduled.set(key, { runAt, addedAt: existing?.addedAt ?? now })
     }
 
     const schedule = (key: string, delay: Duration.Input = 0) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const runAt = now + Duration.toMillis(Duration.fromInputUnsafe(delay))
-        enqueue(running.has(key) ? rescheduled : pending, key, runAt, now)
+        if (running.has(key)) rememberRerun(key, runAt, now)
+        else pending.offer(key, runAt, now)
         yield* Metric.update(adds, 1)
-        yield* Metric.update(depthGauge, pending.size)
+        yield* Metric.update(depthGauge, pending.size())
         Queue.offerUnsafe(wake, undefined)
       })
 
@@ -123,7 +129,7 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
           case "Succeeded":
             failureState.delete(key)
             if (outcome.requeueAfter !== undefined)
-              enqueue(pending, key, now + Duration.toMillis(outcome.requeueAfter), now)
+              pending.offer(key, now + Duration.toMillis(outcome.requeueAfter), now)
             break
           case "Terminal":
             failureState.delete(key)
@@ -136,7 +142,7 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
                 ? yield* backoff(count)
                 : Math.max(yield* backoff(count), Duration.toMillis(outcome.retryAfter))
             failureState.set(key, { count, retryAt: now + delay })
-            enqueue(pending, key, now + delay, now)
+            pending.offer(key, now + delay, now)
             yield* Metric.update(retries, 1)
             break
           }
@@ -144,26 +150,16 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
         const again = rescheduled.get(key)
         if (again !== undefined) {
           rescheduled.delete(key)
-          enqueue(pending, key, again.runAt, again.addedAt)
+          pending.offer(key, again.runAt, again.addedAt)
         }
-        yield* Metric.update(depthGauge, pending.size)
+        yield* Metric.update(depthGauge, pending.size())
         Queue.offerUnsafe(wake, undefined)
       })
 
-    const nextDue = (now: number): { key: string; entry: Pending } | { wait: number | undefined } => {
-      let best: { key: string; entry: Pending } | undefined
-      for (const [key, entry] of pending) {
-        if (running.has(key)) continue
-        if (
-          best === undefined ||
-          entry.runAt < best.entry.runAt ||
-          (entry.runAt === best.entry.runAt && key < best.key)
-        ) {
-          best = { key, entry }
-        }
-      }
-      if (best === undefined) return { wait: undefined }
-      return best.entry.runAt <= now ? best : { wait: best.entry.runAt - now }
+    const nextDue = (now: number): DueQueue.Entry | { wait: number | undefined } => {
+      const first = pending.peek()
+      if (first === undefined) return { wait: undefined }
+      return first.runAt <= now ? first : { wait: first.runAt - now }
     }
 
     const run = <R>(work: (key: string) => Effect.Effect<Outcome, never, R>): Effect.Effect<never, never, R> =>
@@ -172,10 +168,10 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
           const now = yield* Clock.currentTimeMillis
           const due = running.size < concurrency ? nextDue(now) : { wait: undefined }
           if ("key" in due) {
-            pending.delete(due.key)
+            pending.poll()
             running.add(due.key)
-            yield* Metric.update(queueDuration, Math.max(0, now - due.entry.addedAt) / 1000)
-            yield* Metric.update(depthGauge, pending.size)
+            yield* Metric.update(queueDuration, Math.max(0, now - due.addedAt) / 1000)
+            yield* Metric.update(depthGauge, pending.size())
             yield* FiberSet.run(
               workers,
               work(due.key).pipe(
@@ -201,7 +197,7 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
     return {
       schedule,
       run,
-      depth: Effect.sync(() => pending.size),
+      depth: Effect.sync(() => pending.size()),
       failures: (key) => Effect.sync(() => failureState.get(key)?.count ?? 0)
     } satisfies Scheduler
   })

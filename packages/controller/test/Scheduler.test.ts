@@ -205,4 +205,82 @@ describe("Scheduler", () => {
       expect(log).toEqual(["interrupted"])
     })
   )
+
+  it.effect("runs waiting keys in order of their run time, not of scheduling", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({}, () => Effect.succeed(succeed))
+      yield* scheduler.schedule("c", "30 seconds")
+      yield* scheduler.schedule("a", "10 seconds")
+      yield* scheduler.schedule("b", "20 seconds")
+      expect(yield* scheduler.depth).toBe(3)
+      yield* settleAt(60)
+      expect(log).toEqual(["a@10", "b@20", "c@30"])
+      expect(yield* scheduler.depth).toBe(0)
+    })
+  )
+
+  it.effect("runs keys due at the same time in key order", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({}, () => Effect.succeed(succeed))
+      for (const key of ["d", "b", "a", "c"]) yield* scheduler.schedule(key, "5 seconds")
+      yield* settleAt(10)
+      expect(log).toEqual(["a@5", "b@5", "c@5", "d@5"])
+    })
+  )
+
+  it.effect("moves a key ahead when scheduled earlier, and not back when scheduled later", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({}, () => Effect.succeed(succeed))
+      yield* scheduler.schedule("a", "10 seconds")
+      yield* scheduler.schedule("b", "20 seconds")
+      yield* scheduler.schedule("c", "30 seconds")
+      yield* scheduler.schedule("c", "5 seconds")
+      yield* scheduler.schedule("a", "40 seconds")
+      expect(yield* scheduler.depth).toBe(3)
+      yield* settleAt(60)
+      expect(log).toEqual(["c@5", "a@10", "b@20"])
+    })
+  )
+
+  it.effect("queues a key scheduled while it runs at the earliest time asked, among the other keys", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      const { scheduler, log } = yield* harness({}, (key, n) =>
+        key === "a" && n === 1 ? Effect.as(Deferred.await(gate), succeed) : Effect.succeed(succeed)
+      )
+      yield* scheduler.schedule("a")
+      yield* settleAt(1)
+      // a is running: these wait until its run ends, then join the queue at 1 + 4 = 5 s.
+      yield* scheduler.schedule("a", "10 seconds")
+      yield* scheduler.schedule("a", "4 seconds")
+      yield* scheduler.schedule("b", "3 seconds")
+      expect(yield* scheduler.depth).toBe(1) // only b waits; a's rerun is held until its run ends
+      yield* settleAt(1)
+      yield* Deferred.succeed(gate, undefined) // a ends at 2 s
+      yield* settleAt(10)
+      expect(log).toEqual(["a@0", "b@4", "a@5"])
+    })
+  )
+
+  it.effect("runs many keys exactly once each, in order of run time and then key", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({}, () => Effect.succeed(succeed))
+      const earliest = new Map<string, number>()
+      // Deterministic spread of run times with many ties, each key asked for twice (earlier or later).
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < 500; i++) {
+          const key = `k${i}`
+          const seconds = 1 + ((i * 7919 + round * 104_729) % 97)
+          earliest.set(key, Math.min(seconds, earliest.get(key) ?? Infinity))
+          yield* scheduler.schedule(key, Duration.seconds(seconds))
+        }
+      }
+      expect(yield* scheduler.depth).toBe(500)
+      yield* settleAt(100)
+      const expected = [...earliest]
+        .toSorted(([ka, a], [kb, b]) => a - b || (ka < kb ? -1 : 1))
+        .map(([key, seconds]) => `${key}@${seconds}`)
+      expect(log).toEqual(expected)
+    })
+  )
 })
