@@ -336,3 +336,21 @@ export const ServiceOffer = CustomResource.make({
  * @category models
  */
 export type ServiceOffer = typeof ServiceOffer.schema.Type
+
+/**
+ * The annotation obol-stack's tooling pauses an offer with; `"true"` pauses like `spec.paused`.
+ *
+ * @category constants
+ */
+export const pausedAnnotation = "obol.org/paused"
+
+/**
+ * Whether the offer is paused: `spec.paused`, or obol-stack's annotation `obol.org/paused: "true"`.
+ * The controller withdraws a paused offer's route; the CLI shows and waits for it the same way.
+ *
+ * @category predicates
+ */
+export const isPaused = (offer: {
+  readonly spec: { readonly paused: boolean }
+  readonly metadata: { readonly annotations?: Readonly<Record<string, string>> | undefined }
+}): boolean => offer.spec.paused || offer.metadata.annotations?.[pausedAnnotation] === "true"

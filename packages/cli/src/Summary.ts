@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { ServiceOffer } from "@obol/api/ServiceOffer"
+import { isPaused, type ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Format from "./Format.ts"
 
 type Offer = typeof ServiceOffer.schema.Type
@@ -25,21 +25,6 @@ export const price = (offer: Offer): string => Format.priceSummary(offer.spec.pa
  */
 export const symbol = (offer: Offer): string =>
   offer.spec.payment.asset === undefined ? "USDC" : (offer.spec.payment.asset.symbol ?? "tokens")
-
-/**
- * obol-stack's pause annotation; `"true"` pauses like `spec.paused`.
- *
- * @category constants
- */
-export const pausedAnnotation = "obol.org/paused"
-
-/**
- * Whether the offer is paused: `spec.paused`, or obol-stack's annotation (the controller reads both).
- *
- * @category predicates
- */
-export const isPaused = (offer: Offer): boolean =>
-  offer.spec.paused || offer.metadata.annotations?.[pausedAnnotation] === "true"
 
 /**
  * `status.endpoint`, else the default path the controller will publish.

@@ -260,21 +260,6 @@ export const settlementOf = (offer: ServiceOffer): "onSuccess" | "upfront" =>
   offer.spec.payment.settlement === "upfront" ? "upfront" : "onSuccess"
 
 /**
- * The annotation obol-stack's tooling pauses an offer with; `"true"` pauses like `spec.paused`.
- *
- * @category constants
- */
-export const pausedAnnotation = "obol.org/paused"
-
-/**
- * Whether the offer is paused: `spec.paused`, or obol-stack's annotation `obol.org/paused: "true"`.
- *
- * @category predicates
- */
-export const isPaused = (offer: ServiceOffer): boolean =>
-  offer.spec.paused || offer.metadata.annotations?.[pausedAnnotation] === "true"
-
-/**
  * The header the pay-on-success HTTPRoute sets (never passes through from the buyer) to pin the
  * PaymentRoute uid and generation the verifier must serve, as the ForwardAuth address's query does.
  *

@@ -7,13 +7,12 @@
  */
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
-import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { pausedAnnotation, ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Controller from "@obol/controller/Controller"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Middleware } from "@obol/kube/builtin/Middleware"
 import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
 import * as Store from "@obol/controller/Store"
-import * as Children from "./Children.ts"
 import * as ServiceOfferReconciler from "./ServiceOfferReconciler.ts"
 
 /**
@@ -57,8 +56,7 @@ export const run = (options: Options = {}) => {
     // The default, plus obol-stack's pause annotation (annotations alone do not change the generation).
     predicate: (previous, next) =>
       Controller.generationChanged(previous, next) ||
-      previous?.metadata.annotations?.[Children.pausedAnnotation] !==
-        next.metadata.annotations?.[Children.pausedAnnotation],
+      previous?.metadata.annotations?.[pausedAnnotation] !== next.metadata.annotations?.[pausedAnnotation],
     concurrency: options.concurrency ?? 4,
     ...(options.namespace === undefined ? {} : { namespace: options.namespace })
   })

@@ -22,7 +22,7 @@
 import { Clock, Context, Duration, Effect, Layer, Option, Random, Result } from "effect"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
-import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { isPaused, pausedAnnotation, ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Action from "@obol/controller/Action"
 import * as Canonical from "@obol/controller/Canonical"
 import * as Conditions from "@obol/controller/Conditions"
@@ -527,7 +527,7 @@ const apply = (offer: Offer, context: Controller.Context, applied: Applied) =>
             olderThan(other as Offer, offer)
         )[0]
 
-      if (Children.isPaused(offer)) {
+      if (isPaused(offer)) {
         yield* withdrawRoute
         condition(
           "RoutePublished",
@@ -535,7 +535,7 @@ const apply = (offer: Offer, context: Controller.Context, applied: Applied) =>
           "Paused",
           offer.spec.paused
             ? "the offer is paused; its route is withdrawn"
-            : `the offer is paused by its ${Children.pausedAnnotation} annotation; its route is withdrawn`
+            : `the offer is paused by its ${pausedAnnotation} annotation; its route is withdrawn`
         )
       } else if (ungranted !== undefined) {
         // The Gateway would refuse the backend (RefNotPermitted): publish nothing until granted.
@@ -636,7 +636,7 @@ const apply = (offer: Offer, context: Controller.Context, applied: Applied) =>
     const status = {
       observedGeneration: generation,
       conditions,
-      phase: Children.isPaused(offer) ? "Paused" : ready ? "Ready" : "NotReady",
+      phase: isPaused(offer) ? "Paused" : ready ? "Ready" : "NotReady",
       endpoint: `${settings.publicBaseUrl.replace(/\/+$/u, "")}${Children.pathOf(offer)}`,
       ...priceOf(offer),
       // Never dropped once known (monetize.py's, or ours): a RegistrationRequest without it would

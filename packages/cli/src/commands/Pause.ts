@@ -9,7 +9,7 @@
  */
 import { Effect, Option } from "effect"
 import { Argument, Command } from "effect/cli"
-import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { isPaused, pausedAnnotation, ServiceOffer } from "@obol/api/ServiceOffer"
 import * as CliFailure from "../CliFailure.ts"
 import * as Globals from "../Globals.ts"
 import * as Io from "../Io.ts"
@@ -46,7 +46,7 @@ const setPaused = Effect.fn("Pause.setPaused")(function* (
     )
   )
   // obol-stack paused with an annotation; resuming must lift that too, or the offer stays paused.
-  const annotation = current.value.metadata.annotations?.[Summary.pausedAnnotation]
+  const annotation = current.value.metadata.annotations?.[pausedAnnotation]
   if (!paused && annotation !== undefined) {
     yield* session.explain(
       session.client.patch(ServiceOffer, ref, {
@@ -58,7 +58,7 @@ const setPaused = Effect.fn("Pause.setPaused")(function* (
       })
     )
   }
-  const unchanged = Summary.isPaused(current.value) === paused
+  const unchanged = isPaused(current.value) === paused
   yield* io.out(
     `serviceoffer.obol.org/${name} ${unchanged ? (paused ? "already paused" : "not paused") : paused ? "paused" : "resumed"}`
   )

@@ -10,7 +10,7 @@
  */
 import { Config, Effect, Option, Result } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { isPaused, ServiceOffer } from "@obol/api/ServiceOffer"
 import * as UpstreamAuthorization from "@obol/api/UpstreamAuthorization"
 import { Role, RoleBinding } from "@obol/kube/builtin/Role"
 import { Secret } from "@obol/kube/builtin/Secret"
@@ -161,7 +161,7 @@ const sell = Effect.fn("Sell.run")(function* (
     )
   }
   // An offer stopped with `obol sell stop` stays stopped: wait for what it will become.
-  const paused = Summary.isPaused(applied)
+  const paused = isPaused(applied)
   const ready = yield* Wait.follow(session, {
     name: input.name,
     namespace: session.namespace,

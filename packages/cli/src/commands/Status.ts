@@ -15,7 +15,7 @@ import { Argument, Command } from "effect/cli"
 import * as Names from "@obol/api/Names"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
-import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { isPaused, ServiceOffer } from "@obol/api/ServiceOffer"
 import { Event } from "@obol/kube/builtin/Event"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Middleware } from "@obol/kube/builtin/Middleware"
@@ -148,7 +148,7 @@ export const page = (
   field("Endpoint", Summary.endpoint(offer))
   field(
     "Phase",
-    `${Summary.isPaused(offer) ? "Paused" : (offer.status?.phase ?? "Pending")} (generation ${offer.metadata.generation ?? "?"}, observed ${offer.status?.observedGeneration ?? "never"})`
+    `${isPaused(offer) ? "Paused" : (offer.status?.phase ?? "Pending")} (generation ${offer.metadata.generation ?? "?"}, observed ${offer.status?.observedGeneration ?? "never"})`
   )
   if (offer.metadata.deletionTimestamp !== undefined) field("Deleting", `since ${offer.metadata.deletionTimestamp}`)
 
@@ -182,7 +182,7 @@ export const page = (
   const parents = httpRoute?.status?.parents ?? []
   const httpState =
     httpRoute === undefined
-      ? Summary.isPaused(offer)
+      ? isPaused(offer)
         ? "absent (paused: the route is withdrawn)"
         : "absent (published once the price is admitted)"
       : parents.length === 0
