@@ -41,18 +41,6 @@ export interface Ref {
 }
 
 /**
- * The annotation by which a Secret names the offers allowed to send it (`@obol/api/UpstreamAuthorization`).
- *
- * @category constants
- */
-export const offersAnnotation = UpstreamAuthorization.offersAnnotation
-
-/**
- * @category getters
- */
-export const offersOf = UpstreamAuthorization.offersOf
-
-/**
  * @category models
  */
 export type State =
@@ -107,7 +95,7 @@ export const stateOf = (ref: Ref, stored: Stored | undefined): State => {
   if (!stored.offers.includes(ref.offer)) {
     return {
       _tag: "Missing",
-      message: `Secret ${secretOf(ref)} does not allow offer ${ref.offer} to send it: its annotation ${offersAnnotation} must list ${ref.offer} (obol sell --upstream-auth-secret adds it; or kubectl annotate secret)`
+      message: `Secret ${secretOf(ref)} does not allow offer ${ref.offer} to send it: its annotation ${UpstreamAuthorization.offersAnnotation} must list ${ref.offer} (obol sell --upstream-auth-secret adds it; or kubectl annotate secret)`
     }
   }
   // Only the key's presence is said, never the other keys' names (offers' status is widely readable).
@@ -142,7 +130,7 @@ const absentOn = (secret: string, error: { readonly reason: string; readonly mes
 const present = (secret: typeof Secret.schema.Type): Stored => ({
   _tag: "Present",
   data: secret.data ?? {},
-  offers: offersOf(secret.metadata.annotations?.[offersAnnotation])
+  offers: UpstreamAuthorization.offersOf(secret.metadata.annotations?.[UpstreamAuthorization.offersAnnotation])
 })
 
 /**

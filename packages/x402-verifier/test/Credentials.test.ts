@@ -66,11 +66,6 @@ describe("Credentials.stateOf, which offers may send a Secret", () => {
     )
     expect(shown(Credentials.stateOf(ref, present(data, [])))).toContain("does not allow offer chat")
   })
-
-  it("reads the annotation as a comma-separated list of offer names", () => {
-    expect(Credentials.offersOf(" chat, llm ,,")).toEqual(["chat", "llm"])
-    expect(Credentials.offersOf(undefined)).toEqual([])
-  })
 })
 
 describe("Credentials.layer", () => {
