@@ -254,6 +254,13 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
         return yield* Effect.fail(error)
       })
 
+    /** A failed wait for our transaction: a revert did nothing, so its hash is forgotten and the next attempt sends again. */
+    const failedSend = (error: ChainError) =>
+      Effect.suspend(() => {
+        if (error.reason === "Reverted") current = without(current, "txHash")
+        return failed(error)
+      })
+
     const confirm = (registration: ChainClient.Registration, note: string) =>
       write(
         {
@@ -304,10 +311,7 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
           if (state === "Unknown") current = without(current, "txHash")
           else {
             const mined = yield* Effect.result(registry.awaitReceipt(hash))
-            if (Result.isFailure(mined)) {
-              if (mined.failure.reason === "Reverted") current = without(current, "txHash")
-              return yield* failed(mined.failure)
-            }
+            if (Result.isFailure(mined)) return yield* failedSend(mined.failure)
           }
         }
         yield* checkRegistry
@@ -358,16 +362,7 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
           )
           return Action.requeueAfter(settings.inFlightRecheck)
         }
-        yield* registry.awaitReceipt(sent.value).pipe(
-          Effect.catch((e) =>
-            e.reason === "Reverted"
-              ? Effect.andThen(
-                  Effect.sync(() => (current = without(current, "txHash"))),
-                  failed(e)
-                )
-              : failed(e)
-          )
-        )
+        yield* registry.awaitReceipt(sent.value).pipe(Effect.catch(failedSend))
         yield* write(
           { ...adopted, phase: "Confirmed", reason: "Adopted", txHash: sent.value },
           `adopted agent ${agentId} in ${agentRegistry}: it now points at ${spec.agentURI} (tx ${sent.value})`
@@ -442,8 +437,7 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
               return afterConfirm()
             }
             // A revert minted nothing: forget the hash so the next attempt sends again.
-            if (mined.failure.reason === "Reverted") current = without(current, "txHash")
-            return yield* failed(mined.failure)
+            return yield* failedSend(mined.failure)
           }
           // Dropped by the node: fall through to the lookup, then send again.
           current = without(current, "txHash")
@@ -495,16 +489,7 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
           )
           return Action.requeueAfter(settings.inFlightRecheck)
         }
-        const registration = yield* registry.awaitRegistration(sent.value).pipe(
-          Effect.catch((e) =>
-            e.reason === "Reverted"
-              ? Effect.andThen(
-                  Effect.sync(() => (current = without(current, "txHash"))),
-                  failed(e)
-                )
-              : failed(e)
-          )
-        )
+        const registration = yield* registry.awaitRegistration(sent.value).pipe(Effect.catch(failedSend))
         yield* confirm(
           registration,
           `registered as agent ${registration.agentId} in ${agentRegistry} (tx ${registration.txHash})`
