@@ -42,32 +42,54 @@ const pay = async (path: string) => {
   return client.encodePaymentSignatureHeader(await client.createPaymentPayload(await required(path)))
 }
 
+/** An offer on the demo echo at 0.001 per request; `authorization` names the LiteLLM-like key. */
+const echoOffer = (
+  name: string,
+  options: { readonly settlement?: "onSuccess" | "upfront"; readonly authorization?: boolean } = {}
+) => ({
+  apiVersion: "obol.org/v1alpha1",
+  kind: "ServiceOffer",
+  metadata: { name, namespace: namespace() },
+  spec: {
+    upstream: {
+      service: "echo",
+      port: stack().upstream.port,
+      healthPath: "/health",
+      ...(options.authorization === true
+        ? { authorization: { secretKeyRef: { name: "litellm-secrets", key: "LITELLM_MASTER_KEY" } } }
+        : {})
+    },
+    payment: {
+      network: "base-sepolia",
+      payTo: stack().chain.seller,
+      price: { perRequest: "0.001" },
+      ...(options.settlement === undefined ? {} : { settlement: options.settlement })
+    }
+  }
+})
+
+/** `kubectl apply` of the manifests, which must succeed. */
+const apply = async (...manifests: ReadonlyArray<unknown>) => {
+  const applied = await kubectl(["apply", "-f", "-"], manifests.map((m) => stringify(m)).join("---\n"))
+  expect(applied.code, applied.stderr).toBe(0)
+}
+
+/** `kubectl wait` until the offer is Ready, which must succeed. */
+const waitReady = async (name: string) => {
+  const waited = await kubectl([
+    "wait",
+    "--for=condition=Ready",
+    `--namespace=${namespace()}`,
+    `serviceoffer/${name}`,
+    "--timeout=120s"
+  ])
+  expect(waited.code, waited.stderr).toBe(0)
+}
+
 describe("pay on success through the whole stack", () => {
   it("publishes the offer with the verifier as its backend and reports it Ready", async () => {
-    const offer = {
-      apiVersion: "obol.org/v1alpha1",
-      kind: "ServiceOffer",
-      metadata: { name: "pos", namespace: namespace() },
-      spec: {
-        upstream: { service: "echo", port: stack().upstream.port, healthPath: "/health" },
-        payment: {
-          network: "base-sepolia",
-          payTo: stack().chain.seller,
-          price: { perRequest: "0.001" },
-          settlement: "onSuccess"
-        }
-      }
-    }
-    const applied = await kubectl(["apply", "-f", "-"], stringify(offer))
-    expect(applied.code, applied.stderr).toBe(0)
-    const waited = await kubectl([
-      "wait",
-      "--for=condition=Ready",
-      `--namespace=${namespace()}`,
-      "serviceoffer/pos",
-      "--timeout=120s"
-    ])
-    expect(waited.code, waited.stderr).toBe(0)
+    await apply(echoOffer("pos", { settlement: "onSuccess" }))
+    await waitReady("pos")
     const route = await request("GET", `/apis/gateway.networking.k8s.io/v1/namespaces/${namespace()}/httproutes/so-pos`)
     expect(route.json.spec.rules[0].backendRefs[0]).toMatchObject({ name: "x402-verifier" })
     const middleware = await request("GET", `/apis/traefik.io/v1alpha1/namespaces/${namespace()}/middlewares/x402-pos`)
@@ -132,28 +154,8 @@ describe("pay on success through the whole stack", () => {
 
   it("sells a LiteLLM-like upstream with the seller's key from a Secret: refused until the Secret exists, 200 with it, the key in no object or log", async () => {
     const masterKey = stack().upstream.masterKey
-    const offer = (name: string, authorization: boolean) => ({
-      apiVersion: "obol.org/v1alpha1",
-      kind: "ServiceOffer",
-      metadata: { name, namespace: namespace() },
-      spec: {
-        upstream: {
-          service: "echo",
-          port: stack().upstream.port,
-          healthPath: "/health",
-          ...(authorization
-            ? { authorization: { secretKeyRef: { name: "litellm-secrets", key: "LITELLM_MASTER_KEY" } } }
-            : {})
-        },
-        payment: { network: "base-sepolia", payTo: stack().chain.seller, price: { perRequest: "0.001" } }
-      }
-    })
     // The key's Secret does not exist yet: the offer says so and serves nothing (never free, never charged).
-    const applied = await kubectl(
-      ["apply", "-f", "-"],
-      `${stringify(offer("llm", true))}---\n${stringify(offer("nokey", false))}`
-    )
-    expect(applied.code, applied.stderr).toBe(0)
+    await apply(echoOffer("llm", { authorization: true }), echoOffer("nokey"))
     const missing = await eventually("UpstreamSecretMissing on the offer", async () => {
       const conditions: Array<{ type: string; reason: string; message: string }> =
         (await request("GET", `/apis/obol.org/v1alpha1/namespaces/${namespace()}/serviceoffers/llm`)).json?.status
@@ -187,14 +189,7 @@ describe("pay on success through the whole stack", () => {
       "obol.org/upstream-auth-offers=llm"
     ])
     expect(annotated.code, annotated.stderr).toBe(0)
-    const waited = await kubectl([
-      "wait",
-      "--for=condition=Ready",
-      `--namespace=${namespace()}`,
-      "serviceoffer/llm",
-      "--timeout=120s"
-    ])
-    expect(waited.code, waited.stderr).toBe(0)
+    await waitReady("llm")
 
     const seller = await balance(stack().chain.seller)
     const models = await get("/services/llm/v1/models", {
@@ -206,13 +201,7 @@ describe("pay on success through the whole stack", () => {
     expect((await balance(stack().chain.seller)) - seller).toBe(1000n)
 
     // The same upstream without the key answers 401, as LiteLLM does: passed through, not charged.
-    await kubectl([
-      "wait",
-      "--for=condition=Ready",
-      `--namespace=${namespace()}`,
-      "serviceoffer/nokey",
-      "--timeout=120s"
-    ])
+    await waitReady("nokey")
     const refused = await get("/services/nokey/v1/models", await pay("/services/nokey/v1/models"))
     expect(refused.status).toBe(401)
     expect((await balance(stack().chain.seller)) - seller).toBe(1000n)
@@ -236,30 +225,8 @@ describe("pay on success through the whole stack", () => {
   }, 240_000)
 
   it("still charges upfront through Traefik ForwardAuth for an offer that asks for it, failed answers included", async () => {
-    const offer = {
-      apiVersion: "obol.org/v1alpha1",
-      kind: "ServiceOffer",
-      metadata: { name: "upfront", namespace: namespace() },
-      spec: {
-        upstream: { service: "echo", port: stack().upstream.port, healthPath: "/health" },
-        payment: {
-          network: "base-sepolia",
-          payTo: stack().chain.seller,
-          price: { perRequest: "0.001" },
-          settlement: "upfront"
-        }
-      }
-    }
-    const applied = await kubectl(["apply", "-f", "-"], stringify(offer))
-    expect(applied.code, applied.stderr).toBe(0)
-    const waited = await kubectl([
-      "wait",
-      "--for=condition=Ready",
-      `--namespace=${namespace()}`,
-      "serviceoffer/upfront",
-      "--timeout=120s"
-    ])
-    expect(waited.code, waited.stderr).toBe(0)
+    await apply(echoOffer("upfront", { settlement: "upfront" }))
+    await waitReady("upfront")
     const middleware = await request(
       "GET",
       `/apis/traefik.io/v1alpha1/namespaces/${namespace()}/middlewares/x402-upfront`
