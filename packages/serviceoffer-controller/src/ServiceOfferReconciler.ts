@@ -195,6 +195,23 @@ const grantsOf = (context: Controller.Context, offer: Offer) => {
     .filter((grant) => Object.entries(labels).every(([key, value]) => grant.metadata.labels?.[key] === value))
 }
 
+/** Deletes the offer's grants the cache knows, except those named in `keep` (`namespace/name`). */
+const removeGrants = (
+  client: KubeClient.Shape,
+  context: Controller.Context,
+  offer: Offer,
+  keep: ReadonlySet<string> = new Set()
+) =>
+  Effect.forEach(
+    grantsOf(context, offer).filter((grant) => !keep.has(Store.keyOf(grant))),
+    (grant) =>
+      deleteIfPresent(client, ReferenceGrant, {
+        namespace: grant.metadata.namespace ?? "",
+        name: grant.metadata.name ?? ""
+      }),
+    { discard: true }
+  )
+
 /**
  * Applies the grants the offer needs and removes the ones it no longer needs (moved to another
  * mode or upstream namespace). A grant the API server refuses for a reason retrying soon will not
@@ -229,14 +246,12 @@ const syncGrants = (
       )
       refused ??= refusal
     }
-    const keep = new Set(wanted.map((g) => `${g.metadata.namespace}/${g.metadata.name}`))
-    for (const stale of grantsOf(context, offer)) {
-      if (keep.has(Store.keyOf(stale))) continue
-      yield* deleteIfPresent(client, ReferenceGrant, {
-        namespace: stale.metadata.namespace ?? "",
-        name: stale.metadata.name ?? ""
-      })
-    }
+    yield* removeGrants(
+      client,
+      context,
+      offer,
+      new Set(wanted.map((g) => `${g.metadata.namespace}/${g.metadata.name}`))
+    )
     return refused
   })
 
@@ -452,12 +467,7 @@ const apply = (offer: Offer, context: Controller.Context, applied: Applied) =>
       yield* withdrawRoute
       const routeRef = refOf(offer, Names.paymentRoute(name))
       if (Option.isSome(cached(context, PaymentRoute, routeRef))) yield* deleteIfPresent(client, PaymentRoute, routeRef)
-      for (const grant of grantsOf(context, offer)) {
-        yield* deleteIfPresent(client, ReferenceGrant, {
-          namespace: grant.metadata.namespace ?? "",
-          name: grant.metadata.name ?? ""
-        })
-      }
+      yield* removeGrants(client, context, offer)
       condition("PaymentGateReady", "False", desired.failure.reason, desired.failure.message)
       condition("RoutePublished", "False", "PaymentGateNotReady", "the route is withheld until the offer can be priced")
       const request = cached(context, RegistrationRequest, refOf(offer, Names.registrationRequest(name)))
