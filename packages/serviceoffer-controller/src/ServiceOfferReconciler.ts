@@ -146,12 +146,27 @@ const cached = <K extends ResourceKind.ResourceKind>(
 ) => context.store(kind).get(Store.key(ref))
 
 /**
- * What one controller run last applied, per child (`kind/namespace/name` → the manifest), so a
- * steady offer costs no request (see {@link applyChild}).
+ * What one controller run last applied, per offer (`namespace/name`) and child
+ * (`kind/namespace/name` → the manifest), so a steady offer costs no request (see
+ * {@link applyChild}). An offer's entry goes with the offer (its cleanup), so the memory follows
+ * the live offers.
  *
  * @category models
  */
-export type Applied = Map<string, string>
+export type Applied = Map<string, ChildManifests>
+
+/** One offer's part of {@link Applied}. */
+type ChildManifests = Map<string, string>
+
+const manifestsOf = (applied: Applied, offer: Offer): ChildManifests => {
+  const key = Store.keyOf(offer)
+  let mine = applied.get(key)
+  if (mine === undefined) {
+    mine = new Map()
+    applied.set(key, mine)
+  }
+  return mine
+}
 
 /**
  * Server-side applies a child, unless this run applied exactly this manifest before and the cache
@@ -163,7 +178,7 @@ export type Applied = Map<string, string>
 const applyChild = <K extends ResourceKind.ResourceKind>(
   client: KubeClient.Shape,
   context: Controller.Context,
-  applied: Applied,
+  applied: ChildManifests,
   kind: K,
   manifest: KubeClient.Manifest,
   options: KubeClient.ApplyOptions
@@ -221,7 +236,7 @@ const removeGrants = (
 const syncGrants = (
   client: KubeClient.Shape,
   context: Controller.Context,
-  applied: Applied,
+  applied: ChildManifests,
   offer: Offer,
   settings: Children.Settings,
   applyOptions: KubeClient.ApplyOptions
@@ -422,12 +437,17 @@ export const reconcile = (offer: Offer, context: Controller.Context, applied: Ap
       kind: ServiceOffer,
       object: offer,
       finalizer,
-      cleanup,
-      apply: (current) => apply(current, context, applied)
+      cleanup: (current) =>
+        cleanup(current).pipe(
+          Effect.tap((result) =>
+            result._tag === "Done" ? Effect.sync(() => applied.delete(Store.keyOf(current))) : Effect.void
+          )
+        ),
+      apply: (current) => apply(current, context, manifestsOf(applied, current))
     })
   })
 
-const apply = (offer: Offer, context: Controller.Context, applied: Applied) =>
+const apply = (offer: Offer, context: Controller.Context, applied: ChildManifests) =>
   Effect.gen(function* () {
     const client = yield* KubeClient.KubeClient
     const settings = yield* ReconcilerSettings
