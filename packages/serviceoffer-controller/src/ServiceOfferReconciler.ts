@@ -17,6 +17,9 @@
  *    so it is always present, as obol-stack users read it).
  * 7. Write status once, only when it changed; requeue after the health period.
  *
+ * Steps 5 and 6 are observe → decide → act: the decisions are the pure functions of `Routing`
+ * (table-tested there), this module gathers what they need and carries out the verdict.
+ *
  * @since 0.1.0
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Random, Result } from "effect"
@@ -39,6 +42,7 @@ import type * as ResourceKind from "@obol/kube/ResourceKind"
 import * as Price from "@obol/x402/Price"
 import * as Children from "./Children.ts"
 import * as Names from "@obol/api/Names"
+import * as Routing from "./Routing.ts"
 import { UpstreamProbe } from "./UpstreamProbe.ts"
 
 type Offer = typeof ServiceOffer.schema.Type
@@ -458,6 +462,7 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
     const updates: Array<Conditions.Update> = []
     const condition = (type: string, status: Conditions.Status, reason: string, message: string) =>
       updates.push({ type, status, reason, message, observedGeneration: generation })
+    const verdict = (type: string, v: Routing.Verdict) => condition(type, v.status, v.reason, v.message)
     // Only when the cache has one: a withdrawn route stays withdrawn without a DELETE every pass.
     const withdrawRoute = Effect.suspend(() =>
       Option.isSome(cached(context, HTTPRoute, refOf(offer, Names.httpRoute(name))))
@@ -489,7 +494,7 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
       if (Option.isSome(cached(context, PaymentRoute, routeRef))) yield* deleteIfPresent(client, PaymentRoute, routeRef)
       yield* removeGrants(client, context, offer)
       condition("PaymentGateReady", "False", desired.failure.reason, desired.failure.message)
-      condition("RoutePublished", "False", "PaymentGateNotReady", "the route is withheld until the offer can be priced")
+      verdict("RoutePublished", Routing.unpriceable)
       const request = cached(context, RegistrationRequest, refOf(offer, Names.registrationRequest(name)))
       // A registration already made is reported as it is (it outlives a broken price).
       const registered =
@@ -504,8 +509,7 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
     } else {
       const children = desired.success
       const route = yield* applyChild(client, context, applied, PaymentRoute, children.paymentRoute, applyOptions)
-      const admitted =
-        route.status?.admitted === true && route.status.lastAdmittedGeneration === route.metadata.generation
+      const admitted = Routing.isAdmitted(route)
       // The ForwardAuth address pins the route and the generation the verifier admitted (the
       // current one before any admission, when no HTTPRoute can exist yet): replicas that have
       // not loaded it answer 503, so a price change never falls back to an older price.
@@ -530,21 +534,7 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
       }
       /** Why a grant the route needs could not be made, when it could not. */
       const ungranted = yield* syncGrants(client, context, applied, offer, settings, applyOptions)
-      if (admitted) condition("PaymentGateReady", "True", "Admitted", "the x402 verifier serves the current price")
-      else if (route.status?.reason !== undefined && route.status.admitted === false) {
-        condition(
-          "PaymentGateReady",
-          "False",
-          route.status.reason,
-          route.status.message ?? "the verifier rejected the route"
-        )
-      } else
-        condition(
-          "PaymentGateReady",
-          "False",
-          "AwaitingAdmission",
-          "waiting for the x402 verifier to admit the current price"
-        )
+      verdict("PaymentGateReady", Routing.paymentGate(route))
 
       const conflict = context
         .store(ServiceOffer)
@@ -557,74 +547,50 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
             olderThan(other as Offer, offer)
         )[0]
 
-      if (isPaused(offer)) {
+      const decision = Routing.publication({
+        path: Children.pathOf(offer),
+        paused: !isPaused(offer)
+          ? undefined
+          : offer.spec.paused
+            ? { by: "spec" }
+            : { by: "annotation", annotation: pausedAnnotation },
+        ungranted,
+        conflict:
+          conflict === undefined
+            ? undefined
+            : {
+                path: Children.pathOf(conflict as Offer),
+                namespace: conflict.metadata.namespace ?? "default",
+                name: conflict.metadata.name ?? ""
+              },
+        admitted,
+        keepsServing: keepsServing(context, route)
+      })
+      if (decision._tag === "Withdraw") {
         yield* withdrawRoute
-        condition(
-          "RoutePublished",
-          "False",
-          "Paused",
-          offer.spec.paused
-            ? "the offer is paused; its route is withdrawn"
-            : `the offer is paused by its ${pausedAnnotation} annotation; its route is withdrawn`
-        )
-      } else if (ungranted !== undefined) {
-        // The Gateway would refuse the backend (RefNotPermitted): publish nothing until granted.
-        yield* withdrawRoute
-        condition("RoutePublished", "False", "RefNotGranted", ungranted)
-      } else if (conflict !== undefined) {
-        yield* withdrawRoute
-        condition(
-          "RoutePublished",
-          "False",
-          "PathConflict",
-          `path ${Children.pathOf(offer)} overlaps ${Children.pathOf(conflict as Offer)} of the older offer ${conflict.metadata.namespace}/${conflict.metadata.name}`
-        )
-      } else if (!admitted && !keepsServing(context, route)) {
-        // Fail closed: without an admitted price the route must not exist (it would be free or broken).
-        yield* withdrawRoute
-        condition(
-          "RoutePublished",
-          "False",
-          "AwaitingPaymentGate",
-          "the route is published once the verifier admits the price"
-        )
+        verdict("RoutePublished", decision.verdict)
       } else {
-        // Admitted, or re-admission of a changed price is pending while the verifier still gates the
-        // route at the previous price: keep serving (never free), and apply only when admitted.
-        const published = admitted
-          ? yield* applyChild(
-              client,
-              context,
-              applied,
-              HTTPRoute,
-              onSuccess ? Children.httpRoute(offer, settings, pin) : children.httpRoute,
-              applyOptions
-            )
-          : Option.getOrThrow(cached(context, HTTPRoute, refOf(offer, Names.httpRoute(name))))
-        const parent = (published.status?.parents ?? []).find(
-          (p) =>
-            p.parentRef.name === settings.gateway.name &&
-            (p.parentRef.namespace ?? offer.metadata.namespace) === settings.gateway.namespace
+        // Publish applies the admitted route; Keep leaves the existing one at the previous price.
+        const published =
+          decision._tag === "Publish"
+            ? yield* applyChild(
+                client,
+                context,
+                applied,
+                HTTPRoute,
+                onSuccess ? Children.httpRoute(offer, settings, pin) : children.httpRoute,
+                applyOptions
+              )
+            : Option.getOrThrow(cached(context, HTTPRoute, refOf(offer, Names.httpRoute(name))))
+        verdict(
+          "RoutePublished",
+          Routing.routePublished(
+            published,
+            offer.metadata.namespace ?? "default",
+            settings.gateway,
+            Children.pathOf(offer)
+          )
         )
-        const byType = new Map((parent?.conditions ?? []).map((c) => [c.type, c]))
-        const accepted = byType.get("Accepted")
-        const resolved = byType.get("ResolvedRefs")
-        if (accepted?.status === "True" && resolved?.status === "True") {
-          condition(
-            "RoutePublished",
-            "True",
-            "Accepted",
-            `the Gateway ${settings.gateway.namespace}/${settings.gateway.name} serves ${Children.pathOf(offer)}`
-          )
-        } else {
-          const failing = [accepted, resolved].find((c) => c !== undefined && c.status !== "True")
-          condition(
-            "RoutePublished",
-            "False",
-            failing?.reason ?? "AwaitingGateway",
-            failing?.message ?? "waiting for the Gateway to accept the route"
-          )
-        }
       }
 
       // Register only an offer that serves (everything but registration is True), and keep a
