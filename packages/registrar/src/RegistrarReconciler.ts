@@ -56,10 +56,9 @@ import * as ChainClient from "@obol/chain/ChainClient"
 import type { ChainError } from "@obol/chain/ChainError"
 import * as Chains from "@obol/chain/Chains"
 import * as Action from "@obol/controller/Action"
-import * as Canonical from "@obol/controller/Canonical"
+import * as StatusWriter from "@obol/controller/StatusWriter"
 import { EventRecorder } from "@obol/controller/EventRecorder"
 import * as Finalizer from "@obol/controller/Finalizer"
-import * as KubeClient from "@obol/kube/KubeClient"
 import type { Signer } from "@obol/chain/Signer"
 import type { Address, Hash } from "viem"
 import { Signers } from "./Signers.ts"
@@ -128,7 +127,6 @@ const same = (a: Address, b: Address) => a.toLowerCase() === b.toLowerCase()
 const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Semaphore, verified: Set<string>) =>
   Effect.gen(function* () {
     const settings = yield* RegistrarSettings
-    const client = yield* KubeClient.KubeClient
     const events = yield* EventRecorder
     const signers = yield* Signers
     const chainClient = yield* ChainClient.ChainClient
@@ -162,18 +160,12 @@ const reconcile = (request: Request, lockOf: (address: Address) => Semaphore.Sem
         const status: Status = { ...next, observedGeneration: metadata.generation ?? 0 }
         const changedPhase = status.phase !== current.phase
         const changedError = status.errorMessage !== current.errorMessage
-        if (!Canonical.equals(status, current)) {
-          yield* client.applyStatus(
-            RegistrationRequest,
-            {
-              apiVersion: request.apiVersion,
-              kind: request.kind,
-              metadata: { name: metadata.name ?? "", namespace: metadata.namespace ?? "default" },
-              status
-            },
-            { fieldManager: settings.fieldManager, force: true }
-          )
-        }
+        yield* StatusWriter.applyIfChanged(
+          RegistrationRequest,
+          { ...request, status: current },
+          status,
+          settings.fieldManager
+        )
         current = status
         if ((changedPhase || changedError) && status.phase !== undefined) {
           yield* publish(

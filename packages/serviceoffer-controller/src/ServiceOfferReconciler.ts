@@ -28,6 +28,7 @@ import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { isPaused, pausedAnnotation, ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Action from "@obol/controller/Action"
 import * as Canonical from "@obol/controller/Canonical"
+import * as StatusWriter from "@obol/controller/StatusWriter"
 import * as Conditions from "@obol/controller/Conditions"
 import type * as Controller from "@obol/controller/Controller"
 import { EventRecorder } from "@obol/controller/EventRecorder"
@@ -642,18 +643,7 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
         ? {}
         : { registrationTxHash: txHash ?? offer.status?.registrationTxHash })
     }
-    if (!Canonical.equals(status, offer.status ?? {})) {
-      yield* client.applyStatus(
-        ServiceOffer,
-        {
-          apiVersion: offer.apiVersion,
-          kind: offer.kind,
-          metadata: { name, namespace: offer.metadata.namespace ?? "default" },
-          status
-        },
-        { fieldManager: settings.fieldManager, force: true }
-      )
-    }
+    yield* StatusWriter.applyIfChanged(ServiceOffer, offer, status, settings.fieldManager)
     const jitter = 0.9 + (yield* Random.next) * 0.2
     return Action.requeueAfter(Duration.millis(Math.round(Duration.toMillis(settings.healthPeriod) * jitter)))
   })
