@@ -8,7 +8,9 @@
  * 2. Queue primary keys: every object on a (re)list; on a change, only when the generation,
  *    deletion timestamp, finalizers or labels changed (the default `generation` predicate, so our
  *    own status writes do not loop); owned objects queue their controller owner; watched objects
- *    queue the keys their mapper returns.
+ *    queue the keys their mapper returns. An event that only echoes one of this controller's own
+ *    writes (its resourceVersion is the one our write returned: `Echoes`) queues nothing: the
+ *    reconcile that wrote it already knew, and a reconcile that wants another pass asks for it.
  * 3. Wait until every store has its first full list; no reconcile runs before.
  * 4. For each due key: read the object from the store (gone: nothing to do); if the cache is
  *    older than our own last write, wait for it; otherwise run `reconcile(object)`.
@@ -20,7 +22,9 @@
  * through a `KubeClient` that records what we wrote (the fresh-read guard).
  *
  * Caveats: the reconciler must be idempotent: it may run again at any time, and it never learns
- * why it runs (kube-rs hides the reason on purpose, and so do we).
+ * why it runs (kube-rs hides the reason on purpose, and so do we). It must not count on its own
+ * writes to run it again (controller-runtime and kube-rs re-run on them; we do not): after a
+ * write whose outcome it has to see, it returns `requeueAfter`.
  *
  * @since 0.1.0
  */
@@ -29,6 +33,7 @@ import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import type { ResourceKind } from "@obol/kube/ResourceKind"
 import type * as Action from "./Action.ts"
+import * as Echoes from "./Echoes.ts"
 import { EventRecorder } from "./EventRecorder.ts"
 import { Health } from "./Health.ts"
 import * as Metrics from "./Metrics.ts"
@@ -140,20 +145,31 @@ export const controllerOwnerKeys =
       .filter((ref) => ref.controller === true && ref.kind === owner.kind && ref.apiVersion === owner.apiVersion)
       .map((ref) => Store.key({ namespace: object.metadata.namespace, name: ref.name }))
 
+const kindId = (kind: ResourceKind) => `${kind.apiVersion}/${kind.kind}`
+
+/**
+ * The client a reconcile writes through: it notes the resourceVersion of every object written
+ * (so the watch event that echoes it does not queue the primary again) and, for the primary kind,
+ * the fresh-read guard's newest write.
+ */
 const tracked = (
   client: KubeClient.Shape,
   primary: ResourceKind,
-  tracker: WriteTracker.WriteTracker
+  tracker: WriteTracker.WriteTracker,
+  echoes: Echoes.Echoes
 ): KubeClient.Shape => {
+  const primaryId = kindId(primary)
   const note = <A>(kind: ResourceKind, effect: Effect.Effect<A, KubeError.KubeError>) =>
-    kind.kind === primary.kind && kind.apiVersion === primary.apiVersion
-      ? Effect.tap(effect, (object) =>
-          Effect.sync(() => {
-            const metadata = (object as Store.KubeObject).metadata
-            tracker.record(Store.keyOf(object as Store.KubeObject), metadata.resourceVersion)
-          })
-        )
-      : effect
+    Effect.tap(effect, (object) =>
+      Effect.sync(() => {
+        const { metadata } = object as Store.KubeObject
+        if (metadata === undefined) return
+        const id = kindId(kind)
+        const key = Store.keyOf(object as Store.KubeObject)
+        echoes.record(id, key, metadata.resourceVersion)
+        if (id === primaryId) tracker.record(key, metadata.resourceVersion)
+      })
+    )
   return {
     ...client,
     create: (kind, object, options) => note(kind, client.create(kind, object, options)),
@@ -184,10 +200,11 @@ export const run = <P extends ResourceKind, E, R>(
         concurrency: options.concurrency ?? 1
       })
       const tracker = WriteTracker.make()
+      const echoes = Echoes.make()
       const errors = new Map<string, KubeError.KubeError>()
       const stores = new Map<string, Store.Writer<Store.KubeObject>>()
       const storeFor = (kind: ResourceKind) => {
-        const id = `${kind.apiVersion}/${kind.kind}`
+        const id = kindId(kind)
         let writer = stores.get(id)
         if (writer === undefined) {
           writer = Effect.runSync(Store.make<Store.KubeObject>())
@@ -250,6 +267,7 @@ export const run = <P extends ResourceKind, E, R>(
                   return Effect.void
                 case "Restarted": {
                   errors.delete(kind.kind)
+                  echoes.forgetKind(kindId(kind))
                   // Objects deleted while we were not watching are missing from the relist; their
                   // deletion is an event too (client-go's DeletedFinalStateUnknown).
                   const present = new Set(typed.objects.map(Store.keyOf))
@@ -261,14 +279,19 @@ export const run = <P extends ResourceKind, E, R>(
                     Effect.sync(() => writer.reset(typed.objects))
                   )
                 }
-                case "Applied":
+                case "Applied": {
                   errors.delete(kind.kind)
-                  previous = Option.getOrUndefined(writer.store.get(Store.keyOf(typed.object)))
+                  const key = Store.keyOf(typed.object)
+                  previous = Option.getOrUndefined(writer.store.get(key))
                   writer.apply(typed.object)
+                  // Our own write coming back: the reconcile that made it already knew.
+                  if (echoes.isEcho(kindId(kind), key, typed.object.metadata.resourceVersion)) return Effect.void
                   break
+                }
                 case "Deleted":
                   errors.delete(kind.kind)
                   previous = Option.getOrUndefined(writer.store.get(Store.keyOf(typed.object)))
+                  echoes.forget(kindId(kind), Store.keyOf(typed.object))
                   writer.delete(typed.object)
                   break
               }
@@ -327,7 +350,7 @@ export const run = <P extends ResourceKind, E, R>(
 
       const recorder = yield* Effect.serviceOption(EventRecorder)
       const freshReadPoll = Duration.fromInputUnsafe(options.freshReadPoll ?? "50 millis")
-      const client$ = tracked(client, options.for, tracker)
+      const client$ = tracked(client, options.for, tracker, echoes)
       const active = Metrics.activeWorkers.pipe(Metric.withAttributes(attributes))
       let running = 0
 

@@ -2,8 +2,9 @@
  * Cleanup before deletion, with a finalizer, in the shape kube-rs made standard.
  *
  * Expected flow:
- * 1. The object is not being deleted and lacks our finalizer: add it (JSON patch) and return;
- *    the change re-queues the object, and the next run applies.
+ * 1. The object is not being deleted and lacks our finalizer: add it (JSON patch), then run
+ *    `apply` in the same pass with the object the patch returned (the controller does not re-run
+ *    on the echo of its own write, and one trip through the queue is saved).
  * 2. The object is not being deleted and has the finalizer: run `apply`.
  * 3. The object is being deleted and has the finalizer: run `cleanup`. When it reports `Done`,
  *    remove the finalizer (JSON patch); when it reports `Pending`, requeue after the given delay
@@ -108,7 +109,7 @@ export const run = <K extends ResourceKind, O extends KubeObject, E1, R1, E2, R2
     }
 
     if (index === -1) {
-      yield* client
+      const guarded = yield* client
         .patch(options.kind, ref, {
           type: "json",
           patch:
@@ -124,11 +125,13 @@ export const run = <K extends ResourceKind, O extends KubeObject, E1, R1, E2, R2
                 ]
         })
         .pipe(
+          Effect.map((object) => object as O),
           // The object vanished after it was read: there is nothing left to guard, nor to apply.
-          Effect.catchIf(isGone, () => Effect.void),
+          Effect.catchIf(isGone, () => Effect.succeed(undefined)),
           Effect.mapError((cause) => new FinalizerError({ reason: "AddFinalizer", cause }))
         )
-      return Action.awaitChange
+      if (guarded === undefined) return Action.awaitChange
+      return yield* options.apply(guarded)
     }
     return yield* options.apply(options.object)
   })

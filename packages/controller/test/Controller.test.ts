@@ -170,6 +170,58 @@ describe("Controller", () => {
     )
   )
 
+  it.effect("is not run again by the echoes of its own writes, but is by anyone else's change to them", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const owner = yield* client.create(Widget, widget("a"))
+        const ownerRef = {
+          apiVersion: "test.obol.org/v1",
+          kind: "Widget",
+          name: "a",
+          uid: owner.metadata.uid!,
+          controller: true
+        }
+        const { runs } = yield* start(
+          (object) =>
+            Effect.gen(function* () {
+              const writer = yield* KubeClient.KubeClient
+              // A child and a label on the primary: both come back as watch events.
+              yield* writer.apply(ConfigMap, configMap("a-child", { ownerReferences: [ownerRef] }, { n: "1" }), {
+                fieldManager: "widgets",
+                force: true
+              })
+              if (object.metadata.labels?.["seen"] === undefined) {
+                yield* writer.patch(
+                  Widget,
+                  { namespace: "ns", name: "a" },
+                  { type: "merge", patch: { metadata: { labels: { seen: "yes" } } } }
+                )
+              }
+              return Action.awaitChange
+            }),
+          { owns: [ConfigMap] }
+        )
+        yield* settle
+        expect(runs).toEqual(["a"])
+        yield* client.patch(
+          ConfigMap,
+          { namespace: "ns", name: "a-child" },
+          { type: "merge", patch: { data: { n: "edited" } } }
+        )
+        yield* settle
+        expect(runs).toEqual(["a", "a"])
+        yield* client.patch(
+          Widget,
+          { namespace: "ns", name: "a" },
+          { type: "merge", patch: { metadata: { labels: { seen: "again" } } } }
+        )
+        yield* settle
+        expect(runs).toEqual(["a", "a", "a"])
+      })
+    )
+  )
+
   it.effect("reconciles the owner of a child deleted while no watch was open (found missing by the relist)", () =>
     withFake(
       Effect.gen(function* () {

@@ -15,30 +15,35 @@ const step = (cleanup: Finalizer.Cleanup = Finalizer.done) =>
     const client = yield* KubeClient.KubeClient
     const object = yield* client.get(Widget, ref)
     const calls: Array<string> = []
+    let applied: typeof object | undefined
     const action = yield* Finalizer.run({
       kind: Widget,
       object,
       finalizer: name,
-      apply: () => Effect.sync(() => calls.push("apply")).pipe(Effect.as(Action.requeueAfter("1 minute"))),
+      apply: (seen) =>
+        Effect.sync(() => {
+          calls.push("apply")
+          applied = seen
+        }).pipe(Effect.as(Action.requeueAfter("1 minute"))),
       cleanup: () => Effect.sync(() => calls.push("cleanup")).pipe(Effect.as(cleanup))
     })
-    return { action, calls, after: yield* KubeError_ignore(client.get(Widget, ref)) }
+    return { action, calls, applied, after: yield* KubeError_ignore(client.get(Widget, ref)) }
   })
 
 const KubeError_ignore = <A, E>(effect: Effect.Effect<A, E>) => Effect.option(effect)
 
 describe("Finalizer", () => {
-  it.effect("adds the finalizer first and applies on the next run", () =>
+  it.effect("adds the finalizer, then applies in the same pass to the object the patch returned", () =>
     Effect.gen(function* () {
       const client = yield* KubeClient.KubeClient
       yield* client.create(Widget, widget("a"))
       const first = yield* step()
-      expect(first.calls).toEqual([])
-      expect(first.action).toEqual(Action.awaitChange)
+      expect(first.calls).toEqual(["apply"])
+      expect(first.applied?.metadata.finalizers).toEqual([name])
+      expect(first.action._tag).toBe("RequeueAfter")
       expect(first.after._tag === "Some" && first.after.value.metadata.finalizers).toEqual([name])
       const second = yield* step()
       expect(second.calls).toEqual(["apply"])
-      expect(second.action._tag).toBe("RequeueAfter")
     }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
   )
 

@@ -388,17 +388,20 @@ export const registeredFrom = (
  *
  * @category reconcile
  */
-export const reconcile = (offer: Offer, context: Controller.Context, applied: Applied = new Map()) =>
+export const reconcile = (observed: Offer, context: Controller.Context, applied: Applied = new Map()) =>
   Effect.gen(function* () {
     const client = yield* KubeClient.KubeClient
     const settings = yield* ReconcilerSettings
-    const name = offer.metadata.name ?? ""
+    const name = observed.metadata.name ?? ""
 
+    let offer = observed
     const legacy = offer.metadata.finalizers?.indexOf(legacyFinalizer) ?? -1
     if (offer.metadata.deletionTimestamp !== undefined && legacy !== -1) {
-      // The patch's own watch event brings the offer back for our cleanup.
-      yield* releaseLegacyFinalizer(client, offer, legacy)
-      return Action.awaitChange
+      // Released, our cleanup goes on in this pass with the object the patch returned (the
+      // controller does not re-run on the echo of its own write).
+      const released = yield* releaseLegacyFinalizer(client, offer, legacy)
+      if (Option.isNone(released)) return Action.awaitChange
+      offer = released.value
     }
 
     const cleanup = (current: Offer) =>
