@@ -52,7 +52,10 @@ type ObjectOf<K extends ResourceKind> = K["schema"]["Type"] & Store.KubeObject
  */
 export interface Watched<K extends ResourceKind = ResourceKind> {
   readonly kind: K
-  readonly map: (object: ObjectOf<K>) => ReadonlyArray<Store.Key>
+  /** The primary keys an object of this kind concerns; `context` reads the caches (and indexes). */
+  readonly map: (object: ObjectOf<K>, context: Context) => ReadonlyArray<Store.Key>
+  /** Indexes of this kind's store (`context.store(kind).byIndex(name, value)`). */
+  readonly indexes?: Record<string, (object: ObjectOf<K>) => ReadonlyArray<string>>
 }
 
 /**
@@ -80,6 +83,8 @@ export interface Options<P extends ResourceKind, E, R> {
   readonly namespace?: string
   /** Filter primary objects by label. */
   readonly labelSelector?: string
+  /** Indexes of the primary store (`context.store(for).byIndex(name, value)`), e.g. for mappers. */
+  readonly indexes?: Record<string, (object: ObjectOf<P>) => ReadonlyArray<string>>
   /**
    * `generation` (default): changes that only touch status or unrelated metadata do not queue
    * the object. `any`: every change does. A function decides per change (`previous` is undefined
@@ -207,7 +212,13 @@ export const run = <P extends ResourceKind, E, R>(
         const id = kindId(kind)
         let writer = stores.get(id)
         if (writer === undefined) {
-          writer = Effect.runSync(Store.make<Store.KubeObject>())
+          const indexes =
+            id === kindId(options.for)
+              ? options.indexes
+              : options.watches?.find((watched) => kindId(watched.kind) === id)?.indexes
+          writer = Effect.runSync(
+            Store.make<Store.KubeObject>(indexes === undefined ? {} : { indexes: indexes as never })
+          )
           stores.set(id, writer)
         }
         return writer
@@ -341,7 +352,13 @@ export const run = <P extends ResourceKind, E, R>(
           }
         }
       for (const kind of options.owns ?? []) yield* follow(kind, selection, related(controllerOwnerKeys(options.for)))
-      for (const watched of options.watches ?? []) yield* follow(watched.kind, selection, related(watched.map as never))
+      for (const watched of options.watches ?? []) {
+        yield* follow(
+          watched.kind,
+          selection,
+          related((object) => watched.map(object as never, context))
+        )
+      }
 
       yield* Effect.forEach([...stores.values()], (w) => w.store.waitUntilReady, { discard: true })
       yield* Effect.logInfo(`Controller ${options.name} started`).pipe(

@@ -1,7 +1,8 @@
 /**
  * The ServiceOffer controller: `ServiceOfferReconciler.reconcile` run by the runtime's
  * `Controller` for ServiceOffers, re-triggered by every child it owns (PaymentRoute admission,
- * the Gateway's verdict on the HTTPRoute, the registrar's phase, and any drift).
+ * the Gateway's verdict on the HTTPRoute, the registrar's phase, and any drift), by its grants,
+ * and by the Service and EndpointSlices it sells (cached, so the upstream probe reads no API).
  *
  * @since 0.1.0
  */
@@ -9,7 +10,9 @@ import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { pausedAnnotation, ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Controller from "@obol/controller/Controller"
+import { EndpointSlice, serviceNameLabel } from "@obol/kube/builtin/EndpointSlice"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
+import { Service } from "@obol/kube/builtin/Service"
 import { Middleware } from "@obol/kube/builtin/Middleware"
 import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
 import * as Store from "@obol/controller/Store"
@@ -24,6 +27,16 @@ export interface Options {
   readonly concurrency?: number
 }
 
+/** The Service (`namespace/name`) an EndpointSlice belongs to, from its label. */
+const serviceOf = (slice: typeof EndpointSlice.schema.Type): ReadonlyArray<string> => {
+  const name = slice.metadata.labels?.[serviceNameLabel]
+  return name === undefined ? [] : [`${slice.metadata.namespace ?? "default"}/${name}`]
+}
+
+/** The offers that sell the Service `namespace/name`. */
+const offersSelling = (context: Controller.Context, service: string): ReadonlyArray<Store.Key> =>
+  context.store(ServiceOffer).byIndex(ServiceOfferReconciler.upstreamIndex, service).map(Store.keyOf)
+
 /**
  * Runs the controller until interrupted.
  *
@@ -37,7 +50,17 @@ export const run = (options: Options = {}) => {
     for: ServiceOffer,
     owns: [PaymentRoute, HTTPRoute, Middleware, RegistrationRequest],
     // Grants live in other namespaces (no ownerReference): their labels name the offer.
+    indexes: { [ServiceOfferReconciler.upstreamIndex]: (offer) => [ServiceOfferReconciler.upstreamOf(offer)] },
     watches: [
+      {
+        kind: Service,
+        map: (service, context) => offersSelling(context, Store.keyOf(service))
+      },
+      {
+        kind: EndpointSlice,
+        indexes: { [ServiceOfferReconciler.serviceIndex]: serviceOf },
+        map: (slice, context) => serviceOf(slice).flatMap((service) => offersSelling(context, service))
+      },
       {
         kind: ReferenceGrant,
         map: (grant) => {

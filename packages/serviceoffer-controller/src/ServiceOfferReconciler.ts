@@ -34,7 +34,9 @@ import type * as Controller from "@obol/controller/Controller"
 import { EventRecorder } from "@obol/controller/EventRecorder"
 import * as Finalizer from "@obol/controller/Finalizer"
 import * as Store from "@obol/controller/Store"
+import { EndpointSlice } from "@obol/kube/builtin/EndpointSlice"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
+import { Service } from "@obol/kube/builtin/Service"
 import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
 import { Middleware } from "@obol/kube/builtin/Middleware"
 import * as KubeClient from "@obol/kube/KubeClient"
@@ -44,7 +46,7 @@ import * as Price from "@obol/x402/Price"
 import * as Children from "./Children.ts"
 import * as Names from "@obol/api/Names"
 import * as Routing from "./Routing.ts"
-import { UpstreamProbe } from "./UpstreamProbe.ts"
+import * as UpstreamProbe from "./UpstreamProbe.ts"
 
 type Offer = typeof ServiceOffer.schema.Type
 
@@ -455,11 +457,36 @@ export const reconcile = (observed: Offer, context: Controller.Context, applied:
     })
   })
 
+/**
+ * The index of offers by the Service they sell (`namespace/name`): how a Service or EndpointSlice
+ * change finds the offers to re-probe.
+ *
+ * @category indexes
+ */
+export const upstreamIndex = "upstream"
+
+/** @category indexes */
+export const upstreamOf = (offer: Offer): string =>
+  `${offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default"}/${offer.spec.upstream.service}`
+
+/** The upstream Services and EndpointSlices as the controller's caches hold them. */
+const upstreamCaches = (context: Controller.Context): UpstreamProbe.Upstream => ({
+  service: (namespace, name) => context.store(Service).get(Store.key({ namespace, name })),
+  slices: (namespace, name) => context.store(EndpointSlice).byIndex(serviceIndex, `${namespace}/${name}`)
+})
+
+/**
+ * The index of EndpointSlices by their Service (`namespace/name`).
+ *
+ * @category indexes
+ */
+export const serviceIndex = "service"
+
 const apply = (offer: Offer, context: Controller.Context, applied: ChildManifests) =>
   Effect.gen(function* () {
     const client = yield* KubeClient.KubeClient
     const settings = yield* ReconcilerSettings
-    const probe = yield* UpstreamProbe
+    const probe = yield* UpstreamProbe.UpstreamProbe
     const name = offer.metadata.name ?? ""
     const generation = offer.metadata.generation ?? 1
     const applyOptions = { fieldManager: settings.fieldManager, force: true }
@@ -474,12 +501,13 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
         : Effect.void
     )
 
-    const upstream = yield* probe.upstream(offer)
+    const caches = upstreamCaches(context)
+    const upstream = yield* probe.upstream(offer, caches)
     if (upstream.healthy) condition("UpstreamHealthy", "True", "Healthy", upstream.message)
     else condition("UpstreamHealthy", "False", upstream.reason, upstream.message)
     const required = ["UpstreamHealthy", "PaymentGateReady", "RoutePublished"]
     if (offer.spec.type === "inference") {
-      const model = yield* probe.model(offer)
+      const model = yield* probe.model(offer, caches)
       if (model.healthy) condition("ModelReady", "True", "ModelPresent", model.message)
       else condition("ModelReady", "False", model.reason, model.message)
       required.push("ModelReady")

@@ -3,7 +3,9 @@
  *
  * The live probe goes where Traefik goes: to the addresses of the upstream Service's ready
  * EndpointSlice endpoints (the port matched by name from the Service port), never to the Service's
- * ClusterIP, so it works both in-cluster and from outside it. Each probe has a timeout; a
+ * ClusterIP, so it works both in-cluster and from outside it. The Service and its EndpointSlices
+ * are read from the controller's caches (`Upstream`), never from the API server: a probe costs
+ * one HTTP request to the upstream and no API request. Each probe has a timeout; a
  * connection failure or a 5xx answer is unhealthy; no ready endpoint is `NoEndpoints`. Model
  * presence is read from the runtime's model list (`/api/tags` for Ollama, `/v1/models` for vLLM,
  * `/info` for TGI); nothing is ever pulled.
@@ -11,11 +13,9 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Option } from "effect"
-import { EndpointSlice, serviceNameLabel } from "@obol/kube/builtin/EndpointSlice"
-import { Service } from "@obol/kube/builtin/Service"
+import type { EndpointSlice } from "@obol/kube/builtin/EndpointSlice"
+import type { Service } from "@obol/kube/builtin/Service"
 import * as Endpoints from "@obol/kube/Endpoints"
-import * as KubeClient from "@obol/kube/KubeClient"
-import * as KubeError from "@obol/kube/KubeError"
 import type { ServiceOffer } from "@obol/api/ServiceOffer"
 
 /**
@@ -30,12 +30,23 @@ export type Result =
     }
 
 /**
+ * Where the probe finds an upstream's Service and EndpointSlices: the caller's caches.
+ *
+ * @category models
+ */
+export interface Upstream {
+  readonly service: (namespace: string, name: string) => Option.Option<typeof Service.schema.Type>
+  /** The EndpointSlices labelled with the Service's name. */
+  readonly slices: (namespace: string, name: string) => ReadonlyArray<typeof EndpointSlice.schema.Type>
+}
+
+/**
  * @category models
  */
 export interface Shape {
-  readonly upstream: (offer: ServiceOffer) => Effect.Effect<Result>
+  readonly upstream: (offer: ServiceOffer, upstream: Upstream) => Effect.Effect<Result>
   /** Only called for inference offers. */
-  readonly model: (offer: ServiceOffer) => Effect.Effect<Result>
+  readonly model: (offer: ServiceOffer, upstream: Upstream) => Effect.Effect<Result>
 }
 
 /**
@@ -48,16 +59,14 @@ export class UpstreamProbe extends Context.Service<UpstreamProbe, Shape>()(
 const timeout = Duration.seconds(3)
 
 /** Ready endpoint addresses and the target port for the offer's upstream. */
-const targets = (client: KubeClient.Shape, offer: ServiceOffer) =>
-  Effect.gen(function* () {
-    const namespace = offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default"
-    const name = offer.spec.upstream.service
-    const service = yield* KubeError.ignoreNotFound(client.get(Service, { namespace, name }))
-    if (Option.isNone(service)) return { _tag: "ServiceNotFound" as const, namespace, name }
-    const slices = yield* client.list(EndpointSlice, { namespace, labelSelector: `${serviceNameLabel}=${name}` })
-    const found = Endpoints.ready(service.value, slices.items, offer.spec.upstream.port)
-    return { _tag: "Targets" as const, targets: found, namespace, name }
-  })
+const targets = (upstream: Upstream, offer: ServiceOffer) => {
+  const namespace = offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default"
+  const name = offer.spec.upstream.service
+  const service = upstream.service(namespace, name)
+  if (Option.isNone(service)) return { _tag: "ServiceNotFound" as const, namespace, name }
+  const found = Endpoints.ready(service.value, upstream.slices(namespace, name), offer.spec.upstream.port)
+  return { _tag: "Targets" as const, targets: found, namespace, name }
+}
 
 const get = (url: string) =>
   Effect.tryPromise({
@@ -75,85 +84,79 @@ const get = (url: string) =>
  *
  * @category layers
  */
-export const layer: Layer.Layer<UpstreamProbe, never, KubeClient.KubeClient> = Layer.effect(
-  UpstreamProbe,
-  Effect.gen(function* () {
-    const client = yield* KubeClient.KubeClient
-    const probe = (offer: ServiceOffer, path: string, check: (status: number, body: string) => Result) =>
-      targets(client, offer).pipe(
-        Effect.flatMap((found): Effect.Effect<Result> => {
-          if (found._tag === "ServiceNotFound") {
-            return Effect.succeed({
-              healthy: false,
-              reason: "ServiceNotFound",
-              message: `Service ${found.namespace}/${found.name} does not exist`
-            })
-          }
-          const first = found.targets[0]
-          if (first === undefined) {
-            return Effect.succeed({
-              healthy: false,
-              reason: "NoEndpoints",
-              message: `Service ${found.namespace}/${found.name} has no ready endpoints`
-            })
-          }
-          const url = `${Endpoints.origin(first)}${path}`
-          return get(url).pipe(
-            Effect.map(({ status, body }) => check(status, body)),
-            Effect.catch((message) =>
-              Effect.succeed<Result>({ healthy: false, reason: "Unreachable", message: `GET ${url}: ${message}` })
-            )
-          )
-        }),
-        Effect.catch((error) =>
-          Effect.succeed<Result>({
+export const layer: Layer.Layer<UpstreamProbe> = Layer.sync(UpstreamProbe, () => {
+  const probe = (
+    offer: ServiceOffer,
+    upstream: Upstream,
+    path: string,
+    check: (status: number, body: string) => Result
+  ) =>
+    Effect.sync(() => targets(upstream, offer)).pipe(
+      Effect.flatMap((found): Effect.Effect<Result> => {
+        if (found._tag === "ServiceNotFound") {
+          return Effect.succeed({
             healthy: false,
-            reason: "Unreachable",
-            message: `reading endpoints: ${error.message}`
+            reason: "ServiceNotFound",
+            message: `Service ${found.namespace}/${found.name} does not exist`
           })
+        }
+        const first = found.targets[0]
+        if (first === undefined) {
+          return Effect.succeed({
+            healthy: false,
+            reason: "NoEndpoints",
+            message: `Service ${found.namespace}/${found.name} has no ready endpoints`
+          })
+        }
+        const url = `${Endpoints.origin(first)}${path}`
+        return get(url).pipe(
+          Effect.map(({ status, body }) => check(status, body)),
+          Effect.catch((message) =>
+            Effect.succeed<Result>({ healthy: false, reason: "Unreachable", message: `GET ${url}: ${message}` })
+          )
         )
-      )
-    return UpstreamProbe.of({
-      upstream: (offer) =>
-        probe(offer, offer.spec.upstream.healthPath, (status) =>
-          status >= 500
-            ? { healthy: false, reason: "ServerError", message: `health check answered ${status}` }
-            : { healthy: true, message: `health check answered ${status}` }
-        ),
-      model: (offer) => {
-        const model = offer.spec.model
-        if (model === undefined)
-          return Effect.succeed({ healthy: false, reason: "ModelMissing", message: "no model declared" })
-        const path = model.runtime === "ollama" ? "/api/tags" : model.runtime === "vllm" ? "/v1/models" : "/info"
-        return probe(offer, path, (status, body) => {
-          if (status >= 400) return { healthy: false, reason: "ServerError", message: `${path} answered ${status}` }
-          let names: Array<string> = []
-          try {
-            const json = JSON.parse(body) as {
-              models?: Array<{ name?: string }>
-              data?: Array<{ id?: string }>
-              model_id?: string
-            }
-            names = [
-              ...(json.models ?? []).map((m) => m.name ?? ""),
-              ...(json.data ?? []).map((m) => m.id ?? ""),
-              ...(json.model_id === undefined ? [] : [json.model_id])
-            ]
-          } catch {
-            return { healthy: false, reason: "ServerError", message: `${path} did not answer JSON` }
+      })
+    )
+  return UpstreamProbe.of({
+    upstream: (offer, upstream) =>
+      probe(offer, upstream, offer.spec.upstream.healthPath, (status) =>
+        status >= 500
+          ? { healthy: false, reason: "ServerError", message: `health check answered ${status}` }
+          : { healthy: true, message: `health check answered ${status}` }
+      ),
+    model: (offer, upstream) => {
+      const model = offer.spec.model
+      if (model === undefined)
+        return Effect.succeed({ healthy: false, reason: "ModelMissing", message: "no model declared" })
+      const path = model.runtime === "ollama" ? "/api/tags" : model.runtime === "vllm" ? "/v1/models" : "/info"
+      return probe(offer, upstream, path, (status, body) => {
+        if (status >= 400) return { healthy: false, reason: "ServerError", message: `${path} answered ${status}` }
+        let names: Array<string> = []
+        try {
+          const json = JSON.parse(body) as {
+            models?: Array<{ name?: string }>
+            data?: Array<{ id?: string }>
+            model_id?: string
           }
-          return names.includes(model.name)
-            ? { healthy: true, message: `${model.runtime} serves ${model.name}` }
-            : {
-                healthy: false,
-                reason: "ModelMissing",
-                message: `${model.runtime} does not list ${model.name} (has: ${names.join(", ") || "none"})`
-              }
-        })
-      }
-    })
+          names = [
+            ...(json.models ?? []).map((m) => m.name ?? ""),
+            ...(json.data ?? []).map((m) => m.id ?? ""),
+            ...(json.model_id === undefined ? [] : [json.model_id])
+          ]
+        } catch {
+          return { healthy: false, reason: "ServerError", message: `${path} did not answer JSON` }
+        }
+        return names.includes(model.name)
+          ? { healthy: true, message: `${model.runtime} serves ${model.name}` }
+          : {
+              healthy: false,
+              reason: "ModelMissing",
+              message: `${model.runtime} does not list ${model.name} (has: ${names.join(", ") || "none"})`
+            }
+      })
+    }
   })
-)
+})
 
 /**
  * Answers from a table keyed by `namespace/name`, healthy when absent; for tests.

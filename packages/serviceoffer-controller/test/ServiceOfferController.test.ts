@@ -7,6 +7,7 @@ import { ServiceOffer } from "@obol/api/ServiceOffer"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Middleware } from "@obol/kube/builtin/Middleware"
 import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
+import { Service } from "@obol/kube/builtin/Service"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
@@ -155,7 +156,44 @@ const pinned = (name: string) =>
 const create = (object: ReturnType<typeof offer>) =>
   KubeClient.KubeClient.use((c) => c.create(ServiceOffer, object)).pipe(Effect.andThen(settle))
 
+/** The controller with the real probe, which reads the upstream's Service and slices from its caches. */
+const withCachedProbe = () =>
+  Layer.mergeAll(
+    Layer.fresh(FakeKube.layer),
+    ServiceOfferReconciler.ReconcilerSettings.layer({ publicBaseUrl: "https://seller.example" }),
+    UpstreamProbe.layer,
+    EventRecorder.layerMemory(events)
+  )
+
 describe("ServiceOfferController", () => {
+  it.effect(
+    "re-probes an offer when the Service it sells appears, reading Services and slices from its caches only",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const fake = yield* FakeKube.FakeKube
+        yield* start
+        yield* create(offer("weather"))
+        expect(yield* conditionsOf("weather")).toMatchObject({ UpstreamHealthy: "False/ServiceNotFound" })
+        yield* fake.clearRequests
+        yield* client.create(Service, {
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: { name: "weather", namespace: ns },
+          spec: { ports: [{ name: "http", port: 8080, targetPort: 8080 }] }
+        })
+        yield* settle
+        // Triggered by the Service's watch event, not by the health period.
+        expect(yield* conditionsOf("weather")).toMatchObject({ UpstreamHealthy: "False/NoEndpoints" })
+        yield* TestClock.adjust("1 minute")
+        yield* settle
+        const reads = (yield* fake.requests).filter(
+          (r) => (r.kind === "Service" || r.kind === "EndpointSlice") && r.verb !== "create" && r.verb !== "watch"
+        )
+        expect(reads).toEqual([])
+      }).pipe(Effect.provide(withCachedProbe()))
+  )
+
   it.effect(
     "withholds the HTTPRoute until the verifier admits the price, then reports Ready once the Gateway accepts",
     () =>

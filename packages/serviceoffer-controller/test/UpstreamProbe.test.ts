@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
-import { EndpointSlice } from "@obol/kube/builtin/EndpointSlice"
+import { EndpointSlice, serviceNameLabel } from "@obol/kube/builtin/EndpointSlice"
 import { Service } from "@obol/kube/builtin/Service"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
@@ -67,6 +67,19 @@ const wire = (port: number | undefined, ready = true) =>
     })
   })
 
+/** What the controller's caches hold, read here from the fake API server. */
+const caches = Effect.gen(function* () {
+  const client = yield* KubeClient.KubeClient
+  const services = (yield* client.list(Service, { namespace: "ns" })).items
+  const slices = (yield* client.list(EndpointSlice, { namespace: "ns" })).items
+  return {
+    service: (namespace, name) =>
+      Option.fromUndefinedOr(services.find((s) => s.metadata.namespace === namespace && s.metadata.name === name)),
+    slices: (namespace, name) =>
+      slices.filter((s) => s.metadata.namespace === namespace && s.metadata.labels?.[serviceNameLabel] === name)
+  } satisfies UpstreamProbe.Upstream
+})
+
 const layer = () => UpstreamProbe.layer.pipe(Layer.provideMerge(Layer.fresh(FakeKube.layer)))
 
 describe("UpstreamProbe", () => {
@@ -74,7 +87,9 @@ describe("UpstreamProbe", () => {
     Effect.gen(function* () {
       const port = yield* upstream({ "/health": [200, "{}"] })
       yield* wire(port)
-      const result = yield* UpstreamProbe.UpstreamProbe.use((p) => p.upstream(offer()))
+      const result = yield* UpstreamProbe.UpstreamProbe.use((p) =>
+        caches.pipe(Effect.flatMap((u) => p.upstream(offer(), u)))
+      )
       expect(result).toEqual({ healthy: true, message: "health check answered 200" })
     }).pipe(Effect.provide(layer()))
   )
@@ -83,19 +98,25 @@ describe("UpstreamProbe", () => {
     Effect.gen(function* () {
       const port = yield* upstream({ "/health": [503, "{}"] })
       yield* wire(port)
-      const result = yield* UpstreamProbe.UpstreamProbe.use((p) => p.upstream(offer()))
+      const result = yield* UpstreamProbe.UpstreamProbe.use((p) =>
+        caches.pipe(Effect.flatMap((u) => p.upstream(offer(), u)))
+      )
       expect(result).toMatchObject({ healthy: false, reason: "ServerError" })
     }).pipe(Effect.provide(layer()))
   )
 
   it.live("reports NoEndpoints when no endpoint is ready, and ServiceNotFound without a Service", () =>
     Effect.gen(function* () {
-      expect(yield* UpstreamProbe.UpstreamProbe.use((p) => p.upstream(offer()))).toMatchObject({
+      expect(
+        yield* UpstreamProbe.UpstreamProbe.use((p) => caches.pipe(Effect.flatMap((u) => p.upstream(offer(), u))))
+      ).toMatchObject({
         healthy: false,
         reason: "ServiceNotFound"
       })
       yield* wire(9, false)
-      expect(yield* UpstreamProbe.UpstreamProbe.use((p) => p.upstream(offer()))).toMatchObject({
+      expect(
+        yield* UpstreamProbe.UpstreamProbe.use((p) => caches.pipe(Effect.flatMap((u) => p.upstream(offer(), u))))
+      ).toMatchObject({
         healthy: false,
         reason: "NoEndpoints"
       })
@@ -106,7 +127,9 @@ describe("UpstreamProbe", () => {
     Effect.gen(function* () {
       const port = yield* Effect.scoped(upstream({}))
       yield* wire(port)
-      expect(yield* UpstreamProbe.UpstreamProbe.use((p) => p.upstream(offer()))).toMatchObject({
+      expect(
+        yield* UpstreamProbe.UpstreamProbe.use((p) => caches.pipe(Effect.flatMap((u) => p.upstream(offer(), u))))
+      ).toMatchObject({
         healthy: false,
         reason: "Unreachable"
       })
@@ -117,7 +140,9 @@ describe("UpstreamProbe", () => {
     Effect.gen(function* () {
       const port = yield* upstream({ "/api/tags": [200, JSON.stringify({ models: [{ name: "llama3:8b" }] })] })
       yield* wire(port)
-      const result = yield* UpstreamProbe.UpstreamProbe.use((p) => p.model(offer("inference")))
+      const result = yield* UpstreamProbe.UpstreamProbe.use((p) =>
+        caches.pipe(Effect.flatMap((u) => p.model(offer("inference"), u)))
+      )
       expect(result).toEqual({
         healthy: false,
         reason: "ModelMissing",

@@ -388,7 +388,8 @@ const expectedRbac: Record<
 > = {
   "serviceoffer-controller": {
     everywhere: [
-      "endpointslices.discovery.k8s.io [] [list]",
+      // The upstreams' Services and slices are cached: the probe reads no API (issue 18).
+      "endpointslices.discovery.k8s.io [] [list watch]",
       "events.events.k8s.io [] [create patch]",
       "httproutes.gateway.networking.k8s.io [] [get list watch create patch delete]",
       "middlewares.traefik.io [] [list watch create patch delete]",
@@ -399,7 +400,7 @@ const expectedRbac: Record<
       "serviceoffers.obol.org [] [list watch patch]",
       "serviceoffers.obol.org/finalizers [] [update]",
       "serviceoffers.obol.org/status [] [patch]",
-      "services [] [get]"
+      "services [] [list watch]"
     ],
     own: ["leases.coordination.k8s.io [] [create]", "leases.coordination.k8s.io [serviceoffer-controller] [get update]"]
   },
