@@ -31,6 +31,38 @@ export interface Verdict {
 type Route = typeof PaymentRoute.schema.Type
 
 /**
+ * A public path without trailing slashes (`/` stays `/`).
+ *
+ * @category paths
+ */
+export const normalPath = (path: string): string => (path.length > 1 ? path.replace(/\/+$/u, "") || "/" : path)
+
+/**
+ * Whether two public paths overlap: equal, or one is a segment prefix of the other (`/` overlaps
+ * every path). Overlapping offers compete for a path, and the older one wins it.
+ *
+ * @category paths
+ */
+export const pathsOverlap = (a: string, b: string): boolean => {
+  const x = normalPath(a)
+  const y = normalPath(b)
+  return x === y || x === "/" || y === "/" || x.startsWith(`${y}/`) || y.startsWith(`${x}/`)
+}
+
+/**
+ * Every segment prefix of a path, itself included: `/a/b` → `/`, `/a`, `/a/b`. Two paths overlap
+ * exactly when one is among the other's prefixes.
+ *
+ * @category paths
+ */
+export const pathPrefixes = (path: string): ReadonlyArray<string> => {
+  const segments = normalPath(path)
+    .split("/")
+    .filter((segment) => segment !== "")
+  return ["/", ...segments.map((_, i) => `/${segments.slice(0, i + 1).join("/")}`)]
+}
+
+/**
  * Whether the verifier serves the PaymentRoute's current generation.
  *
  * @category decisions

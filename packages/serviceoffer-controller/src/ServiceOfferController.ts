@@ -50,7 +50,10 @@ export const run = (options: Options = {}) => {
     for: ServiceOffer,
     owns: [PaymentRoute, HTTPRoute, Middleware, RegistrationRequest],
     // Grants live in other namespaces (no ownerReference): their labels name the offer.
-    indexes: { [ServiceOfferReconciler.upstreamIndex]: (offer) => [ServiceOfferReconciler.upstreamOf(offer)] },
+    indexes: {
+      [ServiceOfferReconciler.upstreamIndex]: (offer) => [ServiceOfferReconciler.upstreamOf(offer)],
+      ...ServiceOfferReconciler.pathIndexes
+    },
     watches: [
       {
         kind: Service,

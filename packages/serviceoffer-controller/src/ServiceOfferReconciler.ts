@@ -109,19 +109,6 @@ const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString
 
 const refOf = (offer: Offer, name: string) => ({ namespace: offer.metadata.namespace ?? "default", name })
 
-const trimSlash = (path: string) => (path.length > 1 ? path.replace(/\/+$/u, "") : path)
-
-/**
- * Whether two public paths overlap (equal, or one is a segment prefix of the other).
- *
- * @category predicates
- */
-export const pathsOverlap = (a: string, b: string): boolean => {
-  const x = trimSlash(a)
-  const y = trimSlash(b)
-  return x === y || x === "/" || y === "/" || x.startsWith(`${y}/`) || y.startsWith(`${x}/`)
-}
-
 /** Older offers win a path; ties break by namespace/name so the verdict is deterministic. */
 const olderThan = (a: Offer, b: Offer) => {
   const ta = a.metadata.creationTimestamp ?? ""
@@ -476,6 +463,23 @@ const upstreamCaches = (context: Controller.Context): UpstreamProbe.Upstream => 
 })
 
 /**
+ * The index of offers by their public path, and by every segment prefix of it: an offer's
+ * possible path conflicts are found in time proportional to its path's depth.
+ *
+ * @category indexes
+ */
+export const pathIndex = "path"
+
+/** @category indexes */
+export const pathPrefixIndex = "pathPrefix"
+
+/** @category indexes */
+export const pathIndexes = {
+  [pathIndex]: (offer: Offer) => [Routing.normalPath(Children.pathOf(offer))],
+  [pathPrefixIndex]: (offer: Offer) => Routing.pathPrefixes(Children.pathOf(offer))
+}
+
+/**
  * The index of EndpointSlices by their Service (`namespace/name`).
  *
  * @category indexes
@@ -568,16 +572,24 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
       const ungranted = yield* syncGrants(client, context, applied, offer, settings, applyOptions)
       verdict("PaymentGateReady", Routing.paymentGate(route))
 
-      const conflict = context
-        .store(ServiceOffer)
-        .list()
+      // The offers whose path could overlap ours, from the path indexes (not a scan of every offer).
+      const offers = context.store(ServiceOffer)
+      const ownPath = Children.pathOf(offer)
+      const conflict = [
+        ...offers.byIndex(pathPrefixIndex, Routing.normalPath(ownPath)),
+        ...Routing.pathPrefixes(ownPath).flatMap((prefix) => offers.byIndex(pathIndex, prefix))
+      ]
         .filter(
           (other) =>
             other.metadata.uid !== offer.metadata.uid &&
             other.metadata.deletionTimestamp === undefined &&
-            pathsOverlap(Children.pathOf(other as Offer), Children.pathOf(offer)) &&
+            Routing.pathsOverlap(Children.pathOf(other as Offer), ownPath) &&
             olderThan(other as Offer, offer)
-        )[0]
+        )
+        .reduce<Offer | undefined>(
+          (oldest, other) => (oldest === undefined || olderThan(other as Offer, oldest) ? (other as Offer) : oldest),
+          undefined
+        )
 
       const decision = Routing.publication({
         path: Children.pathOf(offer),

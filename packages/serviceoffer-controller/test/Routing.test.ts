@@ -139,3 +139,27 @@ describe("Routing.routePublished", () => {
     expect(of(parents, routeNamespace)).toBe(expected)
   })
 })
+
+describe("Routing paths", () => {
+  it.each([
+    ["/services/a", "/services/a", true],
+    ["/services/a/", "/services/a", true],
+    ["/services/a", "/services/a/v2", true],
+    ["/services/a/v2", "/services", true],
+    ["/", "/services/a", true],
+    ["/services/a", "/services/ab", false],
+    ["/services/a", "/other/a", false]
+  ])("%s and %s overlap: %s", (a, b, overlap) => {
+    expect(Routing.pathsOverlap(a, b)).toBe(overlap)
+    expect(Routing.pathsOverlap(b, a)).toBe(overlap)
+    // Overlap is exactly "one is among the other's segment prefixes": what the path indexes rely on.
+    const viaPrefixes =
+      Routing.pathPrefixes(a).includes(Routing.normalPath(b)) || Routing.pathPrefixes(b).includes(Routing.normalPath(a))
+    expect(viaPrefixes).toBe(overlap)
+  })
+
+  it("lists every segment prefix of a path, the root and the path itself included", () => {
+    expect(Routing.pathPrefixes("/services/a/v2/")).toEqual(["/", "/services", "/services/a", "/services/a/v2"])
+    expect(Routing.pathPrefixes("/")).toEqual(["/"])
+  })
+})
