@@ -96,7 +96,10 @@ export interface Options<P extends ResourceKind, E, R> {
     | ((previous: Store.KubeObject | undefined, next: Store.KubeObject) => boolean)
   readonly watcher?: Watcher.Options
   readonly scheduler?: Omit<Scheduler.Options, "name" | "concurrency">
-  /** How often to re-check a cache entry older than our own write. Default 50 ms. */
+  /**
+   * A key whose cache entry is older than our own write runs when the watch brings that write;
+   * this re-check covers an event that never comes (a relist). Default 50 ms.
+   */
   readonly freshReadPoll?: Duration.Input
 }
 
@@ -206,6 +209,8 @@ export const run = <P extends ResourceKind, E, R>(
       })
       const tracker = WriteTracker.make()
       const echoes = Echoes.make()
+      /** Keys whose turn came while their cache entry was older than our write: run on catch-up. */
+      const awaitingFresh = new Set<Store.Key>()
       const errors = new Map<string, KubeError.KubeError>()
       const stores = new Map<string, Store.Writer<Store.KubeObject>>()
       const storeFor = (kind: ResourceKind) => {
@@ -295,6 +300,12 @@ export const run = <P extends ResourceKind, E, R>(
                   const key = Store.keyOf(typed.object)
                   previous = Option.getOrUndefined(writer.store.get(key))
                   writer.apply(typed.object)
+                  // A key held back for a stale cache runs as soon as the cache holds our write.
+                  if (awaitingFresh.has(key) && tracker.isFresh(key, typed.object.metadata.resourceVersion)) {
+                    awaitingFresh.delete(key)
+                    echoes.isEcho(kindId(kind), key, typed.object.metadata.resourceVersion)
+                    return scheduler.schedule(key)
+                  }
                   // Our own write coming back: the reconcile that made it already knew.
                   if (echoes.isEcho(kindId(kind), key, typed.object.metadata.resourceVersion)) return Effect.void
                   break
@@ -303,6 +314,7 @@ export const run = <P extends ResourceKind, E, R>(
                   errors.delete(kind.kind)
                   previous = Option.getOrUndefined(writer.store.get(Store.keyOf(typed.object)))
                   echoes.forget(kindId(kind), Store.keyOf(typed.object))
+                  awaitingFresh.delete(Store.keyOf(typed.object))
                   writer.delete(typed.object)
                   break
               }
@@ -376,8 +388,11 @@ export const run = <P extends ResourceKind, E, R>(
           const cached = primary.store.get(key)
           if (Option.isNone(cached)) return { _tag: "Succeeded" } as const
           if (!tracker.isFresh(key, cached.value.metadata.resourceVersion)) {
+            // Run again when the watch brings our write (above); the poll only covers a lost event.
+            awaitingFresh.add(key)
             return { _tag: "Succeeded", requeueAfter: freshReadPoll } as const
           }
+          awaitingFresh.delete(key)
           running++
           yield* Metric.update(active, running)
           const started = yield* Clock.currentTimeMillis

@@ -387,6 +387,35 @@ describe("Controller", () => {
     )
   )
 
+  it.effect("runs a key held back for a stale cache as soon as the watch brings its write, not at the next poll", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* client.create(Widget, widget("a"))
+        let runs = 0
+        yield* start(
+          (_object, n) =>
+            Effect.gen(function* () {
+              runs = n
+              if (n > 3) return Action.awaitChange
+              const k = yield* KubeClient.KubeClient
+              yield* k.patch(
+                Widget,
+                { namespace: "ns", name: "a" },
+                { type: "merge", patch: { spec: { size: n + 1 } } }
+              )
+              return Action.requeueAfter(0)
+            }).pipe(Effect.orDie),
+          // A poll that never comes in this test: only the watch event can let the key run.
+          { freshReadPoll: "1 hour" }
+        )
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(runs).toBe(4)
+      })
+    )
+  )
+
   it.effect("stops when interrupted", () =>
     withFake(
       Effect.gen(function* () {
