@@ -10,17 +10,24 @@
  * Run: `npm run bench -w @obol/test-envs`. This is a measurement, not a test: it asserts nothing.
  */
 import { Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as Watcher from "@obol/controller/Watcher"
 import { ConfigMap } from "@obol/kube/builtin/ConfigMap"
+import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeConfig from "@obol/kube/KubeConfig"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
 import * as Stack from "../src/Stack.ts"
 
 const N = Number(process.env["BENCH_OFFERS"] ?? 100)
+/** BENCH_TRAEFIK_THROTTLE: Traefik's provider throttle (the Stack's default is 100ms; Traefik's own is 2s). */
+const throttle = process.env["BENCH_TRAEFIK_THROTTLE"]
 const scope = Effect.runSync(Scope.make())
 const stack = await Effect.runPromise(
-  Stack.start({ progress: (line) => console.error(`stack: ${line}`) }).pipe(Scope.provide(scope))
+  Stack.start({
+    progress: (line) => console.error(`stack: ${line}`),
+    ...(throttle === undefined ? {} : { traefikThrottle: throttle })
+  }).pipe(Scope.provide(scope))
 )
 const api = (method: string, path: string, body?: unknown, contentType?: string) =>
   Effect.runPromise(stack.http.request(method, path, body, contentType))
@@ -87,13 +94,79 @@ const baseline = () =>
     Effect.runPromise
   )
 
+/** When each offer's stages were first seen in a watch: PaymentRoute, admitted, HTTPRoute, accepted. */
+const stages = new Map<string, { route?: number; admitted?: number; httpRoute?: number; accepted?: number }>()
+const stageOf = (offer: string) => {
+  let s = stages.get(offer)
+  if (s === undefined) stages.set(offer, (s = {}))
+  return s
+}
+const ownerOf = (object: {
+  readonly metadata: { readonly ownerReferences?: ReadonlyArray<{ readonly name: string }> }
+}) => object.metadata.ownerReferences?.[0]?.name
+const observe = Effect.gen(function* () {
+  const client = yield* KubeClient.KubeClient
+  const routes = Watcher.watch(client, PaymentRoute, { namespace: ns }).pipe(
+    Stream.runForEach((event) =>
+      Effect.sync(() => {
+        const objects = event._tag === "Restarted" ? event.objects : event._tag === "Applied" ? [event.object] : []
+        const now = performance.now()
+        for (const route of objects) {
+          const s = stageOf(route.spec.offer.name)
+          s.route ??= now
+          if (route.status?.admitted === true) s.admitted ??= now
+        }
+      })
+    )
+  )
+  const httpRoutes = Watcher.watch(client, HTTPRoute, { namespace: ns }).pipe(
+    Stream.runForEach((event) =>
+      Effect.sync(() => {
+        const objects = event._tag === "Restarted" ? event.objects : event._tag === "Applied" ? [event.object] : []
+        const now = performance.now()
+        for (const route of objects) {
+          const offer = ownerOf(route)
+          if (offer === undefined) continue
+          const s = stageOf(offer)
+          s.httpRoute ??= now
+          const accepted = (route.status?.parents ?? []).some((p) =>
+            (p.conditions ?? []).some((c) => c.type === "Accepted" && c.status === "True")
+          )
+          if (accepted) s.accepted ??= now
+        }
+      })
+    )
+  )
+  yield* Effect.all([routes, httpRoutes], { concurrency: "unbounded", discard: true })
+}).pipe(
+  Effect.provide(NodeKubeClient.layer.pipe(Layer.provide(KubeConfig.layerFromFile(stack.kubeconfig)))),
+  Effect.runFork
+)
+
 try {
   const base = await baseline()
   const oneAtATime: Array<number> = []
+  const breakdown: Record<"route" | "admitted" | "httpRoute" | "accepted" | "served", Array<number>> = {
+    route: [],
+    admitted: [],
+    httpRoute: [],
+    accepted: [],
+    served: []
+  }
   for (let i = 0; i < N; i++) {
     const started = performance.now()
     await apply(`seq-${i}`)
-    oneAtATime.push(await first402(`seq-${i}`, started))
+    const took = await first402(`seq-${i}`, started)
+    oneAtATime.push(took)
+    const s = stageOf(`seq-${i}`)
+    // Each stage's own share: from the previous stage's time to this one's.
+    let previous = started
+    for (const stage of ["route", "admitted", "httpRoute", "accepted"] as const) {
+      const at = s[stage] ?? Number.NaN
+      breakdown[stage].push(at - previous)
+      previous = at
+    }
+    breakdown.served.push(started + took - previous)
   }
   const burstStarted = performance.now()
   await Promise.all(Array.from({ length: N }, (_, i) => apply(`burst-${i}`)))
@@ -106,7 +179,16 @@ try {
   console.log(row("ConfigMap created → its watch event (API server baseline)", base))
   console.log(row("one offer at a time: applied → 402 through Traefik", oneAtATime))
   console.log(row(`${N} offers at once: applied → 402 through Traefik`, burst))
+  console.log("\none offer at a time, where the time goes (each stage from the previous one, first seen in a watch)")
+  console.log("| stage | p50 ms | p99 ms |")
+  console.log("|---|---:|---:|")
+  console.log(row("applied → PaymentRoute exists (controller)", breakdown.route))
+  console.log(row("→ PaymentRoute admitted (verifier)", breakdown.admitted))
+  console.log(row("→ HTTPRoute exists (controller)", breakdown.httpRoute))
+  console.log(row("→ HTTPRoute Accepted (Traefik's status write)", breakdown.accepted))
+  console.log(row("→ first 402 through Traefik (Traefik's reload)", breakdown.served))
   console.log(`all ${N} of the burst answered 402 within ${Math.max(...burst).toFixed(0)} ms`)
 } finally {
+  await Effect.runPromise(Fiber.interrupt(observe))
   await Effect.runPromise(Scope.close(scope, Exit.void))
 }
