@@ -3,19 +3,22 @@
  * others (`watches`), keep each in a `Store`, queue the keys of primary objects that need
  * attention in a `Scheduler`, and run `reconcile` with the *current* cached object.
  *
- * Expected flow:
- * 1. Start one `Watcher` per kind; each feeds its store.
- * 2. Queue primary keys: every object on a (re)list; on a change, only when the generation,
- *    deletion timestamp, finalizers or labels changed (the default `generation` predicate, so our
- *    own status writes do not loop); owned objects queue their controller owner; watched objects
- *    queue the keys their mapper returns. An event that only echoes one of this controller's own
- *    writes (its resourceVersion is the one our write returned: `Echoes`) queues nothing: the
- *    reconcile that wrote it already knew, and a reconcile that wants another pass asks for it.
- * 3. Wait until every store has its first full list; no reconcile runs before.
- * 4. For each due key: read the object from the store (gone: nothing to do); if the cache is
- *    older than our own last write, wait for it; otherwise run `reconcile(object)`.
- * 5. Success: follow the `Action` (requeue after a delay, or wait for a change). `Terminal`
- *    failure: log, count, no retry. Any other failure or defect: retry with per-key backoff.
+ * Expected flow, as named stages:
+ * 1. **Follow**: one `Watcher` per kind feeds its `Store`.
+ * 2. **Trigger** (`Triggers`): `self` queues primary keys (every object on a (re)list; on a change,
+ *    only when the predicate says so: by default generation, deletion timestamp, finalizers or
+ *    labels, so our own status writes do not loop); `owners` queues an owned object's controller
+ *    owner; `mapped` queues the keys a mapper returns. An event that only echoes one of this
+ *    controller's own writes (its resourceVersion is the one our write returned: `Echoes`) queues
+ *    nothing: the reconcile that wrote it already knew, and a reconcile that wants another pass
+ *    asks for it.
+ * 3. **Sync**: no reconcile runs before every store has its first full list.
+ * 4. **Reconcile** (span `Controller.reconcile` with the controller and key): read the object from
+ *    the store (gone: nothing to do); if the cache is older than our own last write, hold the key
+ *    until the watch brings that write; otherwise run `reconcile(object)`.
+ * 5. **Outcome** (`Outcome.of`, a pure policy): an `Action` is success (requeue after a delay, or
+ *    wait for a change); a `Terminal` failure is counted, logged and published as a Warning Event,
+ *    never retried; any other failure or defect is retried with per-key backoff.
  *
  * Guarantees: a key is never reconciled twice at once; at most `concurrency` reconciles run;
  * reconcile sees the object as stored, never an event. The reconciler's Kubernetes writes go
@@ -37,9 +40,10 @@ import * as Echoes from "./Echoes.ts"
 import { EventRecorder } from "./EventRecorder.ts"
 import { Health } from "./Health.ts"
 import * as Metrics from "./Metrics.ts"
+import * as Outcome from "./Outcome.ts"
 import * as Scheduler from "./Scheduler.ts"
 import * as Store from "./Store.ts"
-import * as Terminal from "./Terminal.ts"
+import * as Triggers from "./Triggers.ts"
 import * as Watcher from "./Watcher.ts"
 import * as WriteTracker from "./WriteTracker.ts"
 
@@ -88,12 +92,9 @@ export interface Options<P extends ResourceKind, E, R> {
   /**
    * `generation` (default): changes that only touch status or unrelated metadata do not queue
    * the object. `any`: every change does. A function decides per change (`previous` is undefined
-   * for an object not seen before); compose it with {@link generationChanged} to widen the default.
+   * for an object not seen before); compose it with `Triggers.generationChanged` to widen the default.
    */
-  readonly predicate?:
-    | "generation"
-    | "any"
-    | ((previous: Store.KubeObject | undefined, next: Store.KubeObject) => boolean)
+  readonly predicate?: "generation" | "any" | Triggers.Predicate
   readonly watcher?: Watcher.Options
   readonly scheduler?: Omit<Scheduler.Options, "name" | "concurrency">
   /**
@@ -114,44 +115,6 @@ export interface Status {
   /** The most recent list/watch failure per kind, cleared by the next success. */
   readonly errors: () => ReadonlyArray<{ readonly kind: string; readonly error: KubeError.KubeError }>
 }
-
-const sameStrings = (a: ReadonlyArray<string> | undefined, b: ReadonlyArray<string> | undefined) =>
-  (a ?? []).length === (b ?? []).length && (a ?? []).every((x, i) => x === b?.[i])
-
-const sameLabels = (a: Record<string, string> | undefined, b: Record<string, string> | undefined) => {
-  const ka = Object.keys(a ?? {})
-  return ka.length === Object.keys(b ?? {}).length && ka.every((k) => a?.[k] === b?.[k])
-}
-
-/**
- * The default predicate: does this change deserve a reconcile?
- *
- * @category predicates
- */
-export const generationChanged = (previous: Store.KubeObject | undefined, next: Store.KubeObject): boolean => {
-  if (previous === undefined) return true
-  const a = previous.metadata
-  const b = next.metadata
-  return (
-    a.generation !== b.generation ||
-    a.deletionTimestamp !== b.deletionTimestamp ||
-    !sameStrings(a.finalizers, b.finalizers) ||
-    !sameLabels(a.labels, b.labels) ||
-    a.uid !== b.uid
-  )
-}
-
-/**
- * Maps an object to the keys of its controller owners of `owner` kind (same namespace).
- *
- * @category constructors
- */
-export const controllerOwnerKeys =
-  (owner: ResourceKind) =>
-  (object: Store.KubeObject): ReadonlyArray<Store.Key> =>
-    (object.metadata.ownerReferences ?? [])
-      .filter((ref) => ref.controller === true && ref.kind === owner.kind && ref.apiVersion === owner.apiVersion)
-      .map((ref) => Store.key({ namespace: object.metadata.namespace, name: ref.name }))
 
 const kindId = (kind: ResourceKind) => `${kind.apiVersion}/${kind.kind}`
 
@@ -252,25 +215,22 @@ export const run = <P extends ResourceKind, E, R>(
       }
 
       const primary = storeFor(options.for)
-      const predicate =
+      const predicate: Triggers.Predicate =
         options.predicate === "any"
           ? () => true
           : typeof options.predicate === "function"
             ? options.predicate
-            : generationChanged
+            : Triggers.generationChanged
       const scheduleAll = (keys: Iterable<Store.Key>) =>
         Effect.forEach(keys, (k) => scheduler.schedule(k), { discard: true })
 
-      /** Feeds one kind's store and turns its events into primary keys. */
-      const follow = (
-        kind: ResourceKind,
-        watcherOptions: Watcher.Options,
-        keysOf: (
-          event: Watcher.Event<Store.KubeObject>,
-          previous: Store.KubeObject | undefined,
-          vanished: ReadonlyArray<Store.KubeObject>
-        ) => ReadonlyArray<Store.Key>
-      ) => {
+      /**
+       * Feeds one kind's store and queues the primary keys its trigger names, except for the echo
+       * of our own write; a primary key held back for a stale cache runs once the cache catches up.
+       */
+      const follow = (kind: ResourceKind, watcherOptions: Watcher.Options, trigger: Triggers.Trigger) => {
+        const id = kindId(kind)
+        const isPrimary = id === kindId(options.for)
         const writer = storeFor(kind)
         return Watcher.watch(client, kind, watcherOptions).pipe(
           Stream.runForEach((event) =>
@@ -283,7 +243,7 @@ export const run = <P extends ResourceKind, E, R>(
                   return Effect.void
                 case "Restarted": {
                   errors.delete(kind.kind)
-                  echoes.forgetKind(kindId(kind))
+                  echoes.forgetKind(id)
                   // Objects deleted while we were not watching are missing from the relist; their
                   // deletion is an event too (client-go's DeletedFinalStateUnknown).
                   const present = new Set(typed.objects.map(Store.keyOf))
@@ -291,7 +251,7 @@ export const run = <P extends ResourceKind, E, R>(
                   // Queue first, then fill the store (which may mark it ready and let reconciles
                   // start), so the first reconciles see every key this list produced.
                   return Effect.andThen(
-                    scheduleAll(keysOf(typed, undefined, vanished)),
+                    scheduleAll(trigger(typed, undefined, vanished)),
                     Effect.sync(() => writer.reset(typed.objects))
                   )
                 }
@@ -301,24 +261,30 @@ export const run = <P extends ResourceKind, E, R>(
                   previous = Option.getOrUndefined(writer.store.get(key))
                   writer.apply(typed.object)
                   // A key held back for a stale cache runs as soon as the cache holds our write.
-                  if (awaitingFresh.has(key) && tracker.isFresh(key, typed.object.metadata.resourceVersion)) {
+                  const version = typed.object.metadata.resourceVersion
+                  if (isPrimary && awaitingFresh.has(key) && tracker.isFresh(key, version)) {
                     awaitingFresh.delete(key)
-                    echoes.isEcho(kindId(kind), key, typed.object.metadata.resourceVersion)
+                    echoes.isEcho(id, key, version)
                     return scheduler.schedule(key)
                   }
                   // Our own write coming back: the reconcile that made it already knew.
-                  if (echoes.isEcho(kindId(kind), key, typed.object.metadata.resourceVersion)) return Effect.void
+                  if (echoes.isEcho(id, key, version)) return Effect.void
                   break
                 }
-                case "Deleted":
+                case "Deleted": {
                   errors.delete(kind.kind)
-                  previous = Option.getOrUndefined(writer.store.get(Store.keyOf(typed.object)))
-                  echoes.forget(kindId(kind), Store.keyOf(typed.object))
-                  awaitingFresh.delete(Store.keyOf(typed.object))
+                  const key = Store.keyOf(typed.object)
+                  previous = Option.getOrUndefined(writer.store.get(key))
+                  echoes.forget(id, key)
+                  if (isPrimary) {
+                    awaitingFresh.delete(key)
+                    tracker.forget(key)
+                  }
                   writer.delete(typed.object)
                   break
+                }
               }
-              return scheduleAll(keysOf(typed, previous, []))
+              return scheduleAll(trigger(typed, previous, []))
             })
           ),
           Effect.forkScoped
@@ -332,43 +298,14 @@ export const run = <P extends ResourceKind, E, R>(
       yield* follow(
         options.for,
         { ...selection, ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }) },
-        (event, previous) => {
-          switch (event._tag) {
-            case "Restarted":
-              return event.objects.map(Store.keyOf)
-            case "Applied":
-              return predicate(previous, event.object) ? [Store.keyOf(event.object)] : []
-            case "Deleted":
-              tracker.forget(Store.keyOf(event.object))
-              return []
-            default:
-              return []
-          }
-        }
+        Triggers.self(predicate)
       )
-      const related =
-        (map: (object: Store.KubeObject) => ReadonlyArray<Store.Key>) =>
-        (
-          event: Watcher.Event<Store.KubeObject>,
-          _previous: Store.KubeObject | undefined,
-          vanished: ReadonlyArray<Store.KubeObject>
-        ): ReadonlyArray<Store.Key> => {
-          switch (event._tag) {
-            case "Restarted":
-              return [...event.objects, ...vanished].flatMap(map)
-            case "Applied":
-            case "Deleted":
-              return map(event.object)
-            default:
-              return []
-          }
-        }
-      for (const kind of options.owns ?? []) yield* follow(kind, selection, related(controllerOwnerKeys(options.for)))
+      for (const kind of options.owns ?? []) yield* follow(kind, selection, Triggers.owners(options.for))
       for (const watched of options.watches ?? []) {
         yield* follow(
           watched.kind,
           selection,
-          related((object) => watched.map(object as never, context))
+          Triggers.mapped((object) => watched.map(object as never, context))
         )
       }
 
@@ -405,51 +342,44 @@ export const run = <P extends ResourceKind, E, R>(
             Metrics.reconcileTime.pipe(Metric.withAttributes(attributes)),
             ((yield* Clock.currentTimeMillis) - started) / 1000
           )
-          const count = (result: string) =>
-            Metric.update(Metrics.reconcileTotal.pipe(Metric.withAttributes({ ...attributes, result })), 1)
-          if (exit._tag === "Success") {
-            const action = exit.value
-            if (action._tag === "RequeueAfter") {
-              yield* count("requeue_after")
-              return { _tag: "Succeeded", requeueAfter: action.delay } as const
-            }
-            yield* count("success")
-            return { _tag: "Succeeded" } as const
-          }
-          const failure = exit.cause.reasons.find((r) => r._tag === "Fail")
-          const error = failure?._tag === "Fail" ? failure.error : undefined
-          if (Terminal.isTerminal(error)) {
-            yield* count("terminal")
-            yield* Metric.update(Metrics.terminalErrors.pipe(Metric.withAttributes(attributes)), 1)
-            yield* Effect.logWarning(`Reconcile of ${options.for.kind} ${key} failed permanently`).pipe(
-              Effect.annotateLogs({ controller: options.name, reason: error.reason, message: error.message })
-            )
-            if (recorder._tag === "Some") {
-              const { metadata } = cached.value
-              yield* recorder.value.publish({
-                regarding: {
-                  apiVersion: options.for.apiVersion,
-                  kind: options.for.kind,
-                  name: metadata.name ?? "",
-                  ...(metadata.namespace === undefined ? {} : { namespace: metadata.namespace }),
-                  ...(metadata.uid === undefined ? {} : { uid: metadata.uid })
-                },
-                type: "Warning",
-                reason: error.reason,
-                action: "Reconcile",
-                note: error.message
-              })
-            }
-            return { _tag: "Terminal" } as const
-          }
-          yield* count("error")
-          yield* Metric.update(Metrics.reconcileErrors.pipe(Metric.withAttributes(attributes)), 1)
-          yield* Effect.logWarning(`Reconcile of ${options.for.kind} ${key} failed; retrying with backoff`).pipe(
-            Effect.annotateLogs({ controller: options.name, cause: String(error ?? exit.cause) })
+          const verdict = Outcome.of(exit)
+          yield* Metric.update(
+            Metrics.reconcileTotal.pipe(Metric.withAttributes({ ...attributes, result: verdict.result })),
+            1
           )
-          const retryAfter = KubeError.isKubeError(error) ? Option.getOrUndefined(error.retryAfter) : undefined
-          return { _tag: "Failed", ...(retryAfter === undefined ? {} : { retryAfter }) } as const
-        })
+          switch (verdict._tag) {
+            case "Terminal": {
+              yield* Metric.update(Metrics.terminalErrors.pipe(Metric.withAttributes(attributes)), 1)
+              yield* Effect.logWarning(`Reconcile of ${options.for.kind} ${key} failed permanently`).pipe(
+                Effect.annotateLogs({ controller: options.name, reason: verdict.reason, message: verdict.message })
+              )
+              if (recorder._tag === "Some") {
+                const { metadata } = cached.value
+                yield* recorder.value.publish({
+                  regarding: {
+                    apiVersion: options.for.apiVersion,
+                    kind: options.for.kind,
+                    name: metadata.name ?? "",
+                    ...(metadata.namespace === undefined ? {} : { namespace: metadata.namespace }),
+                    ...(metadata.uid === undefined ? {} : { uid: metadata.uid })
+                  },
+                  type: "Warning",
+                  reason: verdict.reason,
+                  action: "Reconcile",
+                  note: verdict.message
+                })
+              }
+              break
+            }
+            case "Retry":
+              yield* Metric.update(Metrics.reconcileErrors.pipe(Metric.withAttributes(attributes)), 1)
+              yield* Effect.logWarning(`Reconcile of ${options.for.kind} ${key} failed; retrying with backoff`).pipe(
+                Effect.annotateLogs({ controller: options.name, cause: verdict.cause })
+              )
+              break
+          }
+          return verdict.scheduled
+        }).pipe(Effect.withSpan("Controller.reconcile", { attributes: { controller: options.name, key } }))
 
       return yield* scheduler.run(work)
     })

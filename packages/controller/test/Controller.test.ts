@@ -9,6 +9,7 @@ import * as Action from "@obol/controller/Action"
 import * as Controller from "@obol/controller/Controller"
 import * as EventRecorder from "@obol/controller/EventRecorder"
 import * as Terminal from "@obol/controller/Terminal"
+import * as Triggers from "@obol/controller/Triggers"
 import { configMap, Widget, widget } from "./utils/kinds.ts"
 
 const settle = Effect.gen(function* () {
@@ -108,7 +109,7 @@ describe("Controller", () => {
         yield* client.create(Widget, widget("a"))
         const { runs } = yield* start(undefined, {
           predicate: (previous, next) =>
-            Controller.generationChanged(previous, next) ||
+            Triggers.generationChanged(previous, next) ||
             previous?.metadata.annotations?.["hold"] !== next.metadata.annotations?.["hold"]
         })
         const ref = { namespace: "ns", name: "a" }

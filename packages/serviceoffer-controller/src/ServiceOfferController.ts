@@ -10,6 +10,7 @@ import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { pausedAnnotation, ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Controller from "@obol/controller/Controller"
+import * as Triggers from "@obol/controller/Triggers"
 import { EndpointSlice, serviceNameLabel } from "@obol/kube/builtin/EndpointSlice"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Service } from "@obol/kube/builtin/Service"
@@ -81,7 +82,7 @@ export const run = (options: Options = {}) => {
     reconcile: (offer, context) => ServiceOfferReconciler.reconcile(offer, context, applied),
     // The default, plus obol-stack's pause annotation (annotations alone do not change the generation).
     predicate: (previous, next) =>
-      Controller.generationChanged(previous, next) ||
+      Triggers.generationChanged(previous, next) ||
       previous?.metadata.annotations?.[pausedAnnotation] !== next.metadata.annotations?.[pausedAnnotation],
     concurrency: options.concurrency ?? 4,
     ...(options.namespace === undefined ? {} : { namespace: options.namespace })
