@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, ConfigProvider, Effect, Exit } from "effect"
+import { Cause, Exit } from "effect"
 import * as Main from "@obol/controller/Main"
 
 const code = (exit: Exit.Exit<unknown, unknown>) => {
@@ -31,13 +31,4 @@ describe("Main", () => {
       ""
     ])
   })
-
-  it.effect("listens on LISTEN_ADDRESS when set, and on every interface otherwise", () =>
-    Effect.gen(function* () {
-      const read = (env: Record<string, string>) =>
-        Main.listenConfig.parse(ConfigProvider.fromUnknown(env)).pipe(Effect.orDie)
-      expect(yield* read({ LISTEN_ADDRESS: "127.0.0.1" })).toEqual({ host: "127.0.0.1" })
-      expect(yield* read({})).toEqual({})
-    })
-  )
 })

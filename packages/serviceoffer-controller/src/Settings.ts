@@ -1,7 +1,7 @@
 /**
  * Every setting of the serviceoffer-controller process, read from the environment through
  * Effect `Config`, and the `--help` text listing them (name, environment variable, default).
- * One table drives both, so the help can never miss a setting.
+ * Each variable is one `Setting`, so the help can never miss a setting or show another default.
  *
  * @since 0.1.0
  */
@@ -9,77 +9,105 @@ import { Config, Duration, Effect, Option, Result } from "effect"
 import * as Children from "./Children.ts"
 import * as Networks from "@obol/x402/Networks"
 import * as Main from "@obol/controller/Main"
+import * as Setting from "@obol/controller/Setting"
 
-interface Entry {
-  readonly env: string
-  readonly fallback: string
-  readonly help: string
+const service = Children.defaultSettings.verifierService
+
+/**
+ * Every variable the process reads, each defined once (name, default, help, how it is read).
+ *
+ * @category constants
+ */
+export const settings = {
+  kubeconfig: Setting.documented("KUBECONFIG", "(~/.kube/config, then in-cluster)", "cluster to manage"),
+  namespace: Setting.optional("WATCH_NAMESPACE", "(all namespaces)", "watch ServiceOffers in this namespace only"),
+  verifierAddress: Setting.string(
+    "VERIFIER_ADDRESS",
+    Children.defaultSettings.verifierAddress,
+    "ForwardAuth address; {namespace} and {name} name the offer"
+  ),
+  verifierService: Setting.make("VERIFIER_SERVICE", {
+    help: "the verifier's Service (namespace/name:port), the HTTPRoute backend of pay-on-success offers",
+    fallback: `${service.namespace}/${service.name}:${service.port}`,
+    config: Config.String("VERIFIER_SERVICE").pipe(
+      Config.option,
+      Config.mapEffect((value) => {
+        if (value._tag === "None") return Effect.succeed(service)
+        const match = /^([a-z0-9-]+)\/([a-z0-9-]+):([0-9]{1,5})$/u.exec(value.value)
+        return match === null
+          ? Effect.die(
+              new Error(
+                `VERIFIER_SERVICE must be namespace/name:port, e.g. x402/x402-verifier:8080; got "${value.value}"`
+              )
+            )
+          : Effect.succeed({ namespace: match[1]!, name: match[2]!, port: Number(match[3]) })
+      })
+    )
+  }),
+  upstreamNamespaces: Setting.make("UPSTREAM_NAMESPACES", {
+    help: "comma-separated namespaces whose Services offers in other namespaces may sell; * for any",
+    fallback: "llm",
+    config: Config.String("UPSTREAM_NAMESPACES").pipe(
+      Config.withDefault("llm"),
+      Config.map((value): ReadonlyArray<string> | "*" => {
+        const names = value
+          .split(",")
+          .map((n) => n.trim())
+          .filter((n) => n !== "")
+        return names.includes("*") ? "*" : names
+      })
+    )
+  }),
+  gatewayNamespace: Setting.string("GATEWAY_NAMESPACE", "traefik", "namespace of the Gateway HTTPRoutes attach to"),
+  gatewayName: Setting.string("GATEWAY_NAME", "traefik-gateway", "name of that Gateway"),
+  gatewaySection: Setting.string("GATEWAY_SECTION", "web", "listener (sectionName) of that Gateway; empty for none"),
+  publicBaseUrl: Setting.string(
+    "PUBLIC_BASE_URL",
+    Children.defaultSettings.publicBaseUrl,
+    "public URL of the Gateway, for endpoints and registrations"
+  ),
+  fieldManager: Setting.string("FIELD_MANAGER", "serviceoffer-controller", "server-side apply field manager"),
+  networksJson: Setting.optional(
+    "NETWORKS_JSON",
+    "(Base, Polygon and Avalanche, mainnets and testnets, with USDC)",
+    "extra networks: JSON [{names, caip2, usdc:{address,decimals,eip712Name,eip712Version}}]"
+  ),
+  approxTokensPerRequest: Setting.int(
+    "APPROX_TOKENS_PER_REQUEST",
+    1000,
+    "tokens assumed per request when pricing perMTok offers"
+  ),
+  healthPeriodSeconds: Setting.int("HEALTH_PERIOD_SECONDS", 30, "how often upstream health is re-probed"),
+  concurrency: Setting.int("CONCURRENCY", 4, "offers reconciled at once"),
+  healthPort: Setting.port("HEALTH_PORT", 8081, "port of /healthz, /readyz and /metrics"),
+  wellKnownPort: Setting.port("WELL_KNOWN_PORT", 8082, "port of /.well-known/agent-registration.json (public)"),
+  agentName: Setting.string("AGENT_NAME", "Obol Stack seller", "name in the registration document"),
+  agentDescription: Setting.string(
+    "AGENT_DESCRIPTION",
+    "Services sold with x402 payments",
+    "description in the registration document"
+  ),
+  agentImage: Setting.optional("AGENT_IMAGE", "(none)", "image URL in the registration document"),
+  controllerNamespace: Setting.namespace(
+    "CONTROLLER_NAMESPACE",
+    "namespace of the controller's Service (for the well-known HTTPRoute)"
+  ),
+  controllerService: Setting.string(
+    "CONTROLLER_SERVICE",
+    "serviceoffer-controller",
+    "the controller's Service name (for the well-known HTTPRoute)"
+  ),
+  listen: Setting.listen,
+  leaseNamespace: Setting.leaseNamespace,
+  identity: Setting.identity
 }
 
 /**
+ * The `--help` rows, in order.
+ *
  * @category constants
  */
-export const table: ReadonlyArray<Entry> = [
-  { env: "KUBECONFIG", fallback: "(~/.kube/config, then in-cluster)", help: "cluster to manage" },
-  { env: "WATCH_NAMESPACE", fallback: "(all namespaces)", help: "watch ServiceOffers in this namespace only" },
-  {
-    env: "VERIFIER_ADDRESS",
-    fallback: Children.defaultSettings.verifierAddress,
-    help: "ForwardAuth address; {namespace} and {name} name the offer"
-  },
-  {
-    env: "VERIFIER_SERVICE",
-    fallback: "x402/x402-verifier:8080",
-    help: "the verifier's Service (namespace/name:port), the HTTPRoute backend of pay-on-success offers"
-  },
-  {
-    env: "UPSTREAM_NAMESPACES",
-    fallback: "llm",
-    help: "comma-separated namespaces whose Services offers in other namespaces may sell; * for any"
-  },
-  { env: "GATEWAY_NAMESPACE", fallback: "traefik", help: "namespace of the Gateway HTTPRoutes attach to" },
-  { env: "GATEWAY_NAME", fallback: "traefik-gateway", help: "name of that Gateway" },
-  { env: "GATEWAY_SECTION", fallback: "web", help: "listener (sectionName) of that Gateway; empty for none" },
-  {
-    env: "PUBLIC_BASE_URL",
-    fallback: Children.defaultSettings.publicBaseUrl,
-    help: "public URL of the Gateway, for endpoints and registrations"
-  },
-  { env: "FIELD_MANAGER", fallback: "serviceoffer-controller", help: "server-side apply field manager" },
-  {
-    env: "NETWORKS_JSON",
-    fallback: "(Base, Polygon and Avalanche, mainnets and testnets, with USDC)",
-    help: "extra networks: JSON [{names, caip2, usdc:{address,decimals,eip712Name,eip712Version}}]"
-  },
-  {
-    env: "APPROX_TOKENS_PER_REQUEST",
-    fallback: "1000",
-    help: "tokens assumed per request when pricing perMTok offers"
-  },
-  { env: "HEALTH_PERIOD_SECONDS", fallback: "30", help: "how often upstream health is re-probed" },
-  { env: "CONCURRENCY", fallback: "4", help: "offers reconciled at once" },
-  { env: "HEALTH_PORT", fallback: "8081", help: "port of /healthz, /readyz and /metrics" },
-  { env: "WELL_KNOWN_PORT", fallback: "8082", help: "port of /.well-known/agent-registration.json (public)" },
-  { env: "AGENT_NAME", fallback: "Obol Stack seller", help: "name in the registration document" },
-  {
-    env: "AGENT_DESCRIPTION",
-    fallback: "Services sold with x402 payments",
-    help: "description in the registration document"
-  },
-  { env: "AGENT_IMAGE", fallback: "(none)", help: "image URL in the registration document" },
-  {
-    env: "CONTROLLER_NAMESPACE",
-    fallback: "(POD_NAMESPACE, else default)",
-    help: "namespace of the controller's Service (for the well-known HTTPRoute)"
-  },
-  {
-    env: "CONTROLLER_SERVICE",
-    fallback: "serviceoffer-controller",
-    help: "the controller's Service name (for the well-known HTTPRoute)"
-  },
-  Main.listenSetting,
-  ...Main.leaderElectionSettings
-]
+export const table: ReadonlyArray<Main.Setting> = Object.values(settings)
 
 /**
  * The help text for `--help`.
@@ -95,67 +123,33 @@ export const help = (bin: string) =>
  * @category constructors
  */
 export const fromEnv = Effect.gen(function* () {
-  const optional = (name: string) => Config.String(name).pipe(Config.option)
-  const networksJson = yield* optional("NETWORKS_JSON")
-  const networks = Networks.configured(Option.getOrUndefined(networksJson))
+  const read = yield* Setting.read(settings)
+  const networks = Networks.configured(Option.getOrUndefined(read.networksJson))
   if (Result.isFailure(networks)) return yield* Effect.die(new Error(networks.failure))
-  const section = yield* Config.String("GATEWAY_SECTION").pipe(Config.withDefault("web"))
   return {
-    namespace: yield* optional("WATCH_NAMESPACE"),
-    verifierAddress: yield* Config.String("VERIFIER_ADDRESS").pipe(
-      Config.withDefault(Children.defaultSettings.verifierAddress)
-    ),
-    verifierService: yield* Config.String("VERIFIER_SERVICE").pipe(
-      Config.option,
-      Effect.flatMap((value) => {
-        if (value._tag === "None") return Effect.succeed(Children.defaultSettings.verifierService)
-        const match = /^([a-z0-9-]+)\/([a-z0-9-]+):([0-9]{1,5})$/u.exec(value.value)
-        return match === null
-          ? Effect.die(
-              new Error(
-                `VERIFIER_SERVICE must be namespace/name:port, e.g. x402/x402-verifier:8080; got "${value.value}"`
-              )
-            )
-          : Effect.succeed({ namespace: match[1]!, name: match[2]!, port: Number(match[3]) })
-      })
-    ),
-    upstreamNamespaces: yield* Config.String("UPSTREAM_NAMESPACES").pipe(
-      Config.withDefault("llm"),
-      Config.map((value): ReadonlyArray<string> | "*" => {
-        const names = value
-          .split(",")
-          .map((n) => n.trim())
-          .filter((n) => n !== "")
-        return names.includes("*") ? "*" : names
-      })
-    ),
+    namespace: read.namespace,
+    verifierAddress: read.verifierAddress,
+    verifierService: read.verifierService,
+    upstreamNamespaces: read.upstreamNamespaces,
     gateway: {
-      namespace: yield* Config.String("GATEWAY_NAMESPACE").pipe(Config.withDefault("traefik")),
-      name: yield* Config.String("GATEWAY_NAME").pipe(Config.withDefault("traefik-gateway")),
-      ...(section === "" ? {} : { sectionName: section })
+      namespace: read.gatewayNamespace,
+      name: read.gatewayName,
+      ...(read.gatewaySection === "" ? {} : { sectionName: read.gatewaySection })
     },
-    publicBaseUrl: yield* Config.String("PUBLIC_BASE_URL").pipe(
-      Config.withDefault(Children.defaultSettings.publicBaseUrl)
-    ),
-    fieldManager: yield* Config.String("FIELD_MANAGER").pipe(Config.withDefault("serviceoffer-controller")),
+    publicBaseUrl: read.publicBaseUrl,
+    fieldManager: read.fieldManager,
     networks: networks.success,
-    approxTokensPerRequest: yield* Config.Int("APPROX_TOKENS_PER_REQUEST").pipe(Config.withDefault(1000)),
-    healthPeriod: Duration.seconds(yield* Config.Int("HEALTH_PERIOD_SECONDS").pipe(Config.withDefault(30))),
+    approxTokensPerRequest: read.approxTokensPerRequest,
+    healthPeriod: Duration.seconds(read.healthPeriodSeconds),
     tombstoneTimeout: Duration.minutes(2),
-    concurrency: yield* Config.Int("CONCURRENCY").pipe(Config.withDefault(4)),
-    healthPort: yield* Config.Port("HEALTH_PORT").pipe(Config.withDefault(8081)),
-    listen: yield* Main.listenConfig,
-    leaseNamespace: yield* Main.namespaceConfig("LEASE_NAMESPACE"),
-    identity: yield* Main.identityConfig,
-    wellKnownPort: yield* Config.Port("WELL_KNOWN_PORT").pipe(Config.withDefault(8082)),
-    agent: {
-      name: yield* Config.String("AGENT_NAME").pipe(Config.withDefault("Obol Stack seller")),
-      description: yield* Config.String("AGENT_DESCRIPTION").pipe(
-        Config.withDefault("Services sold with x402 payments")
-      ),
-      image: yield* optional("AGENT_IMAGE")
-    },
-    controllerNamespace: yield* Main.namespaceConfig("CONTROLLER_NAMESPACE"),
-    controllerService: yield* Config.String("CONTROLLER_SERVICE").pipe(Config.withDefault("serviceoffer-controller"))
+    concurrency: read.concurrency,
+    healthPort: read.healthPort,
+    listen: read.listen,
+    leaseNamespace: read.leaseNamespace,
+    identity: read.identity,
+    wellKnownPort: read.wellKnownPort,
+    agent: { name: read.agentName, description: read.agentDescription, image: read.agentImage },
+    controllerNamespace: read.controllerNamespace,
+    controllerService: read.controllerService
   }
 })
