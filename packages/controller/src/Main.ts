@@ -32,6 +32,16 @@ export const launch = <E>(layer: Layer.Layer<never, E>): void =>
   Layer.launch(layer).pipe(NodeRuntime.runMain({ teardown }))
 
 /**
+ * A process's entry point: prints `help()` for `--help`, else launches `layer`.
+ *
+ * @category constructors
+ */
+export const main = <E>(help: () => string, layer: Layer.Layer<never, E>): void => {
+  if (process.argv.includes("--help")) console.log(help())
+  else launch(layer)
+}
+
+/**
  * One environment variable a process reads, for its `--help` text.
  *
  * @category models

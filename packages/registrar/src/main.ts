@@ -1,18 +1,13 @@
 /**
  * The registrar process: Layer composition only. Settings come from the environment (`--help`
  * lists them); leader election decides which replica sends transactions (two registrars with one
- * key would race for nonces); every replica serves /healthz, /readyz and /metrics.
+ * key would race for nonces); every replica serves /healthz, /readyz and /metrics (`Manager`).
  */
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, Option } from "effect"
-import { HttpRouter } from "effect/http"
 import * as ChainClient from "@obol/chain/ChainClient"
-import * as EventRecorder from "@obol/controller/EventRecorder"
-import * as Health from "@obol/controller/Health"
-import * as LeaderElection from "@obol/controller/LeaderElection"
 import * as Main from "@obol/controller/Main"
+import * as Manager from "@obol/controller/Manager"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
-import { createServer } from "node:http"
 import * as Registrar from "./Registrar.ts"
 import * as RegistrarReconciler from "./RegistrarReconciler.ts"
 import * as Settings from "./Settings.ts"
@@ -21,40 +16,36 @@ import * as Signers from "./Signers.ts"
 const Process = Layer.unwrap(
   Effect.gen(function* () {
     const settings = yield* Settings.fromEnv
-    const identity = settings.identity
-    const registrar = Layer.effectDiscard(
-      Effect.forkScoped(
-        LeaderElection.run(
-          { lease: { namespace: settings.leaseNamespace, name: "registrar" }, identity },
-          Registrar.run({
-            concurrency: settings.concurrency,
-            backoffMax: settings.backoffMax,
-            ...Option.match(settings.namespace, { onNone: () => ({}), onSome: (namespace) => ({ namespace }) })
-          })
+    return Manager.layer({
+      name: "registrar",
+      healthPort: settings.healthPort,
+      listen: settings.listen,
+      leaderElection: { namespace: settings.leaseNamespace, identity: settings.identity },
+      events: { instance: settings.identity },
+      leaderOnly: Registrar.run({
+        concurrency: settings.concurrency,
+        backoffMax: settings.backoffMax,
+        ...Option.match(settings.namespace, { onNone: () => ({}), onSome: (namespace) => ({ namespace }) })
+      })
+    }).pipe(
+      Layer.provide(
+        Layer.mergeAll(
+          RegistrarReconciler.RegistrarSettings.layer({
+            chains: settings.chains,
+            enabled: settings.enabled,
+            fieldManager: settings.fieldManager,
+            offChainRecheck: settings.offChainRecheck
+          }),
+          ChainClient.layer({
+            requestTimeoutMillis: settings.rpcTimeoutMillis,
+            receiptTimeoutMillis: settings.receiptTimeoutMillis
+          }),
+          Signers.layer({ namespace: settings.signerNamespace, secret: settings.signerSecret })
         )
-      )
+      ),
+      Layer.provide(NodeKubeClient.layerFromEnv)
     )
-    const health = HttpRouter.serve(Health.routes, { disableLogger: true }).pipe(
-      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.healthPort, ...settings.listen }))
-    )
-    const services = Layer.mergeAll(
-      RegistrarReconciler.RegistrarSettings.layer({
-        chains: settings.chains,
-        enabled: settings.enabled,
-        fieldManager: settings.fieldManager,
-        offChainRecheck: settings.offChainRecheck
-      }),
-      ChainClient.layer({
-        requestTimeoutMillis: settings.rpcTimeoutMillis,
-        receiptTimeoutMillis: settings.receiptTimeoutMillis
-      }),
-      Signers.layer({ namespace: settings.signerNamespace, secret: settings.signerSecret }),
-      EventRecorder.layer({ controller: "obol.org/registrar", instance: identity }),
-      Health.Health.layer
-    )
-    return Layer.mergeAll(registrar, health).pipe(Layer.provide(services), Layer.provide(NodeKubeClient.layerFromEnv))
   })
 )
 
-if (process.argv.includes("--help")) console.log(Settings.help("registrar"))
-else Main.launch(Process)
+Main.main(() => Settings.help("registrar"), Process)

@@ -34,6 +34,7 @@ import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
 import * as Store from "@obol/controller/Store"
 import * as Watcher from "@obol/controller/Watcher"
+import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as Children from "./Children.ts"
 import * as Names from "@obol/api/Names"
@@ -248,3 +249,35 @@ export const httpRoute = (options: {
     ]
   }
 })
+
+/**
+ * Applies the well-known HTTPRoute (the leader does, once it leads). A failure is logged, never
+ * fatal: the document is still served on the port, only not through the Gateway.
+ *
+ * @category constructors
+ */
+export const publish = (settings: {
+  readonly controllerNamespace: string
+  readonly controllerService: string
+  readonly wellKnownPort: number
+  readonly gateway: { readonly namespace: string; readonly name: string; readonly sectionName?: string }
+  readonly fieldManager: string
+}) =>
+  KubeClient.KubeClient.use((client) =>
+    client.apply(
+      HTTPRoute,
+      httpRoute({
+        namespace: settings.controllerNamespace,
+        service: settings.controllerService,
+        port: settings.wellKnownPort,
+        gateway: settings.gateway
+      }),
+      { fieldManager: settings.fieldManager, force: true }
+    )
+  ).pipe(
+    Effect.catch((error) =>
+      Effect.logWarning("Publishing the well-known HTTPRoute failed").pipe(
+        Effect.annotateLogs({ error: error.message })
+      )
+    )
+  )

@@ -1,5 +1,6 @@
 /**
- * The x402-verifier process: Layer composition only. Every replica serves; no leader election.
+ * The x402-verifier process: Layer composition only. Every replica serves; no leader election
+ * (`Manager` with every-replica work only).
  * PORT carries `/verify` (ForwardAuth) and, on every other path, the pay-on-success proxy
  * (`Backend`), which reaches upstreams through undici.
  */
@@ -7,8 +8,8 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Duration, Effect, Layer, Option } from "effect"
 import { HttpClient, HttpRouter } from "effect/http"
-import * as Health from "@obol/controller/Health"
 import * as Main from "@obol/controller/Main"
+import * as Manager from "@obol/controller/Manager"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
 import * as Facilitator from "@obol/x402/Facilitator"
 import { createServer } from "node:http"
@@ -40,15 +41,8 @@ const Process = Layer.unwrap(
     }
     const verify = HttpRouter.serve(Layer.mergeAll(Verifier.routes(verifierSettings), Backend.routes), {
       disableLogger: true
-    }).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: settings.port, ...settings.listen })))
-    const health = HttpRouter.serve(Health.routes, { disableLogger: true }).pipe(
-      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.healthPort, ...settings.listen }))
-    )
-    const facilitator = Facilitator.layer({
-      url: settings.facilitatorUrl,
-      timeout: Duration.seconds(settings.facilitatorTimeoutSeconds)
-    })
-    return Layer.mergeAll(verify, health).pipe(
+    }).pipe(
+      Layer.provide(NodeHttpServer.layer(createServer, { port: settings.port, ...settings.listen })),
       Layer.provide(
         Layer.mergeAll(
           Verifier.informer(verifierSettings),
@@ -56,12 +50,23 @@ const Process = Layer.unwrap(
           PayOnSuccess.InFlight.layer
         )
       ),
-      Layer.provideMerge(Credentials.layer),
-      Layer.provide(Layer.mergeAll(facilitator, Health.Health.layer)),
+      Layer.provideMerge(Credentials.layer)
+    )
+    return Manager.layer({
+      name: "x402-verifier",
+      healthPort: settings.healthPort,
+      listen: settings.listen,
+      everyReplica: verify
+    }).pipe(
+      Layer.provide(
+        Facilitator.layer({
+          url: settings.facilitatorUrl,
+          timeout: Duration.seconds(settings.facilitatorTimeoutSeconds)
+        })
+      ),
       Layer.provide(Layer.mergeAll(NodeKubeClient.layerFromEnv, outbound))
     )
   })
 )
 
-if (process.argv.includes("--help")) console.log(Settings.help("x402-verifier"))
-else Main.launch(Process)
+Main.main(() => Settings.help("x402-verifier"), Process)
