@@ -26,7 +26,10 @@ const unit = (name: string, root: string): TestProjectInlineConfiguration => ({
     name,
     root,
     include: ["test/**/*.test.ts"],
-    exclude: ["test/**/*.integration.test.ts", "test/**/*.traefik.test.ts", "test/**/*.chaos.test.ts", "test/utils/**"]
+    exclude: ["test/**/*.integration.test.ts", "test/**/*.traefik.test.ts", "test/**/*.chaos.test.ts", "test/utils/**"],
+    // A few unit tests do real work (bundle with esbuild, spawn node, serve on loopback): vitest's
+    // 5 s default failed one of them on a busy 2-core machine. A hang still fails, just later.
+    testTimeout: 30_000
   }
 })
 
