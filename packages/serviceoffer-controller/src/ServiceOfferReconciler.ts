@@ -34,7 +34,7 @@ import type * as Controller from "@obol/controller/Controller"
 import { EventRecorder } from "@obol/controller/EventRecorder"
 import * as Finalizer from "@obol/controller/Finalizer"
 import * as Store from "@obol/controller/Store"
-import { EndpointSlice } from "@obol/kube/builtin/EndpointSlice"
+import { EndpointSlice, serviceNameLabel } from "@obol/kube/builtin/EndpointSlice"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Service } from "@obol/kube/builtin/Service"
 import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
@@ -456,10 +456,28 @@ export const upstreamIndex = "upstream"
 export const upstreamOf = (offer: Offer): string =>
   `${offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default"}/${offer.spec.upstream.service}`
 
-/** The upstream Services and EndpointSlices as the controller's caches hold them. */
-const upstreamCaches = (context: Controller.Context): UpstreamProbe.Upstream => ({
-  service: (namespace, name) => context.store(Service).get(Store.key({ namespace, name })),
-  slices: (namespace, name) => context.store(EndpointSlice).byIndex(serviceIndex, `${namespace}/${name}`)
+/**
+ * An upstream's Service and EndpointSlices from the controller's caches; a Service the caches do
+ * not hold (absent, or in a namespace this controller does not watch) is read from the API server.
+ */
+const upstreamLookup = (context: Controller.Context, client: KubeClient.Shape): UpstreamProbe.Upstream => ({
+  find: (namespace, name) => {
+    const inCache = context.store(Service).get(Store.key({ namespace, name }))
+    if (Option.isSome(inCache)) {
+      const slices = context.store(EndpointSlice).byIndex(serviceIndex, `${namespace}/${name}`)
+      return Effect.succeed(Option.some({ service: inCache.value, slices }))
+    }
+    return KubeError.ignoreNotFound(client.get(Service, { namespace, name })).pipe(
+      Effect.flatMap((service) =>
+        Option.isNone(service)
+          ? Effect.succeed(Option.none())
+          : Effect.map(
+              client.list(EndpointSlice, { namespace, labelSelector: `${serviceNameLabel}=${name}` }),
+              (list) => Option.some({ service: service.value, slices: list.items })
+            )
+      )
+    )
+  }
 })
 
 /**
@@ -505,7 +523,7 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
         : Effect.void
     )
 
-    const caches = upstreamCaches(context)
+    const caches = upstreamLookup(context, client)
     const upstream = yield* probe.upstream(offer, caches)
     if (upstream.healthy) condition("UpstreamHealthy", "True", "Healthy", upstream.message)
     else condition("UpstreamHealthy", "False", upstream.reason, upstream.message)

@@ -3,9 +3,10 @@
  *
  * The live probe goes where Traefik goes: to the addresses of the upstream Service's ready
  * EndpointSlice endpoints (the port matched by name from the Service port), never to the Service's
- * ClusterIP, so it works both in-cluster and from outside it. The Service and its EndpointSlices
- * are read from the controller's caches (`Upstream`), never from the API server: a probe costs
- * one HTTP request to the upstream and no API request. Each probe has a timeout; a
+ * ClusterIP, so it works both in-cluster and from outside it. Where the Service and its
+ * EndpointSlices come from is the caller's (`Upstream`): the controller reads its caches, so a
+ * probe of a watched namespace costs one HTTP request to the upstream and no API request. Each
+ * probe has a timeout; a
  * connection failure or a 5xx answer is unhealthy; no ready endpoint is `NoEndpoints`. Model
  * presence is read from the runtime's model list (`/api/tags` for Ollama, `/v1/models` for vLLM,
  * `/info` for TGI); nothing is ever pulled.
@@ -16,6 +17,7 @@ import { Context, Duration, Effect, Layer, Option } from "effect"
 import type { EndpointSlice } from "@obol/kube/builtin/EndpointSlice"
 import type { Service } from "@obol/kube/builtin/Service"
 import * as Endpoints from "@obol/kube/Endpoints"
+import type * as KubeError from "@obol/kube/KubeError"
 import type { ServiceOffer } from "@obol/api/ServiceOffer"
 
 /**
@@ -30,14 +32,23 @@ export type Result =
     }
 
 /**
- * Where the probe finds an upstream's Service and EndpointSlices: the caller's caches.
+ * Where the probe finds an upstream's Service and its EndpointSlices (the caller decides: the
+ * controller's caches, or the API server for a namespace it does not watch).
  *
  * @category models
  */
 export interface Upstream {
-  readonly service: (namespace: string, name: string) => Option.Option<typeof Service.schema.Type>
-  /** The EndpointSlices labelled with the Service's name. */
-  readonly slices: (namespace: string, name: string) => ReadonlyArray<typeof EndpointSlice.schema.Type>
+  /** The Service and the EndpointSlices labelled with its name; None when there is no Service. */
+  readonly find: (
+    namespace: string,
+    name: string
+  ) => Effect.Effect<
+    Option.Option<{
+      readonly service: typeof Service.schema.Type
+      readonly slices: ReadonlyArray<typeof EndpointSlice.schema.Type>
+    }>,
+    KubeError.KubeError
+  >
 }
 
 /**
@@ -62,10 +73,16 @@ const timeout = Duration.seconds(3)
 const targets = (upstream: Upstream, offer: ServiceOffer) => {
   const namespace = offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default"
   const name = offer.spec.upstream.service
-  const service = upstream.service(namespace, name)
-  if (Option.isNone(service)) return { _tag: "ServiceNotFound" as const, namespace, name }
-  const found = Endpoints.ready(service.value, upstream.slices(namespace, name), offer.spec.upstream.port)
-  return { _tag: "Targets" as const, targets: found, namespace, name }
+  return Effect.map(upstream.find(namespace, name), (found) =>
+    Option.isNone(found)
+      ? { _tag: "ServiceNotFound" as const, namespace, name }
+      : {
+          _tag: "Targets" as const,
+          targets: Endpoints.ready(found.value.service, found.value.slices, offer.spec.upstream.port),
+          namespace,
+          name
+        }
+  )
 }
 
 const get = (url: string) =>
@@ -91,7 +108,7 @@ export const layer: Layer.Layer<UpstreamProbe> = Layer.sync(UpstreamProbe, () =>
     path: string,
     check: (status: number, body: string) => Result
   ) =>
-    Effect.sync(() => targets(upstream, offer)).pipe(
+    targets(upstream, offer).pipe(
       Effect.flatMap((found): Effect.Effect<Result> => {
         if (found._tag === "ServiceNotFound") {
           return Effect.succeed({
@@ -115,7 +132,14 @@ export const layer: Layer.Layer<UpstreamProbe> = Layer.sync(UpstreamProbe, () =>
             Effect.succeed<Result>({ healthy: false, reason: "Unreachable", message: `GET ${url}: ${message}` })
           )
         )
-      })
+      }),
+      Effect.catch((error) =>
+        Effect.succeed<Result>({
+          healthy: false,
+          reason: "Unreachable",
+          message: `reading endpoints: ${error.message}`
+        })
+      )
     )
   return UpstreamProbe.of({
     upstream: (offer, upstream) =>

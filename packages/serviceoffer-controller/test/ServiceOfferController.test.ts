@@ -166,6 +166,23 @@ const withCachedProbe = () =>
   )
 
 describe("ServiceOfferController", () => {
+  it.effect("reads the Service of an upstream in a namespace it does not watch from the API server", () =>
+    Effect.gen(function* () {
+      const client = yield* KubeClient.KubeClient
+      yield* client.create(Service, {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "weather", namespace: "llm" },
+        spec: { ports: [{ name: "http", port: 8080, targetPort: 8080 }] }
+      })
+      yield* ServiceOfferController.run({ namespace: ns }).pipe(Effect.forkChild)
+      yield* settle
+      yield* create(offer("weather", { upstreamNamespace: "llm" }))
+      // Found (no endpoints yet), not ServiceNotFound: the watch of `sellers` alone cannot see it.
+      expect(yield* conditionsOf("weather")).toMatchObject({ UpstreamHealthy: "False/NoEndpoints" })
+    }).pipe(Effect.provide(withCachedProbe()))
+  )
+
   it.effect(
     "re-probes an offer when the Service it sells appears, reading Services and slices from its caches only",
     () =>

@@ -73,10 +73,18 @@ const caches = Effect.gen(function* () {
   const services = (yield* client.list(Service, { namespace: "ns" })).items
   const slices = (yield* client.list(EndpointSlice, { namespace: "ns" })).items
   return {
-    service: (namespace, name) =>
-      Option.fromUndefinedOr(services.find((s) => s.metadata.namespace === namespace && s.metadata.name === name)),
-    slices: (namespace, name) =>
-      slices.filter((s) => s.metadata.namespace === namespace && s.metadata.labels?.[serviceNameLabel] === name)
+    find: (namespace, name) =>
+      Effect.succeed(
+        Option.map(
+          Option.fromUndefinedOr(services.find((s) => s.metadata.namespace === namespace && s.metadata.name === name)),
+          (service) => ({
+            service,
+            slices: slices.filter(
+              (s) => s.metadata.namespace === namespace && s.metadata.labels?.[serviceNameLabel] === name
+            )
+          })
+        )
+      )
   } satisfies UpstreamProbe.Upstream
 })
 

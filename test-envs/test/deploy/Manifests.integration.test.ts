@@ -388,7 +388,8 @@ const expectedRbac: Record<
 > = {
   "serviceoffer-controller": {
     everywhere: [
-      // The upstreams' Services and slices are cached: the probe reads no API (issue 18).
+      // The upstreams' Services and slices are cached (the probe reads no API, issue 18); one in a
+      // namespace the controller does not watch is read with get/list.
       "endpointslices.discovery.k8s.io [] [list watch]",
       "events.events.k8s.io [] [create patch]",
       "httproutes.gateway.networking.k8s.io [] [get list watch create patch delete]",
@@ -400,7 +401,7 @@ const expectedRbac: Record<
       "serviceoffers.obol.org [] [list watch patch]",
       "serviceoffers.obol.org/finalizers [] [update]",
       "serviceoffers.obol.org/status [] [patch]",
-      "services [] [list watch]"
+      "services [] [get list watch]"
     ],
     own: ["leases.coordination.k8s.io [] [create]", "leases.coordination.k8s.io [serviceoffer-controller] [get update]"]
   },
