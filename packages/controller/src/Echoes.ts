@@ -11,6 +11,14 @@
  * (`forgetKind`) or a deleted object (`forget`) drops what was remembered for it, so nothing
  * outlives the events it waits for; at most `perObject` versions are kept per object.
  *
+ * Known limit: a write that changes nothing (a server-side apply of what the object already
+ * holds) answers with the object's current resourceVersion. If that version came from someone
+ * else's write whose event has not reached us yet, its event is taken for our echo and queues
+ * nothing. The window is the cache's lag, and it needs a no-op write of ours inside it (our
+ * reconcilers write a child only when its manifest changed or the cache lacks it); a reconciler's
+ * periodic `requeueAfter` repairs it. Telling the two apart needs the resourceVersion before the
+ * write, which a server-side apply does not return.
+ *
  * What it does not do: decide freshness (that is `WriteTracker`) or drop deletions (a child
  * deleted by us still reports its owner: the event is rare and a deletion can come from anyone).
  *
