@@ -170,7 +170,9 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
           if ("key" in due) {
             pending.poll()
             running.add(due.key)
-            yield* Metric.update(queueDuration, Math.max(0, now - due.addedAt) / 1000)
+            // From when the key became due (controller-runtime's rule): a requeue-after's delay is
+            // not time spent in the queue.
+            yield* Metric.update(queueDuration, Math.max(0, now - Math.max(due.addedAt, due.runAt)) / 1000)
             yield* Metric.update(depthGauge, pending.size())
             yield* FiberSet.run(
               workers,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Fiber } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Metric } from "effect"
 import { TestClock } from "effect/testing"
+import * as Metrics from "@obol/controller/Metrics"
 import * as Scheduler from "@obol/controller/Scheduler"
 
 /** Starts a scheduler whose work logs `key@seconds` and answers with `outcome(key, run#)`. */
@@ -44,6 +45,20 @@ describe("Scheduler", () => {
       yield* scheduler.schedule("a", "5 seconds")
       yield* settleAt(20)
       expect(log).toEqual(["a@5"])
+    })
+  )
+
+  it.effect("counts queue time from when a key became due, not the delay it was requeued for", () =>
+    Effect.gen(function* () {
+      const { scheduler, log } = yield* harness({ name: "queue-time" }, () => Effect.succeed(succeed))
+      yield* scheduler.schedule("a", "10 seconds")
+      yield* settleAt(20)
+      expect(log).toEqual(["a@10"])
+      const histogram = yield* Metric.value(
+        Metrics.workqueueQueueDuration.pipe(Metric.withAttributes({ name: "queue-time" }))
+      )
+      expect(histogram.count).toBe(1)
+      expect(histogram.sum).toBeLessThan(1)
     })
   )
 
