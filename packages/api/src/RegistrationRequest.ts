@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { Conditions } from "./Condition.ts"
+import { Conditions } from "@obol/kube/Condition"
 import * as CustomResource from "./CustomResource.ts"
 import { Address, NetworkName, TxHash, Uint256String } from "./Ethereum.ts"
 import { RegistrationService } from "./ServiceOffer.ts"

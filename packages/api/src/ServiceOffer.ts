@@ -15,7 +15,7 @@
  */
 import { Schema } from "effect"
 import * as CelRule from "./CelRule.ts"
-import { Conditions } from "./Condition.ts"
+import { Conditions } from "@obol/kube/Condition"
 import * as CustomResource from "./CustomResource.ts"
 import { DecimalString } from "./Decimal.ts"
 import { Address, NetworkName, TxHash, Uint256String } from "./Ethereum.ts"

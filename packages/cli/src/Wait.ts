@@ -14,7 +14,7 @@
  */
 import { Clock, Duration, Effect, Fiber, Option, Schedule, Stream } from "effect"
 import { Flag } from "effect/cli"
-import type { Condition } from "@obol/api/Condition"
+import type { Condition } from "@obol/kube/Condition"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
 import * as KubeError from "@obol/kube/KubeError"
 import * as CliFailure from "./CliFailure.ts"

@@ -8,22 +8,19 @@
  * @since 0.1.0
  */
 
-/**
- * @category models
- */
-export type Status = "True" | "False" | "Unknown"
+import type * as MetaV1 from "@obol/kube/Condition"
 
 /**
  * @category models
  */
-export interface Condition {
-  readonly type: string
-  readonly status: Status
-  readonly observedGeneration?: number
-  readonly lastTransitionTime: string
-  readonly reason: string
-  readonly message: string
-}
+export type Status = typeof MetaV1.ConditionStatus.Type
+
+/**
+ * A condition as our resources carry it (`@obol/kube/Condition`, the one home of its shape).
+ *
+ * @category models
+ */
+export type Condition = MetaV1.Condition
 
 /**
  * A condition to set; the time of a transition is supplied by {@link set}.

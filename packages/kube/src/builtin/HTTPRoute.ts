@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import * as Condition from "../Condition.ts"
 import { ObjectMeta } from "../ObjectMeta.ts"
 import * as ResourceKind from "../ResourceKind.ts"
 
@@ -39,15 +40,6 @@ const Filter = Schema.Struct({
       )
     })
   )
-})
-
-const Condition = Schema.Struct({
-  type: Schema.String,
-  status: Schema.String,
-  reason: Schema.optionalKey(Schema.String),
-  message: Schema.optionalKey(Schema.String),
-  observedGeneration: Schema.optionalKey(Schema.Int),
-  lastTransitionTime: Schema.optionalKey(Schema.String)
 })
 
 /**
@@ -109,7 +101,7 @@ export const HTTPRoute = ResourceKind.make({
             Schema.Struct({
               parentRef: ParentRef,
               controllerName: Schema.String,
-              conditions: Schema.optionalKey(Schema.Array(Condition))
+              conditions: Schema.optionalKey(Schema.Array(Condition.Observed))
             })
           )
         )

@@ -1,6 +1,8 @@
 /**
- * The Schema of a status condition, in the shape of Kubernetes `metav1.Condition`, so that
- * `kubectl wait --for=condition=Ready` and every generic tool understands our resources.
+ * The one home of Kubernetes `metav1.Condition`: the Schema our resources' status conditions
+ * follow (so `kubectl wait --for=condition=Ready` and every generic tool understands them), and
+ * `Observed`, the lenient shape for conditions other controllers write on objects we read (the
+ * Gateway's on an HTTPRoute).
  *
  * This is data only. The rules for *changing* conditions (`lastTransitionTime` moves only when
  * `status` flips, `observedGeneration` per condition) live in `@obol/controller`'s Conditions helpers.
@@ -65,4 +67,19 @@ export const Conditions = Schema.Array(Condition).annotate({
   description: "Current conditions of the object, at most one per type.",
   "x-kubernetes-list-type": "map",
   "x-kubernetes-list-map-keys": ["type"]
+})
+
+/**
+ * A condition written by another controller, decoded leniently: only `type` and `status` are
+ * required (not every implementation fills the rest), and `status` is any string.
+ *
+ * @category schemas
+ */
+export const Observed = Schema.Struct({
+  type: Schema.String,
+  status: Schema.String,
+  reason: Schema.optionalKey(Schema.String),
+  message: Schema.optionalKey(Schema.String),
+  observedGeneration: Schema.optionalKey(Schema.Int),
+  lastTransitionTime: Schema.optionalKey(Schema.String)
 })
