@@ -50,6 +50,7 @@ import * as ManagedProcess from "@obol/test-envs/ManagedProcess"
 import * as Children from "../src/Children.ts"
 import * as Settings from "../src/Settings.ts"
 import * as RequestCount from "./RequestCount.ts"
+import * as StandIns from "./StandIns.ts"
 
 const N = Number(process.env["BENCH_OFFERS"] ?? 100)
 const defaultConcurrency = Number(Settings.table.find((entry) => entry.env === "CONCURRENCY")?.fallback ?? 4)
@@ -234,47 +235,9 @@ const observe = (harness: Harness, namespace: string, play: boolean) =>
     const listed = yield* Effect.forEach(range(3), () => Deferred.make<void>())
     const onList = (i: number, event: { readonly _tag: string }) =>
       event._tag === "Restarted" ? Deferred.succeed(listed[i]!, undefined) : Effect.void
-    const admit = (route: typeof PaymentRoute.schema.Type) =>
-      client
-        .patch(
-          PaymentRoute,
-          { namespace, name: route.metadata.name ?? "" },
-          {
-            type: "merge",
-            patch: { status: { admitted: true, lastAdmittedGeneration: route.metadata.generation } }
-          },
-          { subresource: "status" }
-        )
-        .pipe(Effect.ignore)
-    const condition = (type: string) => ({
-      type,
-      status: "True",
-      reason: type,
-      message: "",
-      lastTransitionTime: "2026-11-27T00:00:00Z"
-    })
+    const admit = (route: typeof PaymentRoute.schema.Type) => StandIns.admit(client, namespace, route)
     const accept = (route: typeof HTTPRoute.schema.Type) =>
-      client
-        .patch(
-          HTTPRoute,
-          { namespace, name: route.metadata.name ?? "" },
-          {
-            type: "merge",
-            patch: {
-              status: {
-                parents: [
-                  {
-                    parentRef: { namespace: "traefik", name: "traefik-gateway", sectionName: "web" },
-                    controllerName: "traefik.io/gateway-controller",
-                    conditions: [condition("Accepted"), condition("ResolvedRefs")]
-                  }
-                ]
-              }
-            }
-          },
-          { subresource: "status" }
-        )
-        .pipe(Effect.ignore)
+      StandIns.accept(client, namespace, route.metadata.name ?? "")
 
     yield* Watcher.watch(client, PaymentRoute, { namespace }).pipe(
       Stream.tap((event) => onList(0, event)),

@@ -23,6 +23,7 @@ import { ControlPlane } from "@obol/test-envs/ControlPlane"
 import * as ServiceOfferController from "../src/ServiceOfferController.ts"
 import * as ServiceOfferReconciler from "../src/ServiceOfferReconciler.ts"
 import * as UpstreamProbe from "../src/UpstreamProbe.ts"
+import * as StandIns from "./StandIns.ts"
 
 const N = Number(process.env["BENCH_OFFERS"] ?? 100)
 /** BENCH_MODE=burst creates all offers at once instead of one after another. */
@@ -64,17 +65,7 @@ const main = Effect.gen(function* () {
           const offerName = route.spec.offer.name
           if (!routeSeen.has(offerName)) routeSeen.set(offerName, performance.now())
           if (route.status?.lastAdmittedGeneration === route.metadata.generation) continue
-          yield* client
-            .patch(
-              PaymentRoute,
-              { namespace: ns, name: route.metadata.name ?? "" },
-              {
-                type: "merge",
-                patch: { status: { admitted: true, lastAdmittedGeneration: route.metadata.generation } }
-              },
-              { subresource: "status" }
-            )
-            .pipe(Effect.ignore)
+          yield* StandIns.admit(client, ns, route)
         }
       })
     )
@@ -83,34 +74,7 @@ const main = Effect.gen(function* () {
     Stream.runForEach((event) =>
       Effect.gen(function* () {
         if (event._tag !== "Applied" || (event.object.status?.parents ?? []).length > 0) return
-        const condition = (type: string) => ({
-          type,
-          status: "True",
-          reason: type,
-          message: "",
-          lastTransitionTime: "2026-11-27T00:00:00Z"
-        })
-        yield* client
-          .patch(
-            HTTPRoute,
-            { namespace: ns, name: event.object.metadata.name ?? "" },
-            {
-              type: "merge",
-              patch: {
-                status: {
-                  parents: [
-                    {
-                      parentRef: { namespace: "traefik", name: "traefik-gateway", sectionName: "web" },
-                      controllerName: "traefik.io/gateway-controller",
-                      conditions: [condition("Accepted"), condition("ResolvedRefs")]
-                    }
-                  ]
-                }
-              }
-            },
-            { subresource: "status" }
-          )
-          .pipe(Effect.ignore)
+        yield* StandIns.accept(client, ns, event.object.metadata.name ?? "")
       })
     )
   )

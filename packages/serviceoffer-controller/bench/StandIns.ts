@@ -1,0 +1,55 @@
+/**
+ * The benchmarks' stand-ins for the two other parties of an offer's way to Ready: the x402
+ * verifier (admits a PaymentRoute's current generation) and the Gateway (accepts an HTTPRoute),
+ * each one status write, as the real ones make it. Failures are ignored: a bench counts what
+ * arrives, and a lost write shows as an offer that never gets Ready.
+ *
+ * Not for tests (they have their own in `test/`), and not a verifier: nothing is checked.
+ */
+import { Effect } from "effect"
+import { PaymentRoute } from "@obol/api/PaymentRoute"
+import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
+import type * as KubeClient from "@obol/kube/KubeClient"
+
+/** Plays the verifier: marks the route's current generation admitted. */
+export const admit = (client: KubeClient.Shape, namespace: string, route: typeof PaymentRoute.schema.Type) =>
+  client
+    .patch(
+      PaymentRoute,
+      { namespace, name: route.metadata.name ?? "" },
+      { type: "merge", patch: { status: { admitted: true, lastAdmittedGeneration: route.metadata.generation } } },
+      { subresource: "status" }
+    )
+    .pipe(Effect.ignore)
+
+const condition = (type: string) => ({
+  type,
+  status: "True",
+  reason: type,
+  message: "",
+  lastTransitionTime: "2026-11-27T00:00:00Z"
+})
+
+/** Plays the Gateway (Traefik's controller name and Gateway): Accepted and ResolvedRefs. */
+export const accept = (client: KubeClient.Shape, namespace: string, name: string) =>
+  client
+    .patch(
+      HTTPRoute,
+      { namespace, name },
+      {
+        type: "merge",
+        patch: {
+          status: {
+            parents: [
+              {
+                parentRef: { namespace: "traefik", name: "traefik-gateway", sectionName: "web" },
+                controllerName: "traefik.io/gateway-controller",
+                conditions: [condition("Accepted"), condition("ResolvedRefs")]
+              }
+            ]
+          }
+        }
+      },
+      { subresource: "status" }
+    )
+    .pipe(Effect.ignore)
