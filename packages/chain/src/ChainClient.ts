@@ -22,7 +22,7 @@
  *
  * Errors are `ChainError` (Reverted, InsufficientFunds, NonceTooLow, Rpc, Timeout). `layer`
  * talks JSON-RPC through viem, with no retries of its own (the registrar owns retry policy);
- * `layerMemory` serves unit tests from a `MemoryChain`.
+ * unit tests use `testing/MemoryChain` (its `layer`), which this module does not import.
  *
  * @since 0.1.0
  */
@@ -49,7 +49,6 @@ import { privateKeyToAccount } from "viem/accounts"
 import { ChainError } from "./ChainError.ts"
 import { identityRegistryAbi } from "./IdentityRegistryAbi.ts"
 import type { Signer } from "./Signer.ts"
-import type { MemoryChain } from "./testing/MemoryChain.ts"
 
 /**
  * One registry on one chain.
@@ -384,11 +383,3 @@ export const layer = (options: Options = {}): Layer.Layer<ChainClient> =>
       }
     }
   })
-
-/**
- * Answers from an in-memory chain (see `testing/MemoryChain.ts`).
- *
- * @category layers
- */
-export const layerMemory = (chain: MemoryChain): Layer.Layer<ChainClient> =>
-  Layer.succeed(ChainClient, { connect: (target) => chain.connect(target) })

@@ -15,9 +15,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import type { Address, Hash } from "viem"
-import type * as ChainClient from "../ChainClient.ts"
+import * as ChainClient from "../ChainClient.ts"
 import { ChainError } from "../ChainError.ts"
 
 /**
@@ -212,3 +212,11 @@ export const make = (): MemoryChain => {
   }
   return chain
 }
+
+/**
+ * A `ChainClient` that answers from `chain`.
+ *
+ * @category layers
+ */
+export const layer = (chain: MemoryChain): Layer.Layer<ChainClient.ChainClient> =>
+  Layer.succeed(ChainClient.ChainClient, { connect: (target) => chain.connect(target) })

@@ -5,7 +5,6 @@
 import { Effect, Fiber, Layer, Option, Result } from "effect"
 import { TestClock } from "effect/testing"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
-import * as ChainClient from "@obol/chain/ChainClient"
 import * as Signer from "@obol/chain/Signer"
 import * as MemoryChain from "@obol/chain/testing/MemoryChain"
 import * as EventRecorder from "@obol/controller/EventRecorder"
@@ -53,7 +52,7 @@ export const services = (w: World, settings: Partial<RegistrarReconciler.Setting
       chains: [{ names: ["base-sepolia"], chainId: 84532, rpcUrl: "http://rpc.invalid", registry }],
       ...settings
     }),
-    ChainClient.layerMemory(w.chain),
+    MemoryChain.layer(w.chain),
     Signers.layerMemory(w.signers),
     EventRecorder.layerMemory(w.events)
   )
