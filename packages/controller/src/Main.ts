@@ -5,8 +5,8 @@
  * every normal pod stop, so a clean stop must not look like a crash.
  *
  * This is the only module of the runtime that touches `@effect/platform-node`'s runtime; apps
- * call it from `main.ts`. {@link help} renders the `--help` text every process prints from its
- * settings (`Setting`, which also holds the settings processes share).
+ * call it from `main.ts`; {@link main} prints a process's `--help` text (`Setting.help`) instead
+ * when asked.
  *
  * @since 0.1.0
  */
@@ -39,31 +39,4 @@ export const launch = <E>(layer: Layer.Layer<never, E>): void =>
 export const main = <E>(help: () => string, layer: Layer.Layer<never, E>): void => {
   if (process.argv.includes("--help")) console.log(help())
   else launch(layer)
-}
-
-/**
- * One environment variable a process reads, for its `--help` text.
- *
- * @category models
- */
-export interface Setting {
-  readonly env: string
-  readonly fallback: string
-  readonly help: string
-}
-
-/**
- * The `--help` text: what the command does, then every setting with its default.
- *
- * @category constructors
- */
-export const help = (bin: string, summary: string, settings: ReadonlyArray<Setting>): string => {
-  const width = Math.max(...settings.map((s) => s.env.length)) + 1
-  return [
-    `${bin}: ${summary}`,
-    "",
-    "Settings (environment variables):",
-    ...settings.map((s) => `  ${s.env.padEnd(width)} ${s.help}\n  ${"".padEnd(width)} default: ${s.fallback}`),
-    ""
-  ].join("\n")
 }

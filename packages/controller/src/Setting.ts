@@ -1,7 +1,7 @@
 /**
  * One environment variable a process reads, defined once: its name, its default, its `--help`
  * row and the `Config` that reads it. A process lists its settings in one record; `read` gives the
- * values and `Main.help` the text, so a variable cannot be read without being documented, nor
+ * values and `help` the text, so a variable cannot be read without being documented, nor
  * documented with a default other than the one it has.
  *
  * It does not validate across settings (a process does that after `read`), and it does not read
@@ -130,3 +130,21 @@ export const identity: Setting<string> = make("POD_NAME", {
     Config.orElse(() => Config.succeed(`${hostname()}-${randomBytes(3).toString("hex")}`))
   )
 })
+
+/**
+ * The `--help` text: what the command does, then every setting with its default, in the order
+ * of the record.
+ *
+ * @category constructors
+ */
+export const help = (bin: string, summary: string, settings: Record<string, Setting<unknown>>): string => {
+  const rows = Object.values(settings)
+  const width = Math.max(...rows.map((s) => s.env.length)) + 1
+  return [
+    `${bin}: ${summary}`,
+    "",
+    "Settings (environment variables):",
+    ...rows.map((s) => `  ${s.env.padEnd(width)} ${s.help}\n  ${"".padEnd(width)} default: ${s.fallback}`),
+    ""
+  ].join("\n")
+}

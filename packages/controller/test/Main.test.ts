@@ -15,20 +15,4 @@ describe("Main", () => {
     expect(code(Exit.fail("boom"))).toBe(1)
     expect(code(Exit.die(new Error("bug")))).toBe(1)
   })
-  it("lists every setting with its default, aligned under the longest name", () => {
-    const text = Main.help("demo", "does a thing.", [
-      { env: "PORT", fallback: "8080", help: "where it listens" },
-      { env: "LONGER_NAME", fallback: "(none)", help: "something else" }
-    ])
-    expect(text.split("\n")).toEqual([
-      "demo: does a thing.",
-      "",
-      "Settings (environment variables):",
-      "  PORT         where it listens",
-      "               default: 8080",
-      "  LONGER_NAME  something else",
-      "               default: (none)",
-      ""
-    ])
-  })
 })

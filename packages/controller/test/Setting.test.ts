@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Option } from "effect"
-import * as Main from "@obol/controller/Main"
 import * as Setting from "@obol/controller/Setting"
 
 const settings = {
@@ -46,12 +45,29 @@ describe("Setting", () => {
   )
 
   it("shows in --help exactly the defaults it reads with", () => {
-    const text = Main.help("demo", "does a thing.", Object.values(settings))
+    const text = Setting.help("demo", "does a thing.", settings)
     expect(text).toContain("  PORT ")
     expect(text).toContain("default: 8080")
     expect(text).toContain("default: demo")
     expect(text).toContain("default: (required)")
     expect(text).toContain("default: (POD_NAMESPACE, else default)")
     for (const setting of Object.values(settings)) expect(text).toContain(setting.env)
+  })
+
+  it("lists every setting with its default, aligned under the longest name", () => {
+    const text = Setting.help("demo", "does a thing.", {
+      port: Setting.documented("PORT", "8080", "where it listens"),
+      longer: Setting.documented("LONGER_NAME", "(none)", "something else")
+    })
+    expect(text.split("\n")).toEqual([
+      "demo: does a thing.",
+      "",
+      "Settings (environment variables):",
+      "  PORT         where it listens",
+      "               default: 8080",
+      "  LONGER_NAME  something else",
+      "               default: (none)",
+      ""
+    ])
   })
 })

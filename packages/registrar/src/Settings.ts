@@ -6,7 +6,6 @@
  */
 import { Duration, Effect, Result } from "effect"
 import * as Chains from "@obol/chain/Chains"
-import * as Main from "@obol/controller/Main"
 import * as Setting from "@obol/controller/Setting"
 
 /**
@@ -53,11 +52,7 @@ export const settings = {
  * @category constants
  */
 export const help = (bin: string) =>
-  Main.help(
-    bin,
-    "registers RegistrationRequests as ERC-8004 agents on chain (obol.org/v1alpha1).",
-    Object.values(settings)
-  )
+  Setting.help(bin, "registers RegistrationRequests as ERC-8004 agents on chain (obol.org/v1alpha1).", settings)
 
 /**
  * The settings, read from the environment.

@@ -53,7 +53,7 @@ import * as RequestCount from "./RequestCount.ts"
 import * as StandIns from "./StandIns.ts"
 
 const N = Number(process.env["BENCH_OFFERS"] ?? 100)
-const defaultConcurrency = Number(Settings.table.find((entry) => entry.env === "CONCURRENCY")?.fallback ?? 4)
+const defaultConcurrency = Number(Settings.settings.concurrency.fallback)
 const workers = Number(process.env["BENCH_WORKERS"] ?? defaultConcurrency)
 const writers = Number(process.env["BENCH_WRITERS"] ?? 4)
 const rows = (process.env["BENCH_ROWS"] ?? "floor,obol,controller-runtime").split(",")

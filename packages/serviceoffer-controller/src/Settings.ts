@@ -8,7 +8,6 @@
 import { Config, Duration, Effect, Option, Result } from "effect"
 import * as Children from "./Children.ts"
 import * as Networks from "@obol/x402/Networks"
-import * as Main from "@obol/controller/Main"
 import * as Setting from "@obol/controller/Setting"
 
 const service = Children.defaultSettings.verifierService
@@ -103,19 +102,12 @@ export const settings = {
 }
 
 /**
- * The `--help` rows, in order.
- *
- * @category constants
- */
-export const table: ReadonlyArray<Main.Setting> = Object.values(settings)
-
-/**
  * The help text for `--help`.
  *
  * @category constants
  */
 export const help = (bin: string) =>
-  Main.help(bin, "reconciles ServiceOffers into x402-gated routes (obol.org/v1alpha1).", table)
+  Setting.help(bin, "reconciles ServiceOffers into x402-gated routes (obol.org/v1alpha1).", settings)
 
 /**
  * The settings, read from the environment.

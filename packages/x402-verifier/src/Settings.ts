@@ -4,7 +4,6 @@
  * @since 0.1.0
  */
 import { Config } from "effect"
-import * as Main from "@obol/controller/Main"
 import * as Setting from "@obol/controller/Setting"
 
 /**
@@ -65,11 +64,7 @@ export const settings = {
  * @category constants
  */
 export const help = (bin: string) =>
-  Main.help(
-    bin,
-    "x402 payment gate for Traefik ForwardAuth, serving PaymentRoutes (obol.org/v1alpha1).",
-    Object.values(settings)
-  )
+  Setting.help(bin, "x402 payment gate for Traefik ForwardAuth, serving PaymentRoutes (obol.org/v1alpha1).", settings)
 
 /**
  * @category constructors
