@@ -63,24 +63,9 @@ const repoRoot = join(here, "..", "..", "..")
 const loadAtStart = loadavg()
 const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100
 
-const offer = (namespace: string, i: number) => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "ServiceOffer",
-  metadata: { name: `offer-${i}`, namespace },
-  spec: {
-    upstream: { service: "demo", port: 8080 },
-    path: `/services/offer-${i}`,
-    payment: {
-      network: "base-sepolia",
-      payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-      price: { perRequest: "0.001" }
-    }
-  }
-})
-
-/** The PaymentRoute our controller writes for `offer(namespace, i)`, without the ownerReference. */
+/** The PaymentRoute our controller writes for `StandIns.offer(namespace, i)`, without the ownerReference. */
 const floorRoute = (namespace: string, i: number): KubeClient.Manifest => {
-  const decoded = CustomResource.decodeResult(ServiceOffer, offer(namespace, i))
+  const decoded = CustomResource.decodeResult(ServiceOffer, StandIns.offer(namespace, i))
   if (Result.isFailure(decoded)) throw new Error(decoded.failure.message)
   const settings = { ...Children.defaultSettings, verifierService: { namespace, name: "x402-verifier", port: 8080 } }
   const route = Children.paymentRoute(decoded.success, settings)
@@ -393,7 +378,7 @@ const controllerRow = (
         range(N),
         (i) =>
           harness.client
-            .create(ServiceOffer, offer(namespace, i))
+            .create(ServiceOffer, StandIns.offer(namespace, i))
             .pipe(Effect.tap(() => Effect.sync(() => created.set(`offer-${i}`, performance.now())))),
         { concurrency: writers, discard: true }
       )

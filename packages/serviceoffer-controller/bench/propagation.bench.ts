@@ -35,20 +35,7 @@ const quantile = (values: ReadonlyArray<number>, q: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
 }
 
-const offer = (i: number) => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "ServiceOffer",
-  metadata: { name: `offer-${i}`, namespace: ns },
-  spec: {
-    upstream: { service: "demo", port: 8080 },
-    path: `/services/offer-${i}`,
-    payment: {
-      network: "base-sepolia",
-      payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-      price: { perRequest: "0.001" }
-    }
-  }
-})
+const offer = (i: number) => StandIns.offer(ns, i)
 
 const main = Effect.gen(function* () {
   const client = yield* KubeClient.KubeClient
