@@ -170,6 +170,7 @@ export const run = <P extends ResourceKind, E, R>(
         name: options.name,
         concurrency: options.concurrency ?? 1
       })
+      const primaryId = kindId(options.for)
       const tracker = WriteTracker.make()
       const echoes = Echoes.make()
       /** Keys whose turn came while their cache entry was older than our write: run on catch-up. */
@@ -181,7 +182,7 @@ export const run = <P extends ResourceKind, E, R>(
         let writer = stores.get(id)
         if (writer === undefined) {
           const indexes =
-            id === kindId(options.for)
+            id === primaryId
               ? options.indexes
               : options.watches?.find((watched) => kindId(watched.kind) === id)?.indexes
           writer = Effect.runSync(
@@ -230,7 +231,7 @@ export const run = <P extends ResourceKind, E, R>(
        */
       const follow = (kind: ResourceKind, watcherOptions: Watcher.Options, trigger: Triggers.Trigger) => {
         const id = kindId(kind)
-        const isPrimary = id === kindId(options.for)
+        const isPrimary = id === primaryId
         const writer = storeFor(kind)
         return Watcher.watch(client, kind, watcherOptions).pipe(
           Stream.runForEach((event) =>
