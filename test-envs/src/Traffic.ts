@@ -39,8 +39,13 @@ export interface Counts {
   status404: number
   /** Other statuses (e.g. Traefik's 500 while the verifier is down). */
   other: number
-  /** Connections that failed (refused, reset, timed out). */
+  /** Connections that failed (refused, reset, timed out) before a status line. */
   refused: number
+  /**
+   * Answers cut off after their status line (the server died mid-body). Counted under their
+   * status too, except that a paid 200 whose body was cut is not one of `paid200`.
+   */
+  cut: number
   /** Longest stretch, in ms, during which a steady offer answered neither 402 nor 200. */
   longestGapMs: number
 }
@@ -64,6 +69,7 @@ const empty = (): Counts => ({
   status404: 0,
   other: 0,
   refused: 0,
+  cut: 0,
   longestGapMs: 0
 })
 
@@ -103,12 +109,19 @@ export const start = (options: {
     } else if (state.outageSince === undefined) state.outageSince = now
   }
 
+  /** One request, its body read whole: a failure before the status line is "refused". */
   const send = async (path: string, headers: Record<string, string> = {}) => {
+    let res: Response
     try {
-      const res = await fetch(`${options.gatewayUrl}${path}`, { headers, signal: AbortSignal.timeout(15_000) })
-      return res
+      res = await fetch(`${options.gatewayUrl}${path}`, { headers, signal: AbortSignal.timeout(15_000) })
     } catch {
       return "refused" as const
+    }
+    try {
+      return { status: res.status, headers: res.headers, body: await res.text(), cut: false }
+    } catch {
+      counts.cut++
+      return { status: res.status, headers: res.headers, body: "", cut: true }
     }
   }
 
@@ -118,7 +131,7 @@ export const start = (options: {
     while (!stopped.signal.aborted) {
       for (const target of options.targets()) {
         const res = await send(target.path)
-        if (res !== "refused") await res.arrayBuffer()
+        // A 200 without payment counts even if its body was cut: its status line was served.
         if (res !== "refused" && res.status === 200) counts.unpaid200++
         record(target, res === "refused" ? "refused" : res.status)
       }
@@ -131,7 +144,6 @@ export const start = (options: {
       for (const target of options.targets()) {
         const unpaid = await send(target.path)
         if (unpaid === "refused" || unpaid.status !== 402) {
-          if (unpaid !== "refused") await unpaid.arrayBuffer()
           record(target, unpaid === "refused" ? "refused" : unpaid.status)
           if (unpaid !== "refused" && unpaid.status === 200) counts.unpaid200++
           continue
@@ -142,7 +154,7 @@ export const start = (options: {
         try {
           const required = options.payer.getPaymentRequiredResponse(
             (name) => unpaid.headers.get(name),
-            await unpaid.json()
+            JSON.parse(unpaid.body)
           )
           amount = BigInt(required.accepts[0]?.amount ?? "0")
           signature = options.payer.encodePaymentSignatureHeader(await options.payer.createPaymentPayload(required))
@@ -151,8 +163,7 @@ export const start = (options: {
           continue
         }
         const paid = await send(target.path, signature)
-        if (paid !== "refused") await paid.arrayBuffer()
-        if (paid !== "refused" && paid.status === 200) {
+        if (paid !== "refused" && paid.status === 200 && !paid.cut) {
           counts.paid200++
           counts.paidAmount += amount
         }

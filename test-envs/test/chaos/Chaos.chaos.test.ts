@@ -229,6 +229,7 @@ describe(`chaos: ${rounds} rounds of kill -9 and API server restarts under payin
       `chaos summary: ${rounds} rounds; requests ${counts.requests}; 200 ${counts.paid200 + counts.unpaid200} ` +
         `(paid ${counts.paid200}, unpaid ${counts.unpaid200}); 402 ${counts.status402}; 503 ${counts.status503}; ` +
         `404 ${counts.status404}; other ${counts.other}; refused connections ${counts.refused}; ` +
+        `answers cut mid-body ${counts.cut}; ` +
         `longest unavailability of a steady offer ${counts.longestGapMs} ms; payer paid ${counts.paidAmount} for its 200s, ` +
         `seller received ${received} (charged without a 200: ${received - counts.paidAmount}); ` +
         `registrations ${minted.size} minted once each (expected at least ${registrations})`
