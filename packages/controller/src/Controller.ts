@@ -4,7 +4,8 @@
  * attention in a `Scheduler`, and run `reconcile` with the *current* cached object.
  *
  * Expected flow, as named stages:
- * 1. **Follow**: one `Watcher` per kind feeds its `Store`.
+ * 1. **Follow**: each kind's shared informer (`Informers`: one watch and store per kind in the
+ *    process, kept warm across leadership changes) hands the controller its changes.
  * 2. **Trigger** (`Triggers`): `self` queues primary keys (every object on a (re)list; on a change,
  *    only when the predicate says so: by default generation, deletion timestamp, finalizers or
  *    labels, so our own status writes do not loop); `owners` queues an owned object's controller
@@ -12,7 +13,8 @@
  *    controller's own writes (its resourceVersion is the one our write returned: `Echoes`) queues
  *    nothing: the reconcile that wrote it already knew, and a reconcile that wants another pass
  *    asks for it.
- * 3. **Sync**: no reconcile runs before every store has its first full list.
+ * 3. **Sync**: no reconcile runs before every kind's first full list is in its store and has
+ *    queued the keys it names (so a key named by several kinds' lists runs once).
  * 4. **Reconcile** (span `Controller.reconcile` with the controller and key): read the object from
  *    the store (gone: nothing to do); if the cache is older than our own last write, hold the key
  *    until the watch brings that write; otherwise run `reconcile(object)`.
@@ -31,7 +33,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Layer, Metric, Option, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Stream } from "effect"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import type { ResourceKind } from "@obol/kube/ResourceKind"
@@ -40,7 +42,9 @@ import * as Echoes from "./Echoes.ts"
 import { EventRecorder } from "./EventRecorder.ts"
 import { Health } from "./Health.ts"
 import * as Metrics from "./Metrics.ts"
+import * as Informers from "./Informers.ts"
 import * as Outcome from "./Outcome.ts"
+import * as Reflector from "./Reflector.ts"
 import * as Scheduler from "./Scheduler.ts"
 import * as Store from "./Store.ts"
 import * as Triggers from "./Triggers.ts"
@@ -104,18 +108,6 @@ export interface Options<P extends ResourceKind, E, R> {
   readonly freshReadPoll?: Duration.Input
 }
 
-/**
- * The state a controller exposes for health checks.
- *
- * @category models
- */
-export interface Status {
-  /** Every store has its first full list. */
-  readonly synced: () => boolean
-  /** The most recent list/watch failure per kind, cleared by the next success. */
-  readonly errors: () => ReadonlyArray<{ readonly kind: string; readonly error: KubeError.KubeError }>
-}
-
 const kindId = (kind: ResourceKind) => `${kind.apiVersion}/${kind.kind}`
 
 /**
@@ -158,8 +150,7 @@ const tracked = (
  * @category constructors
  */
 export const run = <P extends ResourceKind, E, R>(
-  options: Options<P, E, R>,
-  onStatus?: (status: Status) => void
+  options: Options<P, E, R>
 ): Effect.Effect<never, never, KubeClient.KubeClient | R> =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -175,144 +166,117 @@ export const run = <P extends ResourceKind, E, R>(
       const echoes = Echoes.make()
       /** Keys whose turn came while their cache entry was older than our write: run on catch-up. */
       const awaitingFresh = new Set<Store.Key>()
-      const errors = new Map<string, KubeError.KubeError>()
-      const stores = new Map<string, Store.Writer<Store.KubeObject>>()
-      const storeFor = (kind: ResourceKind) => {
-        const id = kindId(kind)
-        let writer = stores.get(id)
-        if (writer === undefined) {
-          const indexes =
-            id === primaryId
-              ? options.indexes
-              : options.watches?.find((watched) => kindId(watched.kind) === id)?.indexes
-          writer = Effect.runSync(
-            Store.make<Store.KubeObject>(indexes === undefined ? {} : { indexes: indexes as never })
-          )
-          stores.set(id, writer)
+      const informers = yield* Informers.current
+      const selection = {
+        ...options.watcher,
+        ...(options.namespace === undefined ? {} : { namespace: options.namespace })
+      }
+      const watched = new Map<string, Informers.Informer<Store.KubeObject>>()
+      const inform = (kind: ResourceKind, watcherOptions: Watcher.Options, indexes: Watched["indexes"]) =>
+        Effect.tap(informers.informer(kind, watcherOptions, indexes as never), (informer) =>
+          Effect.sync(() => void watched.set(kindId(kind), informer))
+        )
+      const context: Context = {
+        store: (kind) => {
+          const informer = watched.get(kindId(kind))
+          if (informer === undefined) {
+            throw new Error(`Controller ${options.name} does not watch ${kind.kind}: add it to "owns" or "watches"`)
+          }
+          return informer.store as never
         }
-        return writer
       }
-      const context: Context = { store: (kind) => storeFor(kind).store as never }
-      const status: Status = {
-        synced: () => [...stores.values()].every((w) => w.store.isReady()),
-        errors: () => [...errors].map(([kind, error]) => ({ kind, error }))
-      }
-      onStatus?.(status)
       const health = yield* Effect.serviceOption(Health)
       if (health._tag === "Some") {
-        yield* health.value.register(`controller ${options.name}`, () => {
-          const failing = status.errors()
-          if (failing.length > 0) {
-            const [first] = failing
-            const verb = first!.error.reason === "Forbidden" ? "is forbidden" : "failed"
-            return { ready: false, reason: `list/watch of ${first!.kind} ${verb}: ${first!.error.message}` }
-          }
-          if (!status.synced()) {
-            const waiting = [...stores].filter(([, w]) => !w.store.isReady()).map(([id]) => id)
-            return { ready: false, reason: `caches not synced yet (${waiting.join(", ")})` }
-          }
-          return { ready: true }
-        })
+        yield* health.value.register(`controller ${options.name}`, () => Reflector.readiness([...watched.values()])())
       }
 
-      const primary = storeFor(options.for)
       const predicate: Triggers.Predicate =
         options.predicate === "any"
           ? () => true
           : typeof options.predicate === "function"
             ? options.predicate
             : Triggers.generationChanged
+      const listing: Array<Effect.Effect<void>> = []
       const scheduleAll = (keys: Iterable<Store.Key>) =>
         Effect.forEach(keys, (k) => scheduler.schedule(k), { discard: true })
 
       /**
-       * Feeds one kind's store and queues the primary keys its trigger names, except for the echo
-       * of our own write; a primary key held back for a stale cache runs once the cache catches up.
+       * Queues the primary keys a kind's changes name, except for the echo of our own write; a
+       * primary key held back for a stale cache runs once the cache catches up.
        */
-      const follow = (kind: ResourceKind, watcherOptions: Watcher.Options, trigger: Triggers.Trigger) => {
-        const id = kindId(kind)
-        const isPrimary = id === primaryId
-        const writer = storeFor(kind)
-        return Watcher.watch(client, kind, watcherOptions).pipe(
-          Stream.runForEach((event) =>
-            Effect.suspend(() => {
-              const typed = event as Watcher.Event<Store.KubeObject>
-              let previous: Store.KubeObject | undefined
-              switch (typed._tag) {
-                case "Error":
-                  errors.set(kind.kind, typed.error)
-                  return Effect.void
-                case "Restarted": {
-                  errors.delete(kind.kind)
-                  echoes.forgetKind(id)
-                  // Objects deleted while we were not watching are missing from the relist; their
-                  // deletion is an event too (client-go's DeletedFinalStateUnknown).
-                  const present = new Set(typed.objects.map(Store.keyOf))
-                  const vanished = writer.store.list().filter((o) => !present.has(Store.keyOf(o)))
-                  // Queue first, then fill the store (which may mark it ready and let reconciles
-                  // start), so the first reconciles see every key this list produced.
-                  return Effect.andThen(
-                    scheduleAll(trigger(typed, undefined, vanished)),
-                    Effect.sync(() => writer.reset(typed.objects))
-                  )
-                }
-                case "Applied": {
-                  errors.delete(kind.kind)
-                  const key = Store.keyOf(typed.object)
-                  previous = Option.getOrUndefined(writer.store.get(key))
-                  writer.apply(typed.object)
-                  // A key held back for a stale cache runs as soon as the cache holds our write.
-                  const version = typed.object.metadata.resourceVersion
-                  if (isPrimary && awaitingFresh.has(key) && tracker.isFresh(key, version)) {
-                    awaitingFresh.delete(key)
-                    echoes.isEcho(id, key, version)
-                    return scheduler.schedule(key)
+      const follow = (kind: ResourceKind, informer: Informers.Informer<Store.KubeObject>, trigger: Triggers.Trigger) =>
+        Effect.gen(function* () {
+          const id = kindId(kind)
+          const isPrimary = id === primaryId
+          const changes = yield* informer.subscribe
+          const listed = yield* Deferred.make<void>()
+          listing.push(Deferred.await(listed))
+          yield* changes.pipe(
+            Stream.runForEach((change) =>
+              Effect.suspend(() => {
+                switch (change._tag) {
+                  case "Error":
+                    return Effect.void
+                  case "Restarted":
+                    echoes.forgetKind(id)
+                    // Objects deleted while no watch was open are missing from the relist; their
+                    // deletion is an event too (client-go's DeletedFinalStateUnknown).
+                    return Effect.andThen(
+                      scheduleAll(trigger(change, undefined, change.vanished)),
+                      Deferred.done(listed, Exit.void)
+                    )
+                  case "Applied": {
+                    const key = Store.keyOf(change.object)
+                    // A key held back for a stale cache runs as soon as the cache holds our write.
+                    const version = change.object.metadata.resourceVersion
+                    if (isPrimary && awaitingFresh.has(key) && tracker.isFresh(key, version)) {
+                      awaitingFresh.delete(key)
+                      echoes.isEcho(id, key, version)
+                      return scheduler.schedule(key)
+                    }
+                    // Our own write coming back: the reconcile that made it already knew.
+                    if (echoes.isEcho(id, key, version)) return Effect.void
+                    return scheduleAll(trigger(change, change.previous, []))
                   }
-                  // Our own write coming back: the reconcile that made it already knew.
-                  if (echoes.isEcho(id, key, version)) return Effect.void
-                  break
-                }
-                case "Deleted": {
-                  errors.delete(kind.kind)
-                  const key = Store.keyOf(typed.object)
-                  previous = Option.getOrUndefined(writer.store.get(key))
-                  echoes.forget(id, key)
-                  if (isPrimary) {
-                    awaitingFresh.delete(key)
-                    tracker.forget(key)
+                  case "Deleted": {
+                    const key = Store.keyOf(change.object)
+                    echoes.forget(id, key)
+                    if (isPrimary) {
+                      awaitingFresh.delete(key)
+                      tracker.forget(key)
+                    }
+                    return scheduleAll(trigger(change, change.previous, []))
                   }
-                  writer.delete(typed.object)
-                  break
                 }
-              }
-              return scheduleAll(trigger(typed, previous, []))
-            })
-          ),
-          Effect.forkScoped
-        )
-      }
+              })
+            ),
+            Effect.forkScoped
+          )
+        })
 
-      const selection = {
-        ...options.watcher,
-        ...(options.namespace === undefined ? {} : { namespace: options.namespace })
-      }
-      yield* follow(
+      const primary = yield* inform(
         options.for,
         { ...selection, ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }) },
-        Triggers.self(predicate)
+        options.indexes as Watched["indexes"]
       )
-      for (const kind of options.owns ?? []) yield* follow(kind, selection, Triggers.owners(options.for))
-      for (const watched of options.watches ?? []) {
+      const owned = yield* Effect.forEach(options.owns ?? [], (kind) => inform(kind, selection, undefined))
+      const mapped = yield* Effect.forEach(options.watches ?? [], (w) => inform(w.kind, selection, w.indexes))
+      yield* follow(options.for, primary, Triggers.self(predicate))
+      for (const [i, kind] of (options.owns ?? []).entries()) {
+        yield* follow(kind, owned[i]!, Triggers.owners(options.for))
+      }
+      for (const [i, w] of (options.watches ?? []).entries()) {
         yield* follow(
-          watched.kind,
-          selection,
-          Triggers.mapped((object) => watched.map(object as never, context))
+          w.kind,
+          mapped[i]!,
+          Triggers.mapped((object) => w.map(object as never, context))
         )
       }
 
-      yield* Effect.forEach([...stores.values()], (w) => w.store.waitUntilReady, { discard: true })
+      // Every kind's first list is queued before the first reconcile, so the keys it names run once.
+      yield* Effect.all(listing, { discard: true })
       yield* Effect.logInfo(`Controller ${options.name} started`).pipe(
-        Effect.annotateLogs({ kinds: [...stores.keys()] })
+        Effect.annotateLogs({ kinds: [...watched.keys()] })
       )
 
       const recorder = yield* Effect.serviceOption(EventRecorder)

@@ -1,7 +1,9 @@
 /**
  * The Manager: what every controller process has besides its own work, composed once. It serves
  * `/healthz`, `/readyz` and `/metrics` on the health port (every replica), provides the `Health`
- * registry and (for processes that publish them) the `EventRecorder`, and runs the process's work:
+ * registry, the process's shared `Informers` (so leader-only and every-replica work read one cache
+ * per kind, and a replica that regains leadership finds it warm) and (for processes that publish
+ * them) the `EventRecorder`, and runs the process's work:
  * `leaderOnly` work only while this replica holds the Lease (`LeaderElection`), `everyReplica`
  * work on every replica. A process's `main.ts` becomes its settings, its work, and `Main.main`.
  *
@@ -20,6 +22,7 @@ import type * as KubeClient from "@obol/kube/KubeClient"
 import { createServer } from "node:http"
 import * as EventRecorder from "./EventRecorder.ts"
 import * as Health from "./Health.ts"
+import * as Informers from "./Informers.ts"
 import * as LeaderElection from "./LeaderElection.ts"
 
 /**
@@ -49,7 +52,11 @@ export interface Options<R, E2, R2> {
  */
 export const layer = <R = never, E2 = never, R2 = never>(
   options: Options<R, E2, R2>
-): Layer.Layer<never, E2, KubeClient.KubeClient | Exclude<R | R2, Health.Health | EventRecorder.EventRecorder>> => {
+): Layer.Layer<
+  never,
+  E2,
+  KubeClient.KubeClient | Exclude<R | R2, Health.Health | EventRecorder.EventRecorder | Informers.Informers>
+> => {
   const health = HttpRouter.serve(Health.routes, { disableLogger: true }).pipe(
     Layer.provide(NodeHttpServer.layer(createServer, { port: options.healthPort, ...options.listen }))
   )
@@ -72,6 +79,7 @@ export const layer = <R = never, E2 = never, R2 = never>(
       ? EventRecorder.layerNoop
       : EventRecorder.layer({ controller: `obol.org/${options.name}`, instance: options.events.instance })
   return Layer.mergeAll(health, leaderOnly, options.everyReplica ?? Layer.empty).pipe(
-    Layer.provide(Layer.mergeAll(Health.Health.layer, events))
+    Layer.provide(Layer.mergeAll(Informers.Informers.layer, events)),
+    Layer.provide(Health.Health.layer)
   ) as never
 }

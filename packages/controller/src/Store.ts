@@ -77,6 +77,12 @@ export interface Writer<A extends KubeObject> {
   readonly delete: (object: A) => void
   /** Replaces everything (a relist), and marks the store ready. */
   readonly reset: (objects: ReadonlyArray<A>) => void
+  /**
+   * Adds indexes to a store that may already hold objects (a second reader of a shared store);
+   * each is built over what is stored now. A name already present keeps its first function: one
+   * name means one index for every reader of the store.
+   */
+  readonly addIndexes: (indexes: Record<string, (object: A) => ReadonlyArray<string>>) => void
 }
 
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
@@ -119,15 +125,16 @@ export const make = <A extends KubeObject>(
         }
       }
     }
-    const addIndex = (k: Key, object: A) => {
-      for (const [name, fn] of indexes) {
-        const byValue = indexed.get(name)!
-        for (const value of fn(object)) {
-          let keys = byValue.get(value)
-          if (keys === undefined) byValue.set(value, (keys = new Set()))
-          keys.add(k)
-        }
+    const indexOne = (name: string, fn: (object: A) => ReadonlyArray<string>, k: Key, object: A) => {
+      const byValue = indexed.get(name)!
+      for (const value of fn(object)) {
+        let keys = byValue.get(value)
+        if (keys === undefined) byValue.set(value, (keys = new Set()))
+        keys.add(k)
       }
+    }
+    const addIndex = (k: Key, object: A) => {
+      for (const [name, fn] of indexes) indexOne(name, fn, k, object)
     }
     const put = (object: A) => {
       const k = keyOf(object)
@@ -163,6 +170,14 @@ export const make = <A extends KubeObject>(
         for (const object of list) put(object)
         readyFlag = true
         Deferred.doneUnsafe(ready, Effect.void)
+      },
+      addIndexes: (added) => {
+        for (const [name, fn] of Object.entries(added)) {
+          if (indexed.has(name)) continue
+          indexes.push([name, fn])
+          indexed.set(name, new Map())
+          for (const [k, object] of objects) indexOne(name, fn, k, object)
+        }
       }
     } satisfies Writer<A>
   })

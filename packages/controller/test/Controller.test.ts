@@ -8,6 +8,7 @@ import * as FakeKube from "@obol/kube/testing/FakeKube"
 import * as Action from "@obol/controller/Action"
 import * as Controller from "@obol/controller/Controller"
 import * as EventRecorder from "@obol/controller/EventRecorder"
+import * as Informers from "@obol/controller/Informers"
 import * as Terminal from "@obol/controller/Terminal"
 import * as Triggers from "@obol/controller/Triggers"
 import { configMap, Widget, widget } from "./utils/kinds.ts"
@@ -65,6 +66,28 @@ describe("Controller", () => {
         expect(runs.toSorted()).toEqual(["a", "b"])
       })
     )
+  )
+
+  it.effect(
+    "started again on the process's informers (leadership regained), reconciles every object without listing again",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const fake = yield* FakeKube.FakeKube
+        yield* client.create(Widget, widget("a"))
+        const first = yield* start()
+        expect(first.runs).toEqual(["a"])
+        yield* Fiber.interrupt(first.fiber)
+        yield* client.create(Widget, widget("b"))
+        yield* settle
+        const second = yield* start()
+        expect(second.runs.toSorted()).toEqual(["a", "b"])
+        const lists = (yield* fake.requests).filter((r) => r.verb === "list" && r.kind === "Widget")
+        expect(lists).toHaveLength(1)
+      }).pipe(
+        Effect.scoped,
+        Effect.provide(Informers.Informers.layer.pipe(Layer.provideMerge(Layer.fresh(FakeKube.layer))))
+      )
   )
 
   it.effect("skips status-only changes but reconciles spec, label, finalizer and deletion changes", () =>

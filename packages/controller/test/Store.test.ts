@@ -34,6 +34,26 @@ describe("Store", () => {
     })
   )
 
+  it.effect("builds an index added later over what it already holds, and keeps the first function of a name", () =>
+    Effect.gen(function* () {
+      const writer = yield* Store.make<ReturnType<typeof object>>()
+      writer.reset([object("a", { app: "web" }), object("b", { app: "db" })])
+      const app = (o: ReturnType<typeof object>) =>
+        o.metadata.labels["app"] === undefined ? [] : [o.metadata.labels["app"]]
+      writer.addIndexes({ byApp: app })
+      expect(writer.store.byIndex("byApp", "web").map((o) => o.metadata.name)).toEqual(["a"])
+      writer.addIndexes({ byApp: () => ["everything"] })
+      expect(writer.store.byIndex("byApp", "everything")).toEqual([])
+      writer.apply(object("c", { app: "web" }))
+      expect(
+        writer.store
+          .byIndex("byApp", "web")
+          .map((o) => o.metadata.name)
+          .toSorted()
+      ).toEqual(["a", "c"])
+    })
+  )
+
   it.effect("keeps indexes current through updates and deletes", () =>
     Effect.gen(function* () {
       const writer = yield* Store.make<ReturnType<typeof object>>({

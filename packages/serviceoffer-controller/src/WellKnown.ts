@@ -27,13 +27,15 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Option, Stream } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as AgentRegistration from "@obol/api/AgentRegistration"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { Health } from "@obol/controller/Health"
+import * as Informers from "@obol/controller/Informers"
+import * as Reflector from "@obol/controller/Reflector"
 import * as Store from "@obol/controller/Store"
-import * as Watcher from "@obol/controller/Watcher"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as Children from "./Children.ts"
@@ -164,29 +166,25 @@ export const document = (
 }
 
 /**
- * The route, served from caches this layer keeps (one watcher per kind, all namespaces or one).
+ * The route, served from the process's shared informers (`Informers`: the controller's
+ * ServiceOffer cache when it runs in this process, all namespaces or one). Registers a readiness
+ * check (`well-known`: both kinds listed, neither watch failing) when `Health` is present; a
+ * failing watch leaves the last documents served, stale, and says so on /readyz.
  *
  * @category layers
  */
 export const routes = (identity: Identity, options: { readonly namespace?: string } = {}) =>
   Layer.unwrap(
     Effect.gen(function* () {
-      const client = yield* KubeClient.KubeClient
-      const offers = yield* Store.make<Offer>()
-      const requests = yield* Store.make<Request>()
-      const follow = <A extends Store.KubeObject>(kind: Parameters<typeof Watcher.watch>[1], writer: Store.Writer<A>) =>
-        Watcher.watch(client, kind, options).pipe(
-          Stream.runForEach((event) =>
-            Effect.sync(() => {
-              if (event._tag === "Restarted") writer.reset(event.objects as ReadonlyArray<A>)
-              else if (event._tag === "Applied") writer.apply(event.object as A)
-              else if (event._tag === "Deleted") writer.delete(event.object as A)
-            })
-          ),
-          Effect.forkScoped
-        )
-      yield* follow(ServiceOffer, offers)
-      yield* follow(RegistrationRequest, requests)
+      const informers = yield* Informers.current
+      const offerInformer = yield* informers.informer(ServiceOffer, options)
+      const requestInformer = yield* informers.informer(RegistrationRequest, options)
+      const offers = { store: offerInformer.store as Store.Store<Offer> }
+      const requests = { store: requestInformer.store as Store.Store<Request> }
+      const health = yield* Effect.serviceOption(Health)
+      if (Option.isSome(health)) {
+        yield* health.value.register("well-known", Reflector.readiness([offerInformer, requestInformer]))
+      }
       return HttpRouter.add(
         "GET",
         "/.well-known/agent-registration.json",

@@ -5,7 +5,10 @@ import * as AgentRegistration from "@obol/api/AgentRegistration"
 import * as CustomResource from "@obol/api/CustomResource"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
+import { Health } from "@obol/controller/Health"
+import * as Informers from "@obol/controller/Informers"
 import * as KubeClient from "@obol/kube/KubeClient"
+import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import * as Children from "@obol/serviceoffer-controller/Children"
 import * as WellKnown from "@obol/serviceoffer-controller/WellKnown"
@@ -194,6 +197,44 @@ describe("WellKnown", () => {
       expect(unknown.status).toBe(404)
       yield* Effect.promise(dispose)
     }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
+  )
+
+  it.effect("says on /readyz when it may not watch what it serves, and reads the process's shared informers", () =>
+    Effect.gen(function* () {
+      const fake = yield* FakeKube.FakeKube
+      const health = yield* Health
+      const informers = yield* Informers.Informers
+      yield* fake.failNext("list", {
+        when: (logged) => logged.kind === "RegistrationRequest",
+        error: KubeError.fromResponse({
+          code: 403,
+          body: {
+            kind: "Status",
+            code: 403,
+            reason: "Forbidden",
+            message: "registrationrequests.obol.org is forbidden"
+          }
+        })
+      })
+      const services = yield* Effect.context<Health | Informers.Informers | KubeClient.KubeClient>()
+      const routes = WellKnown.routes(identity).pipe(Layer.provide(Layer.succeedContext(services)))
+      const { handler, dispose } = HttpRouter.toWebHandler(routes, { disableLogger: true })
+      const status = yield* Effect.promise(() => handler(new Request("http://x/.well-known/agent-registration.json")))
+      for (let i = 0; i < 50; i++) yield* Effect.yieldNow
+      expect(status.status).toBe(503)
+      expect(yield* health.notReady).toEqual([
+        "well-known: list/watch of RegistrationRequest is forbidden: registrationrequests.obol.org is forbidden"
+      ])
+      // The controller in this process asking for ServiceOffers gets the well-known server's cache.
+      const offers = yield* informers.informer(ServiceOffer, {})
+      expect(offers.store.isReady()).toBe(true)
+      expect((yield* fake.requests).filter((r) => r.verb === "list" && r.kind === "ServiceOffer")).toHaveLength(1)
+      yield* Effect.promise(dispose)
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(Health.layer, Informers.Informers.layer).pipe(Layer.provideMerge(Layer.fresh(FakeKube.layer)))
+      )
+    )
   )
 
   it("publishes obol-stack's registration.metadata and spec.provenance in the offer's own document, as monetize.py did", () => {
