@@ -5,7 +5,7 @@
  * the target port matched by name from the Service port). Not the Service's DNS name or ClusterIP:
  * those need cluster DNS and kube-proxy, and hide readiness (docs/adr/0010-pay-on-success.md).
  *
- * The informers watch every namespace, or only the `WATCH_NAMESPACE` set: an upstream in a
+ * The process's shared informers (`Informers`) watch every namespace, or only the `WATCH_NAMESPACE` set: an upstream in a
  * namespace outside that set is never found (its requests get 503, nothing charged). Services are
  * cached with their ports only, EndpointSlices with their addresses, conditions and ports.
  *
@@ -13,9 +13,10 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Option, Stream } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import type { RouteUpstream } from "@obol/api/PaymentRoute"
 import { Health } from "@obol/controller/Health"
+import * as Informers from "@obol/controller/Informers"
 import * as Reflector from "@obol/controller/Reflector"
 import * as Store from "@obol/controller/Store"
 import { EndpointSlice, serviceNameLabel } from "@obol/kube/builtin/EndpointSlice"
@@ -92,8 +93,8 @@ export const fromStores = (
 }
 
 /**
- * The informers and the lookup. Registers a readiness check (both kinds listed, neither watch
- * failing) when `Health` is present.
+ * The lookup over the process's shared informers (`Informers`). Registers a readiness check (both
+ * kinds listed, neither watch failing) when `Health` is present.
  *
  * @category layers
  */
@@ -101,17 +102,15 @@ export const layer = (settings: Settings = {}): Layer.Layer<Upstreams, never, Ku
   Layer.effect(
     Upstreams,
     Effect.gen(function* () {
-      const client = yield* KubeClient.KubeClient
+      const informers = yield* Informers.current
       const selections =
         settings.namespaces === undefined ? [{}] : settings.namespaces.map((namespace) => ({ namespace }))
-      const services = yield* Effect.forEach(selections, (s) => Reflector.make(client, Service, s))
+      const services = yield* Effect.forEach(selections, (s) => informers.informer(Service, s))
       const slices = yield* Effect.forEach(selections, (s) =>
-        Reflector.make(client, EndpointSlice, s, {
-          indexes: {
-            [byService]: (slice) => {
-              const name = slice.metadata.labels?.[serviceNameLabel]
-              return name === undefined ? [] : [`${slice.metadata.namespace}/${name}`]
-            }
+        informers.informer(EndpointSlice, s, {
+          [byService]: (slice) => {
+            const name = slice.metadata.labels?.[serviceNameLabel]
+            return name === undefined ? [] : [`${slice.metadata.namespace}/${name}`]
           }
         })
       )
@@ -119,11 +118,6 @@ export const layer = (settings: Settings = {}): Layer.Layer<Upstreams, never, Ku
       if (Option.isSome(health)) {
         yield* health.value.register("x402-verifier upstreams", Reflector.readiness([...services, ...slices]))
       }
-      // The stores are the product: run each watch, nothing else reads its events.
-      yield* Stream.mergeAll(
-        [...services.map((r) => r.events), ...slices.map((r) => r.events)] as ReadonlyArray<Stream.Stream<unknown>>,
-        { concurrency: "unbounded" }
-      ).pipe(Stream.runDrain, Effect.forkScoped)
       return fromStores(
         services.map((r) => r.store),
         slices.map((r) => r.store)
