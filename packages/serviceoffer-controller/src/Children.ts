@@ -9,15 +9,20 @@
  * Every child lives in the offer's namespace, carries a controller ownerReference to the offer
  * (so the garbage collector removes it with the offer) and the label
  * `obol.org/serviceoffer: <name>`, and contains only the fields we own, so a repeated apply is a
- * no-op.
+ * no-op. Each is built with `ApplyConfiguration.make` for its kind, so a misspelt field, even one
+ * spread in conditionally, fails the typecheck instead of being pruned by the API server.
  *
  * @since 0.1.0
  */
 import { Data, Result } from "effect"
 import * as Names from "@obol/api/Names"
 import * as PaymentRoute from "@obol/api/PaymentRoute"
+import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import type { ServiceOffer } from "@obol/api/ServiceOffer"
-import type { Manifest } from "@obol/kube/KubeClient"
+import * as ApplyConfiguration from "@obol/kube/ApplyConfiguration"
+import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
+import { Middleware } from "@obol/kube/builtin/Middleware"
+import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
 import * as Price from "@obol/x402/Price"
 import * as Networks from "@obol/x402/Networks"
 import * as PaymentHeaders from "@obol/x402/PaymentHeaders"
@@ -120,10 +125,10 @@ export class InvalidOffer extends Data.TaggedError("InvalidOffer")<{
  * @category models
  */
 export interface Desired {
-  readonly paymentRoute: Manifest
-  readonly httpRoute: Manifest
+  readonly paymentRoute: ApplyConfiguration.ApplyConfiguration<typeof PaymentRoute.PaymentRoute>
+  readonly httpRoute: ApplyConfiguration.ApplyConfiguration<typeof HTTPRoute>
   /** Present when `registration.enabled`. */
-  readonly registrationRequest?: Manifest
+  readonly registrationRequest?: ApplyConfiguration.ApplyConfiguration<typeof RegistrationRequest>
 }
 
 /**
@@ -142,7 +147,7 @@ const ownerReference = (offer: ServiceOffer) => ({
   blockOwnerDeletion: true
 })
 
-const metadata = (offer: ServiceOffer, name: string) => ({
+const metadata = (offer: ServiceOffer, name: string): ApplyConfiguration.ObjectMetadata => ({
   name,
   namespace: offer.metadata.namespace ?? "default",
   labels: {
@@ -159,11 +164,15 @@ const metadata = (offer: ServiceOffer, name: string) => ({
  *
  * @category constructors
  */
-export const middleware = (offer: ServiceOffer, settings: Settings, pin: PaymentRoute.Pin): Manifest => {
+export const middleware = (
+  offer: ServiceOffer,
+  settings: Settings,
+  pin: PaymentRoute.Pin
+): ApplyConfiguration.ApplyConfiguration<typeof Middleware> => {
   const address = settings.verifierAddress
     .replaceAll("{namespace}", encodeURIComponent(offer.metadata.namespace ?? "default"))
     .replaceAll("{name}", encodeURIComponent(offer.metadata.name ?? ""))
-  return {
+  return ApplyConfiguration.make(Middleware, {
     apiVersion: "traefik.io/v1alpha1",
     kind: "Middleware",
     metadata: metadata(offer, Names.middleware(offer.metadata.name ?? "")),
@@ -175,7 +184,7 @@ export const middleware = (offer: ServiceOffer, settings: Settings, pin: Payment
         maxResponseBodySize
       }
     }
-  }
+  })
 }
 
 /**
@@ -183,7 +192,10 @@ export const middleware = (offer: ServiceOffer, settings: Settings, pin: Payment
  *
  * @category constructors
  */
-export const paymentRoute = (offer: ServiceOffer, settings: Settings): Result.Result<Manifest, InvalidOffer> => {
+export const paymentRoute = (
+  offer: ServiceOffer,
+  settings: Settings
+): Result.Result<ApplyConfiguration.ApplyConfiguration<typeof PaymentRoute.PaymentRoute>, InvalidOffer> => {
   const payment = offer.spec.payment
   const network = Networks.find(settings.networks, payment.network)
   if (network._tag === "None") {
@@ -198,55 +210,57 @@ export const paymentRoute = (offer: ServiceOffer, settings: Settings): Result.Re
   const token = payment.asset ?? network.value.usdc
   return Price.effective(payment.price, token.decimals, settings.approxTokensPerRequest).pipe(
     Result.mapError((error) => new InvalidOffer({ reason: "InvalidPrice", message: error.message })),
-    Result.map((price): Manifest => ({
-      apiVersion: "obol.org/v1alpha1",
-      kind: "PaymentRoute",
-      metadata: metadata(offer, Names.paymentRoute(offer.metadata.name ?? "")),
-      spec: {
-        offer: {
-          name: offer.metadata.name ?? "",
-          ...(offer.metadata.uid === undefined ? {} : { uid: offer.metadata.uid })
-        },
-        pattern: `${pathOf(offer).replace(/\/+$/u, "")}/*`,
-        scheme: payment.scheme,
-        price: price.atomic.toString(),
-        priceModel: price.model,
-        ...(price.model === "perMTok"
-          ? { perMTok: price.decimal, approxTokensPerRequest: price.approxTokensPerRequest }
-          : {}),
-        payTo: payment.payTo,
-        network: network.value.caip2,
-        asset: {
-          address: token.address,
-          decimals: token.decimals,
-          eip712Name: token.eip712Name,
-          eip712Version: token.eip712Version
-        },
-        maxTimeoutSeconds: payment.maxTimeoutSeconds,
-        ...(settlementOf(offer) === "onSuccess"
-          ? {
-              settlement: "onSuccess",
-              upstream: {
-                service: offer.spec.upstream.service,
-                namespace: offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default",
-                port: offer.spec.upstream.port,
-                // The reference only: the verifier reads the value from the offer's namespace.
-                ...(offer.spec.upstream.authorization === undefined
-                  ? {}
-                  : {
-                      authorization: {
-                        secretKeyRef: { ...offer.spec.upstream.authorization.secretKeyRef },
-                        scheme: offer.spec.upstream.authorization.scheme
-                      }
-                    })
+    Result.map((price) =>
+      ApplyConfiguration.make(PaymentRoute.PaymentRoute, {
+        apiVersion: "obol.org/v1alpha1",
+        kind: "PaymentRoute",
+        metadata: metadata(offer, Names.paymentRoute(offer.metadata.name ?? "")),
+        spec: {
+          offer: {
+            name: offer.metadata.name ?? "",
+            ...(offer.metadata.uid === undefined ? {} : { uid: offer.metadata.uid })
+          },
+          pattern: `${pathOf(offer).replace(/\/+$/u, "")}/*`,
+          scheme: payment.scheme,
+          price: price.atomic.toString(),
+          priceModel: price.model,
+          ...(price.model === "perMTok"
+            ? { perMTok: price.decimal, approxTokensPerRequest: price.approxTokensPerRequest }
+            : {}),
+          payTo: payment.payTo,
+          network: network.value.caip2,
+          asset: {
+            address: token.address,
+            decimals: token.decimals,
+            eip712Name: token.eip712Name,
+            eip712Version: token.eip712Version
+          },
+          maxTimeoutSeconds: payment.maxTimeoutSeconds,
+          ...(settlementOf(offer) === "onSuccess"
+            ? {
+                settlement: "onSuccess",
+                upstream: {
+                  service: offer.spec.upstream.service,
+                  namespace: offer.spec.upstream.namespace ?? offer.metadata.namespace ?? "default",
+                  port: offer.spec.upstream.port,
+                  // The reference only: the verifier reads the value from the offer's namespace.
+                  ...(offer.spec.upstream.authorization === undefined
+                    ? {}
+                    : {
+                        authorization: {
+                          secretKeyRef: { ...offer.spec.upstream.authorization.secretKeyRef },
+                          scheme: offer.spec.upstream.authorization.scheme
+                        }
+                      })
+                }
               }
-            }
-          : {}),
-        description:
-          offer.spec.registration?.description ??
-          `${offer.spec.type} service ${offer.metadata.namespace}/${offer.metadata.name}`
-      }
-    }))
+            : {}),
+          description:
+            offer.spec.registration?.description ??
+            `${offer.spec.type} service ${offer.metadata.namespace}/${offer.metadata.name}`
+        }
+      })
+    )
   )
 }
 
@@ -278,12 +292,12 @@ export const httpRoute = (
   offer: ServiceOffer,
   settings: Settings,
   pin?: { readonly route: string; readonly generation: number }
-): Manifest => {
+): ApplyConfiguration.ApplyConfiguration<typeof HTTPRoute> => {
   const { upstream } = offer.spec
   const namespace = offer.metadata.namespace ?? "default"
   const onSuccess = settlementOf(offer) === "onSuccess"
   const verifier = settings.verifierService
-  return {
+  return ApplyConfiguration.make(HTTPRoute, {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "HTTPRoute",
     metadata: metadata(offer, Names.httpRoute(offer.metadata.name ?? "")),
@@ -348,7 +362,7 @@ export const httpRoute = (
             }
       ]
     }
-  }
+  })
 }
 
 /**
@@ -359,11 +373,14 @@ export const httpRoute = (
  *
  * @category constructors
  */
-export const referenceGrant = (offer: ServiceOffer, settings: Settings): Manifest | undefined => {
+export const referenceGrant = (
+  offer: ServiceOffer,
+  settings: Settings
+): ApplyConfiguration.ApplyConfiguration<typeof ReferenceGrant> | undefined => {
   const namespace = offer.metadata.namespace ?? "default"
   const verifier = settings.verifierService
   if (settlementOf(offer) !== "onSuccess" || verifier.namespace === namespace) return undefined
-  return {
+  return ApplyConfiguration.make(ReferenceGrant, {
     apiVersion: "gateway.networking.k8s.io/v1beta1",
     kind: "ReferenceGrant",
     metadata: {
@@ -375,7 +392,7 @@ export const referenceGrant = (offer: ServiceOffer, settings: Settings): Manifes
       from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace }],
       to: [{ group: "", kind: "Service", name: verifier.name }]
     }
-  }
+  })
 }
 
 /** The namespace of the offer's upstream Service. */
@@ -424,12 +441,15 @@ export const grantLabels = (offer: ServiceOffer): Record<string, string> => ({
  *
  * @category constructors
  */
-export const upstreamGrant = (offer: ServiceOffer, settings: Settings): Manifest | undefined => {
+export const upstreamGrant = (
+  offer: ServiceOffer,
+  settings: Settings
+): ApplyConfiguration.ApplyConfiguration<typeof ReferenceGrant> | undefined => {
   const namespace = offer.metadata.namespace ?? "default"
   const upstream = upstreamNamespaceOf(offer)
   if (settlementOf(offer) !== "upfront" || upstream === namespace) return undefined
   if (Result.isFailure(upstreamAllowed(offer, settings))) return undefined
-  return {
+  return ApplyConfiguration.make(ReferenceGrant, {
     apiVersion: "gateway.networking.k8s.io/v1beta1",
     kind: "ReferenceGrant",
     metadata: {
@@ -441,7 +461,7 @@ export const upstreamGrant = (offer: ServiceOffer, settings: Settings): Manifest
       from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace }],
       to: [{ group: "", kind: "Service", name: offer.spec.upstream.service }]
     }
-  }
+  })
 }
 
 /**
@@ -449,7 +469,10 @@ export const upstreamGrant = (offer: ServiceOffer, settings: Settings): Manifest
  *
  * @category constructors
  */
-export const grants = (offer: ServiceOffer, settings: Settings): ReadonlyArray<Manifest> =>
+export const grants = (
+  offer: ServiceOffer,
+  settings: Settings
+): ReadonlyArray<ApplyConfiguration.ApplyConfiguration<typeof ReferenceGrant>> =>
   [referenceGrant(offer, settings), upstreamGrant(offer, settings)].filter((g) => g !== undefined)
 
 /**
@@ -471,11 +494,14 @@ export const agentURI = (offer: ServiceOffer, settings: Pick<Settings, "publicBa
  *
  * @category constructors
  */
-export const registrationRequest = (offer: ServiceOffer, settings: Settings): Manifest | undefined => {
+export const registrationRequest = (
+  offer: ServiceOffer,
+  settings: Settings
+): ApplyConfiguration.ApplyConfiguration<typeof RegistrationRequest> | undefined => {
   const registration = offer.spec.registration
   if (registration === undefined || !registration.enabled) return undefined
   const endpoint = `${settings.publicBaseUrl.replace(/\/+$/u, "")}${pathOf(offer)}`
-  return {
+  return ApplyConfiguration.make(RegistrationRequest, {
     apiVersion: "obol.org/v1alpha1",
     kind: "RegistrationRequest",
     metadata: metadata(offer, Names.registrationRequest(offer.metadata.name ?? "")),
@@ -497,7 +523,7 @@ export const registrationRequest = (offer: ServiceOffer, settings: Settings): Ma
       ...(offer.status?.agentId === undefined ? {} : { existingAgentId: offer.status.agentId }),
       x402Support: true
     }
-  }
+  })
 }
 
 /**

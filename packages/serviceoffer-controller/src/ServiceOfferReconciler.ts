@@ -39,6 +39,7 @@ import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Service } from "@obol/kube/builtin/Service"
 import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
 import { Middleware } from "@obol/kube/builtin/Middleware"
+import * as ApplyConfiguration from "@obol/kube/ApplyConfiguration"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import type * as ResourceKind from "@obol/kube/ResourceKind"
@@ -174,9 +175,10 @@ const applyChild = <K extends ResourceKind.ResourceKind>(
   context: Controller.Context,
   applied: ChildManifests,
   kind: K,
-  manifest: KubeClient.Manifest,
+  config: NoInfer<ApplyConfiguration.ApplyConfiguration<K>>,
   options: KubeClient.ApplyOptions
 ) => {
+  const manifest = ApplyConfiguration.toManifest<K>(config)
   const { apiVersion: _apiVersion, kind: _kind, ...fields } = manifest
   const ref = { namespace: manifest.metadata.namespace ?? "default", name: manifest.metadata.name }
   const key = `${kind.kind}/${ref.namespace}/${ref.name}`
@@ -186,7 +188,9 @@ const applyChild = <K extends ResourceKind.ResourceKind>(
     return Effect.succeed(current.value as K["schema"]["Type"])
   }
   applied.delete(key)
-  return client.apply(kind, manifest, options).pipe(Effect.tap(() => Effect.sync(() => applied.set(key, wanted))))
+  return ApplyConfiguration.apply(client, kind, config, options).pipe(
+    Effect.tap(() => Effect.sync(() => applied.set(key, wanted)))
+  )
 }
 
 const deleteIfPresent = <K extends Parameters<KubeClient.Shape["delete"]>[0]>(
@@ -240,7 +244,7 @@ const syncGrants = (
     let refused: string | undefined
     for (const grant of wanted) {
       const namespace = grant.metadata.namespace ?? ""
-      const target = (grant.spec as { readonly to: ReadonlyArray<{ readonly name?: string }> }).to[0]?.name ?? "?"
+      const target = grant.spec?.to?.[0]?.name ?? "?"
       const refusal = yield* applyChild(client, context, applied, ReferenceGrant, grant, applyOptions).pipe(
         Effect.as(undefined),
         Effect.catchIf(

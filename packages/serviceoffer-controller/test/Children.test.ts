@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { expectTypeOf } from "vitest"
 import { Result } from "effect"
 import * as CustomResource from "@obol/api/CustomResource"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
@@ -6,6 +7,8 @@ import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Middleware } from "@obol/kube/builtin/Middleware"
+import type { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
+import type { ApplyConfiguration } from "@obol/kube/ApplyConfiguration"
 import { Schema } from "effect"
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -291,5 +294,35 @@ describe("Children", () => {
     expect(Names.registrationRequest(long)).toBe(name)
     expect(Names.registrationRequest(`${long}b`)).not.toBe(name)
     expect(Names.httpRoute("short")).toBe("so-short")
+  })
+
+  // Type-level: these hold only while `npx tsc --noEmit -p tsconfig.json` passes; each
+  // `@ts-expect-error` fails the typecheck if the error it expects disappears.
+  it("builds each child as its kind's apply configuration, so a misspelt field fails the typecheck", () => {
+    expectTypeOf(Children.middleware).returns.toEqualTypeOf<ApplyConfiguration<typeof Middleware>>()
+    expectTypeOf(Children.paymentRoute).returns.toEqualTypeOf<
+      Result.Result<ApplyConfiguration<typeof PaymentRoute>, Children.InvalidOffer>
+    >()
+    expectTypeOf(Children.httpRoute).returns.toEqualTypeOf<ApplyConfiguration<typeof HTTPRoute>>()
+    expectTypeOf(Children.referenceGrant).returns.toEqualTypeOf<ApplyConfiguration<typeof ReferenceGrant> | undefined>()
+    expectTypeOf(Children.upstreamGrant).returns.toEqualTypeOf<ApplyConfiguration<typeof ReferenceGrant> | undefined>()
+    expectTypeOf(Children.registrationRequest).returns.toEqualTypeOf<
+      ApplyConfiguration<typeof RegistrationRequest> | undefined
+    >()
+
+    const { paymentRoute } = desiredOf(offerFrom("deploy/samples/serviceoffer-http-per-request.yaml"))
+    // @ts-expect-error `spce` is not a field of PaymentRoute
+    const misspeltSpec: Children.Desired["paymentRoute"] = { ...paymentRoute, spce: {} }
+    const misspeltUpstream: Children.Desired["paymentRoute"] = {
+      ...paymentRoute,
+      // @ts-expect-error `nmae` is not a field of spec.upstream
+      spec: { ...paymentRoute.spec, upstream: { service: "api", nmae: "api" } }
+    }
+    const misspeltPrice: Children.Desired["paymentRoute"] = {
+      ...paymentRoute,
+      // @ts-expect-error `priceModel` is one of the Schema's literals
+      spec: { ...paymentRoute.spec, priceModel: "perrequest" }
+    }
+    expect([misspeltSpec, misspeltUpstream, misspeltPrice]).toHaveLength(3)
   })
 })
