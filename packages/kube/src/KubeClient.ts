@@ -87,6 +87,10 @@ export type WatchEvent<A> =
  * An object to create or apply. It is sent as given (encoded form), so it may be partial for
  * server-side apply: leave out every field you do not own.
  *
+ * It is untyped beyond its identity, so generic writers (any kind) can use it. For a kind known
+ * statically, build the object with `ApplyConfiguration.make` or write it with
+ * `ApplyConfiguration.apply`/`applyStatus`: a misspelt field then fails the typecheck.
+ *
  * @category models
  */
 export interface Manifest {
