@@ -12,7 +12,6 @@ import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
 import type { ResourceKind } from "@obol/kube/ResourceKind"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
-import { Offer } from "./conformance/kinds.ts"
 
 type ConfigMapConfiguration = ApplyConfiguration.ApplyConfiguration<typeof ConfigMap>
 type HTTPRouteConfiguration = ApplyConfiguration.ApplyConfiguration<typeof HTTPRoute>
@@ -121,21 +120,19 @@ describe("ApplyConfiguration", () => {
       })
       const applied = yield* ApplyConfiguration.apply(client, ConfigMap, config, { fieldManager: "test" })
       expect(applied.data).toEqual({ mode: "fast" })
-      const status = yield* ApplyConfiguration.applyStatus(
+      const missing = yield* ApplyConfiguration.applyStatus(
         client,
-        Offer,
-        { apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", metadata: { name: "o", namespace: "ns" } },
-        { fieldManager: "test" }
+        HTTPRoute,
+        { ...route, metadata: { name: "r", namespace: "ns" } },
+        {
+          fieldManager: "test"
+        }
       ).pipe(Effect.flip)
-      expect(status.reason).toBe("NotFound")
+      expect(missing.reason).toBe("NotFound")
       const requests = yield* fake.requests
       expect(requests.map((r) => [r.verb, r.kind, r.body])).toEqual([
         ["apply", "ConfigMap", config],
-        [
-          "applyStatus",
-          "ServiceOffer",
-          { apiVersion: "obol.org/v1alpha1", kind: "ServiceOffer", metadata: { name: "o", namespace: "ns" } }
-        ]
+        ["applyStatus", "HTTPRoute", { ...route, metadata: { name: "r", namespace: "ns" } }]
       ])
     }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
   )
