@@ -3,7 +3,9 @@
  * each looping over the offers it is given, through the Gateway, until stopped. It counts every
  * answer, the 200s each got, what the payer was charged per 200 (the amount of the requirement it
  * paid), and, per offer that is meant to serve throughout, the longest stretch without a 402 or a
- * 200 (an unavailability window).
+ * 200 (an unavailability window). Every paid request that did not end in a whole 200 is kept with
+ * its payment's authorizer and nonce and its time in flight, so the test can ask the chain which
+ * of them were charged anyway, and when.
  *
  * It judges nothing; the test compares its counts with the chain (the seller's balance) and with
  * the invariants it asserts. Timing goes through the wall clock on purpose: this measures a
@@ -51,10 +53,31 @@ export interface Counts {
 }
 
 /**
+ * A paid request that did not end in a whole 200: the payment it carried (EIP-3009 authorizer and
+ * nonce, so the chain can say whether it was settled) and when it was in flight.
+ *
+ * @category models
+ */
+export interface Unanswered {
+  readonly path: string
+  readonly authorizer: string
+  readonly nonce: string
+  /** What the payer signed for, in atomic units. */
+  readonly amount: bigint
+  /** Wall-clock ms when the paid request was sent and when its answer (or failure) ended. */
+  readonly sentAt: number
+  readonly endedAt: number
+  /** Its status, `refused` before any status line, or `cut` for an answer cut mid-body. */
+  readonly outcome: number | "refused" | "cut"
+}
+
+/**
  * @category models
  */
 export interface Traffic {
   readonly counts: Counts
+  /** Every paid request not answered with a whole 200, in order. */
+  readonly unanswered: ReadonlyArray<Unanswered>
   /** Stops both loops; resolves once they have finished their current request. */
   readonly stop: () => Promise<void>
 }
@@ -86,6 +109,7 @@ export const start = (options: {
   readonly pauseMs?: number
 }): Traffic => {
   const counts = empty()
+  const unanswered: Array<Unanswered> = []
   const stopped = new AbortController()
   /** Per steady path: when it last answered 402 or 200, and when its current outage began. */
   const health = new Map<string, { outageSince: number | undefined }>()
@@ -151,21 +175,35 @@ export const start = (options: {
         record(target, 402)
         let signature: Record<string, string>
         let amount: bigint
+        let authorization: { readonly from?: unknown; readonly nonce?: unknown } | undefined
         try {
           const required = options.payer.getPaymentRequiredResponse(
             (name) => unpaid.headers.get(name),
             JSON.parse(unpaid.body)
           )
           amount = BigInt(required.accepts[0]?.amount ?? "0")
-          signature = options.payer.encodePaymentSignatureHeader(await options.payer.createPaymentPayload(required))
+          const payload = await options.payer.createPaymentPayload(required)
+          authorization = (payload.payload as { readonly authorization?: typeof authorization }).authorization
+          signature = options.payer.encodePaymentSignatureHeader(payload)
         } catch {
           counts.other++
           continue
         }
+        const sentAt = Date.now()
         const paid = await send(target.path, signature)
         if (paid !== "refused" && paid.status === 200 && !paid.cut) {
           counts.paid200++
           counts.paidAmount += amount
+        } else {
+          unanswered.push({
+            path: target.path,
+            authorizer: String(authorization?.from ?? ""),
+            nonce: String(authorization?.nonce ?? ""),
+            amount,
+            sentAt,
+            endedAt: Date.now(),
+            outcome: paid === "refused" ? "refused" : paid.cut ? "cut" : paid.status
+          })
         }
         record(target, paid === "refused" ? "refused" : paid.status)
       }
@@ -176,6 +214,7 @@ export const start = (options: {
   const loops = [prober(), payer()]
   return {
     counts,
+    unanswered,
     stop: async () => {
       stopped.abort()
       await Promise.all(loops)

@@ -9,7 +9,11 @@
  * After every round: every offer converges to Ready or is entirely gone with its children; no
  * unpaid request was ever answered 200; every 200 to the payer was paid for (the seller's balance
  * grew by at least what the payer paid for its 200s); each registration was minted exactly once.
- * The counts are printed per round and at the end.
+ * At the end the money is accounted for exactly: the seller received the paid 200s plus the paid
+ * requests the chain says were settled without a whole 200, and each of those was in flight when
+ * a verifier was killed (settled, then killed before it could answer: the one window
+ * pay-on-success leaves, docs/adr/0010-pay-on-success.md). The counts are printed per round and
+ * at the end.
  */
 import { x402Client, x402HTTPClient } from "@x402/core/client"
 import { toClientEvmSigner } from "@x402/evm"
@@ -134,6 +138,15 @@ const orphans = async (live: ReadonlyArray<Offer>) => {
 
 const balance = (address: Address) => Chain.balanceOf(stack.chain, address)
 
+/** Whether an EIP-3009 authorization was used on chain (its transfer settled). */
+const authorizationUsed = (authorizer: Address, nonce: `0x${string}`) =>
+  stack.chain.client.readContract({
+    address: stack.chain.usdc,
+    abi: [parseAbiItem("function authorizationState(address authorizer, bytes32 nonce) view returns (bool)")],
+    functionName: "authorizationState",
+    args: [authorizer, nonce]
+  })
+
 /** Registrations minted per agentURI, from the registry's `Registered` events. */
 const mints = async () => {
   const logs = await stack.chain.client.getLogs({
@@ -146,12 +159,16 @@ const mints = async () => {
   return byUri
 }
 
+/** When each verifier was killed (wall-clock ms, taken just before the kill). */
+const verifierKills: Array<number> = []
+
 const inject = async (fault: (typeof faults)[number]) => {
   if (fault === "kube-apiserver+etcd") {
     await Effect.runPromise(stack.restartApiServer!.pipe(Scope.provide(scope)))
     return
   }
   const process = stack.processes[fault]
+  if (fault === "x402-verifier") verifierKills.push(Date.now())
   await Effect.runPromise(process.kill)
   await sleep(1000)
   await Effect.runPromise(process.start.pipe(Scope.provide(scope)))
@@ -220,6 +237,14 @@ describe(`chaos: ${rounds} rounds of kill -9 and API server restarts under payin
 
     const counts = traffic.counts
     const received = (await balance(stack.chain.seller)) - sellerBefore
+    // Which paid requests without a whole 200 were settled anyway: the chain knows their nonces.
+    const charged: Array<Traffic.Unanswered> = []
+    for (const attempt of traffic.unanswered) {
+      if (await authorizationUsed(attempt.authorizer as Address, attempt.nonce as `0x${string}`)) charged.push(attempt)
+    }
+    const chargedAmount = charged.reduce((sum, attempt) => sum + attempt.amount, 0n)
+    const atKill = (attempt: Traffic.Unanswered) =>
+      verifierKills.some((killedAt) => attempt.sentAt <= killedAt && killedAt <= attempt.endedAt)
     const registrations = [
       ...steady,
       ...deleted.map((name) => ({ name, registration: Number(name.split("-")[1]) % 2 === 1 }))
@@ -231,11 +256,22 @@ describe(`chaos: ${rounds} rounds of kill -9 and API server restarts under payin
         `404 ${counts.status404}; other ${counts.other}; refused connections ${counts.refused}; ` +
         `answers cut mid-body ${counts.cut}; ` +
         `longest unavailability of a steady offer ${counts.longestGapMs} ms; payer paid ${counts.paidAmount} for its 200s, ` +
-        `seller received ${received} (charged without a 200: ${received - counts.paidAmount}); ` +
+        `seller received ${received} (charged without a whole 200: ${charged.length} requests, ${chargedAmount}, ` +
+        `${charged.filter(atKill).length} of them in flight when the verifier was killed); ` +
         `registrations ${minted.size} minted once each (expected at least ${registrations})`
     )
     expect(counts.unpaid200).toBe(0)
     expect(counts.paid200).toBeGreaterThan(0)
+    // Every unit the seller received is a 200 the payer got, or a request charged without one.
+    expect(received, "the seller received exactly the paid 200s plus the requests charged without one").toBe(
+      counts.paidAmount + chargedAmount
+    )
+    // Pay-on-success settles before the status line: only a verifier killed between the two
+    // (settled on chain, the answer never sent) may charge without a whole 200.
+    expect(
+      charged.filter((attempt) => !atKill(attempt)),
+      "requests charged without a whole 200 while no verifier was killed"
+    ).toEqual([])
     expect(minted.size).toBeGreaterThanOrEqual(registrations)
   }, 3_600_000)
 })
