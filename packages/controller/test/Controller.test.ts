@@ -9,13 +9,12 @@ import * as Action from "@obol/controller/Action"
 import * as Controller from "@obol/controller/Controller"
 import * as EventRecorder from "@obol/controller/EventRecorder"
 import * as Informers from "@obol/controller/Informers"
+import * as Idle from "@obol/controller/testing/Idle"
 import * as Terminal from "@obol/controller/Terminal"
 import * as Triggers from "@obol/controller/Triggers"
 import { configMap, Widget, widget } from "./utils/kinds.ts"
 
-const settle = Effect.gen(function* () {
-  for (let i = 0; i < 50; i++) yield* Effect.yieldNow
-})
+const settle = Idle.quiesce
 
 type Reconcile = Controller.Options<typeof Widget, unknown, KubeClient.KubeClient>["reconcile"]
 
@@ -48,7 +47,7 @@ const start = (
 const published: Array<EventRecorder.Published> = []
 
 const withFake = <A, E>(effect: Effect.Effect<A, E, KubeClient.KubeClient | FakeKube.FakeKube>) =>
-  effect.pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
+  effect.pipe(Effect.provide(Layer.fresh(FakeKube.layer)), Idle.provide)
 
 describe("Controller", () => {
   it.effect("reconciles every object once its caches are ready, and not before", () =>
@@ -86,7 +85,8 @@ describe("Controller", () => {
         expect(lists).toHaveLength(1)
       }).pipe(
         Effect.scoped,
-        Effect.provide(Informers.Informers.layer.pipe(Layer.provideMerge(Layer.fresh(FakeKube.layer))))
+        Effect.provide(Informers.Informers.layer.pipe(Layer.provideMerge(Layer.fresh(FakeKube.layer)))),
+        Idle.provide
       )
   )
 
@@ -342,7 +342,10 @@ describe("Controller", () => {
       expect(published.map((e) => [e.type, e.reason, e.regarding.name, e.note])).toEqual([
         ["Warning", "InvalidSize", "broken", "size must be even"]
       ])
-    }).pipe(Effect.provide(Layer.mergeAll(Layer.fresh(FakeKube.layer), EventRecorder.layerMemory(published))))
+    }).pipe(
+      Effect.provide(Layer.mergeAll(Layer.fresh(FakeKube.layer), EventRecorder.layerMemory(published))),
+      Idle.provide
+    )
   )
 
   it.effect("treats a defect in reconcile like a failure: retried, and the controller keeps running", () =>
