@@ -1,9 +1,10 @@
 /**
- * The conformance suite against the in-memory FakeKube: a fresh fake per test.
+ * The conformance suite against the in-memory FakeKube: a fresh fake per test. Its run against the
+ * real kube-apiserver is `test-envs/test/kube/KubeClient.integration.test.ts`.
  */
 import { Layer } from "effect"
+import { conformance } from "@obol/kube/testing/Conformance"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
-import { conformance } from "./conformance/suite.ts"
 
 conformance({
   name: "FakeKube",

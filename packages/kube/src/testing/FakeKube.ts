@@ -1,6 +1,6 @@
 /**
  * An in-memory Kubernetes API server behind the {@link KubeClient.KubeClient} interface, for fast
- * unit tests of reconcilers. The conformance suite (`test/conformance/`) runs the same cases
+ * unit tests of reconcilers. The conformance suite (`./Conformance.ts`) runs the same cases
  * against this fake and a real kube-apiserver.
  *
  * What it does:

@@ -5,7 +5,7 @@ import { ConfigMap } from "@obol/kube/builtin/ConfigMap"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
-import { configMap, offer, Offer } from "../conformance/kinds.ts"
+import { configMap, offer, Offer } from "@obol/kube/testing/Conformance"
 
 const fresh = Layer.fresh(FakeKube.layer)
 

@@ -1,14 +1,16 @@
 /**
- * The conformance suite against the real kube-apiserver from test-envs, through the HTTP client
- * (`NodeKubeClient.layer`) configured from the control plane's kubeconfig.
+ * `@obol/kube`'s conformance suite against the real kube-apiserver, through the HTTP client
+ * (`NodeKubeClient.layer`) configured from the control plane's kubeconfig. Its run against the
+ * in-memory FakeKube is `packages/kube/test/KubeClient.conformance.test.ts`; it lives here because
+ * kube must not depend on test-envs (see test-envs/README.md).
  */
 import { Effect, Layer, Redacted } from "effect"
 import { inject } from "vitest"
 import { readFileSync } from "node:fs"
 import * as KubeConfig from "@obol/kube/KubeConfig"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
-import { compactEtcd, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
-import { conformance } from "./conformance/suite.ts"
+import { conformance } from "@obol/kube/testing/Conformance"
+import { compactEtcd, request, useNamespace } from "../../src/vitest/TestCluster.ts"
 
 const namespace = useNamespace("kube-conformance")
 

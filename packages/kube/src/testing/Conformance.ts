@@ -1,19 +1,94 @@
 /**
- * The KubeClient conformance suite: one list of behaviours, run against the in-memory FakeKube
- * (`KubeClient.conformance.test.ts`) and the real kube-apiserver from test-envs
- * (`KubeClient.integration.test.ts`), so the fake cannot drift from the real thing unnoticed.
+ * The KubeClient conformance suite: one list of behaviours that any `KubeClient` backend must
+ * show, so the in-memory FakeKube cannot drift from the real kube-apiserver unnoticed. Two runs
+ * use it: `packages/kube/test/KubeClient.conformance.test.ts` (FakeKube) and
+ * `test-envs/test/kube/KubeClient.integration.test.ts` (the real API server through
+ * `NodeKubeClient`).
+ *
+ * It lives here, in `@obol/kube`, and not beside the real API server in `@obol/test-envs`,
+ * because kube is the bottom layer: test-envs depends on kube, never the other way round. It
+ * therefore brings its own kinds ({@link Offer}, a loose view of the ServiceOffer CRD) instead of
+ * `@obol/api`'s. It needs `@effect/vitest` (an optional peer dependency of this package), so it is
+ * not in the `@obol/kube/testing` barrel: import `@obol/kube/testing/Conformance` from test files.
+ *
+ * Assumptions: the backend serves ConfigMaps and the ServiceOffer CRD (group `obol.org`, version
+ * `v1alpha1`, status subresource; the test control plane installs `deploy/crds/`, FakeKube serves
+ * any kind), and every test may write to `backend.namespace()`.
  *
  * Cases the fake cannot play say so in their name and are skipped for it; the reason is in
  * FakeKube's limits list.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Option, Queue, Schedule, Stream } from "effect"
-import { ConfigMap } from "@obol/kube/builtin/ConfigMap"
-import * as KubeClient from "@obol/kube/KubeClient"
-import * as KubeError from "@obol/kube/KubeError"
-import * as ResourceKind from "@obol/kube/ResourceKind"
-import { configMap, offer, Offer } from "./kinds.ts"
+import { Effect, Fiber, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
+import { ConfigMap } from "../builtin/ConfigMap.ts"
+import * as KubeClient from "../KubeClient.ts"
+import * as KubeError from "../KubeError.ts"
+import { ObjectMeta } from "../ObjectMeta.ts"
+import * as ResourceKind from "../ResourceKind.ts"
 
+/**
+ * ServiceOffer (`obol.org/v1alpha1`) with `spec` and `status` as open records: the CRD the suite
+ * writes, seen without `@obol/api`'s Schema.
+ *
+ * @category resources
+ */
+export const Offer = ResourceKind.make({
+  group: "obol.org",
+  version: "v1alpha1",
+  kind: "ServiceOffer",
+  plural: "serviceoffers",
+  namespaced: true,
+  statusSubresource: true,
+  schema: Schema.Struct({
+    apiVersion: Schema.Literal("obol.org/v1alpha1"),
+    kind: Schema.Literal("ServiceOffer"),
+    metadata: ObjectMeta,
+    spec: Schema.Record(Schema.String, Schema.Unknown),
+    status: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
+  })
+})
+
+/**
+ * A ServiceOffer the CRD accepts, priced per request; `extra` is merged into its metadata.
+ *
+ * @category constructors
+ */
+export const offer = (namespace: string, name: string, price = "0.001", extra: Record<string, unknown> = {}) => ({
+  apiVersion: "obol.org/v1alpha1",
+  kind: "ServiceOffer",
+  metadata: { name, namespace, ...extra },
+  spec: {
+    upstream: { service: "demo", port: 8080 },
+    payment: {
+      network: "base-sepolia",
+      payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+      price: { perRequest: price }
+    }
+  }
+})
+
+/**
+ * A ConfigMap; `extra` is merged into its metadata.
+ *
+ * @category constructors
+ */
+export const configMap = (
+  namespace: string,
+  name: string,
+  extra: Record<string, unknown> = {},
+  data: Record<string, string> = {}
+) => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name, namespace, ...extra },
+  data
+})
+
+/**
+ * What the suite needs to know about the backend under test.
+ *
+ * @category models
+ */
 export interface Backend<R = never> {
   readonly name: string
   readonly layer: () => Layer.Layer<KubeClient.KubeClient | R>
@@ -79,6 +154,12 @@ const summary = (e: { type: string; object?: unknown; error?: KubeError.KubeErro
     ? `Failed:${e.error?.reason}`
     : `${e.type}:${(e.object as { metadata?: { name?: string } } | undefined)?.metadata?.name ?? ""}`
 
+/**
+ * Declares the suite (one `describe` block of `it.live` cases) for a backend. Call it at the top
+ * level of a test file.
+ *
+ * @category testing
+ */
 export const conformance = <R>(backend: Backend<R>) =>
   describe(`KubeClient conformance (${backend.name})`, () => {
     it.live("creates, gets and lists; a watch from the list's resourceVersion sees later writes in order", () =>
