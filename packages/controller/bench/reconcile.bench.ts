@@ -16,9 +16,9 @@ import { Context, Duration, Effect, Exit, Fiber, Layer, Schema, Scope } from "ef
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeConfig from "@obol/kube/KubeConfig"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
+import { ObjectMeta } from "@obol/kube/ObjectMeta"
 import * as ResourceKind from "@obol/kube/ResourceKind"
 import { ControlPlane } from "@obol/test-envs/ControlPlane"
-import { LooseServiceOffer } from "@obol/test-envs/TestKinds"
 import * as Action from "../src/Action.ts"
 import * as Controller from "../src/Controller.ts"
 import * as Scheduler from "../src/Scheduler.ts"
@@ -30,7 +30,22 @@ const KEYS = (process.env["BENCH_KEYS"] ?? "10000,100000").split(",").map(Number
 const DEADLINE_MS = Number(process.env["BENCH_DEADLINE"] ?? 30) * 1000
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 
-const Offer = LooseServiceOffer
+/** ServiceOffer with `spec` and `status` as open records: the bench needs nothing from `@obol/api`. */
+const Offer = ResourceKind.make({
+  group: "obol.org",
+  version: "v1alpha1",
+  kind: "ServiceOffer",
+  plural: "serviceoffers",
+  namespaced: true,
+  statusSubresource: true,
+  schema: Schema.Struct({
+    apiVersion: Schema.Literal("obol.org/v1alpha1"),
+    kind: Schema.Literal("ServiceOffer"),
+    metadata: ObjectMeta,
+    spec: Schema.Record(Schema.String, Schema.Unknown),
+    status: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
+  })
+})
 
 const offer = (i: number) => ({
   apiVersion: "obol.org/v1alpha1",
