@@ -9,7 +9,8 @@
  * compared pairwise ({@link PathMatch.overlaps}), and they are rare (the controller writes only
  * prefixes).
  *
- * It decides nothing about who should win: that is the order of the claims.
+ * It decides nothing about who should win: that is the order of the claims. `PathOverlaps` answers
+ * the converse question (which of many claimants would refuse one another) in the same terms.
  *
  * @since 0.1.0
  */
@@ -23,8 +24,12 @@ export interface PathClaims<A> {
   readonly claim: (pattern: PathMatch.Pattern, holder: A) => A | undefined
 }
 
-/** `/a/b/c` → `/a/b`, `/a`, `/`. */
-const ancestors = function* (path: string): Generator<string> {
+/**
+ * The paths whose prefix claims cover `path`, nearest first: `/a/b/c` → `/a/b`, `/a`, `/`.
+ *
+ * @category getters
+ */
+export const ancestors = function* (path: string): Generator<string> {
   if (path === "/") return
   for (let end = path.lastIndexOf("/"); end > 0; end = path.lastIndexOf("/", end - 1)) yield path.slice(0, end)
   yield "/"

@@ -123,7 +123,12 @@ export interface Options {
 
 type Route = PaymentRoute
 
-const keyOf = (route: Route) => `${route.metadata.namespace}/${route.metadata.name}`
+/**
+ * `namespace/name` of a route: the key of its verdict and its table entry.
+ *
+ * @category getters
+ */
+export const keyOf = (route: Route) => `${route.metadata.namespace}/${route.metadata.name}`
 
 /**
  * `namespace/name` of the offer a route prices: its own namespace, always.
@@ -303,8 +308,126 @@ const preferred = (a: Route, b: Route) => {
 }
 
 /**
- * Decides every route and builds the table of the admitted ones. Routes being deleted get no
- * verdict and no entry.
+ * A route that passed rules 1–3 for its offer and now claims its pattern (rule 4), with its table
+ * entry (the compiled pattern).
+ *
+ * @category models
+ */
+export interface Candidate {
+  readonly offer: string
+  /** The offer's creationTimestamp: older offers claim first. */
+  readonly created: string
+  readonly route: Route
+  readonly item: RouteTable.Route<Loaded>
+  /** Its upstream credential has not been read yet: loaded, but its verdict is `Pending`. */
+  readonly pending: boolean
+}
+
+/**
+ * Rules 1–3 for the routes that name one offer (`offerOf`): a verdict for each route that does not
+ * claim a path, and the one route that does, if any. Routes being deleted must be left out.
+ *
+ * @category constructors
+ */
+export const decideOffer = (
+  offer: string,
+  routes: ReadonlyArray<Route>,
+  options: Options
+): { readonly verdicts: ReadonlyArray<readonly [string, Verdict]>; readonly candidate: Candidate | undefined } => {
+  const verdicts: Array<readonly [string, Verdict]> = []
+  const owned: Array<Route> = []
+  let owner: Extract<Owner, { _tag: "Present" }> | undefined
+  for (const route of routes) {
+    const decided = ownership(route, options)
+    if (decided._tag !== "Owned") verdicts.push([keyOf(route), decided])
+    else {
+      owned.push(route)
+      owner = decided.owner
+    }
+  }
+  if (owner === undefined) return { verdicts, candidate: undefined }
+  const [winner, ...losers] = owned.length === 1 ? owned : owned.toSorted(preferred)
+  for (const loser of losers) {
+    verdicts.push([
+      keyOf(loser),
+      rejected(
+        "DuplicateOfferRoute",
+        `ServiceOffer ${offer} is priced by PaymentRoute ${winner!.metadata.name}; an offer has one PaymentRoute (delete this one)`
+      )
+    ])
+  }
+  const unservable = servable(winner!, options)
+  if (unservable !== undefined) {
+    verdicts.push([keyOf(winner!), { _tag: "Rejected", ...unservable }])
+    return { verdicts, candidate: undefined }
+  }
+  const credential = credentialOf(winner!)
+  const state: Credentials.State | undefined =
+    credential === undefined
+      ? undefined
+      : (options.credential?.(credential.ref) ?? {
+          _tag: "Missing",
+          message: "no upstream credentials are read here"
+        })
+  if (state?._tag === "Missing") {
+    verdicts.push([
+      keyOf(winner!),
+      rejected(
+        "UpstreamSecretMissing",
+        `${state.message}; until then the offer's requests are refused, never charged (spec.upstream.authorization)`
+      )
+    ])
+    return { verdicts, candidate: undefined }
+  }
+  return {
+    verdicts,
+    candidate: {
+      offer,
+      created: owner.creationTimestamp,
+      route: winner!,
+      item: entry(winner!),
+      pending: state?._tag === "Pending"
+    }
+  }
+}
+
+/**
+ * Rule 4's order: older offers claim first, then by offer `namespace/name`.
+ *
+ * @category combinators
+ */
+export const byClaimOrder = (a: Candidate, b: Candidate) =>
+  a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.offer < b.offer ? -1 : a.offer > b.offer ? 1 : 0
+
+/**
+ * Rule 4 over candidates (in any order: they are sorted here): each candidate's verdict, admitted
+ * (or pending) when its pattern overlaps no earlier claim, else `PathConflict` naming the holder.
+ *
+ * @category constructors
+ */
+export const claim = (
+  candidates: ReadonlyArray<Candidate>
+): ReadonlyArray<{ readonly candidate: Candidate; readonly verdict: Verdict }> => {
+  const claims = PathClaims.make<Candidate>()
+  return candidates.toSorted(byClaimOrder).map((candidate) => {
+    const holder = claims.claim(candidate.item.pattern, candidate)
+    const verdict: Verdict =
+      holder !== undefined
+        ? rejected(
+            "PathConflict",
+            `pattern ${candidate.route.spec.pattern} overlaps ${holder.route.spec.pattern} of PaymentRoute ${keyOf(holder.route)} (ServiceOffer ${holder.offer}, the older offer keeps the path)`
+          )
+        : candidate.pending
+          ? { _tag: "Pending" }
+          : { _tag: "Admitted", generation: candidate.item.value.generation }
+    return { candidate, verdict }
+  })
+}
+
+/**
+ * Decides every route and builds the table of the admitted ones: the reference computation
+ * (`Admission` reaches the same verdicts and table one event at a time). Routes being deleted get
+ * no verdict and no entry.
  *
  * @category constructors
  */
@@ -312,90 +435,25 @@ export const build = (
   routes: ReadonlyArray<Route>,
   options: Options
 ): { readonly table: RouteTable.RouteTable<Loaded>; readonly verdicts: ReadonlyMap<string, Verdict> } => {
-  const verdicts = new Map<string, Verdict>()
-  const byOffer = new Map<string, { readonly owner: { readonly creationTimestamp: string }; routes: Array<Route> }>()
+  const byOffer = new Map<string, Array<Route>>()
   for (const route of routes) {
     if (route.metadata.deletionTimestamp !== undefined) continue
-    const owned = ownership(route, options)
-    if (owned._tag !== "Owned") {
-      verdicts.set(keyOf(route), owned)
-      continue
-    }
     const offer = offerOf(route)
     const group = byOffer.get(offer)
-    if (group === undefined) byOffer.set(offer, { owner: owned.owner, routes: [route] })
-    else group.routes.push(route)
+    if (group === undefined) byOffer.set(offer, [route])
+    else group.push(route)
   }
-
-  const candidates: Array<{
-    readonly offer: string
-    readonly created: string
-    readonly route: Route
-    readonly pending: boolean
-  }> = []
+  const verdicts = new Map<string, Verdict>()
+  const candidates: Array<Candidate> = []
   for (const [offer, group] of byOffer) {
-    const [winner, ...losers] = group.routes.length === 1 ? group.routes : group.routes.toSorted(preferred)
-    for (const loser of losers) {
-      verdicts.set(
-        keyOf(loser),
-        rejected(
-          "DuplicateOfferRoute",
-          `ServiceOffer ${offer} is priced by PaymentRoute ${winner!.metadata.name}; an offer has one PaymentRoute (delete this one)`
-        )
-      )
-    }
-    const unservable = servable(winner!, options)
-    if (unservable !== undefined) {
-      verdicts.set(keyOf(winner!), { _tag: "Rejected", ...unservable })
-      continue
-    }
-    const credential = credentialOf(winner!)
-    const state: Credentials.State | undefined =
-      credential === undefined
-        ? undefined
-        : (options.credential?.(credential.ref) ?? {
-            _tag: "Missing",
-            message: "no upstream credentials are read here"
-          })
-    if (state?._tag === "Missing") {
-      verdicts.set(
-        keyOf(winner!),
-        rejected(
-          "UpstreamSecretMissing",
-          `${state.message}; until then the offer's requests are refused, never charged (spec.upstream.authorization)`
-        )
-      )
-      continue
-    }
-    candidates.push({
-      offer,
-      created: group.owner.creationTimestamp,
-      route: winner!,
-      pending: state?._tag === "Pending"
-    })
+    const decided = decideOffer(offer, group, options)
+    for (const [key, verdict] of decided.verdicts) verdicts.set(key, verdict)
+    if (decided.candidate !== undefined) candidates.push(decided.candidate)
   }
-
-  candidates.sort((a, b) => (a.created !== b.created ? (a.created < b.created ? -1 : 1) : a.offer < b.offer ? -1 : 1))
-  const claims = PathClaims.make<{ readonly offer: string; readonly route: Route }>()
   const loaded: Array<RouteTable.Route<Loaded>> = []
-  for (const candidate of candidates) {
-    const item = entry(candidate.route)
-    const holder = claims.claim(item.pattern, candidate)
-    if (holder !== undefined) {
-      verdicts.set(
-        keyOf(candidate.route),
-        rejected(
-          "PathConflict",
-          `pattern ${candidate.route.spec.pattern} overlaps ${holder.route.spec.pattern} of PaymentRoute ${keyOf(holder.route)} (ServiceOffer ${holder.offer}, the older offer keeps the path)`
-        )
-      )
-      continue
-    }
-    loaded.push(item)
-    verdicts.set(
-      keyOf(candidate.route),
-      candidate.pending ? { _tag: "Pending" } : { _tag: "Admitted", generation: item.value.generation }
-    )
+  for (const { candidate, verdict } of claim(candidates)) {
+    verdicts.set(candidate.item.key, verdict)
+    if (verdict._tag !== "Rejected") loaded.push(candidate.item)
   }
   return { table: RouteTable.make(loaded), verdicts }
 }

@@ -2,11 +2,12 @@
  * The x402 verifier: PaymentRoute and ServiceOffer informers feeding an immutable route table, an
  * admission writer, and the ForwardAuth endpoints Traefik calls.
  *
- * - Every change to a PaymentRoute, and every ServiceOffer appearing, disappearing or being
- *   recreated, rebuilds the table from the caches (`Routes.build`: ownership, one route per offer,
- *   servable, path claims) and swaps it in one step; requests in flight keep the table they started
- *   with. ServiceOffers are cached as metadata only. An owner the cache has not seen is read live
- *   once before a route is rejected for it.
+ * - Every change to a PaymentRoute, every ServiceOffer appearing, disappearing or being
+ *   recreated, and every upstream credential changing, re-decides what it touches (`Admission`:
+ *   the offer's routes, and the routes whose path claims overlap the changed one; the rules are
+ *   `Routes`') and swaps the updated table in one step; requests in flight keep the table they
+ *   started with. A relist re-decides everything. ServiceOffers are cached as metadata only. An
+ *   owner the cache has not seen is read live once before a route is rejected for it.
  * - Admission: each route's `status.admitted`/`lastAdmittedGeneration` (or `reason`/`message`
  *   when it cannot be served) is written with server-side apply on `/status`, field manager
  *   `x402-verifier`, only when it differs from what the object already says, and with the
@@ -37,6 +38,7 @@ import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as ResourceKind from "@obol/kube/ResourceKind"
 import * as Facilitator from "@obol/x402/Facilitator"
+import * as Admission from "./Admission.ts"
 import * as Credentials from "./Credentials.ts"
 import * as Decision from "./Decision.ts"
 import * as Paywall from "./Paywall.ts"
@@ -126,12 +128,31 @@ export const informer = (settings: Settings) =>
       const absent = new Set<string>()
       const confirming = new Set<string>()
       /**
-       * "Something changed, rebuild": one slot, so a burst of events while a rebuild runs costs one
-       * more rebuild, not one per event (the rebuild reads the stores, which hold every event).
+       * What changed since the last step, as the watches reported it (the step reads the objects
+       * from the stores, which already hold them). A relist, and the start, re-decide everything.
+       */
+      const touched = {
+        routes: new Set<string>(),
+        offers: new Set<string>(),
+        allRoutes: true,
+        allOffers: false,
+        credentials: false,
+        /** Re-send every verdict's write (or live read): a write or read failed. */
+        resend: false
+      }
+      /**
+       * "Something changed": one slot, so a burst of events while a step runs costs one more step,
+       * not one per event (`touched` holds them all).
        */
       const dirty = yield* Queue.dropping<void>(1)
+      const wake = Queue.offer(dirty, undefined)
       const recheckLater = Effect.sleep(retryAfterFailure).pipe(
-        Effect.andThen(Queue.offer(dirty, undefined)),
+        Effect.andThen(
+          Effect.suspend(() => {
+            touched.resend = true
+            return wake
+          })
+        ),
         Effect.forkScoped,
         Effect.asVoid
       )
@@ -165,10 +186,10 @@ export const informer = (settings: Settings) =>
             onSuccess: (found) =>
               Option.isSome(found)
                 ? Effect.void
-                : Effect.sync(() => absent.add(offer)).pipe(
-                    Effect.andThen(Queue.offer(dirty, undefined)),
-                    Effect.asVoid
-                  ),
+                : Effect.sync(() => {
+                    absent.add(offer)
+                    touched.offers.add(offer)
+                  }).pipe(Effect.andThen(wake), Effect.asVoid),
             onFailure: (error) =>
               Effect.logWarning("Reading a PaymentRoute's ServiceOffer failed").pipe(
                 Effect.annotateLogs({ offer, error: error.message }),
@@ -234,46 +255,95 @@ export const informer = (settings: Settings) =>
           )
       }
 
-      /** Decides every route from the stores as they are now, swaps the table, writes verdicts. */
-      const rebuild = Effect.gen(function* () {
+      const cachedRoute = (key: string) => {
+        for (const reflector of routes) {
+          const found = reflector.store.get(key)
+          if (Option.isSome(found)) return found
+        }
+        return Option.none()
+      }
+      const admission = Admission.make({
+        facilitatorUrl: settings.facilitatorUrl,
+        owner,
+        ...(Option.isSome(credentials) ? { credential: credentials.value.get } : {})
+      })
+      /** The upstream credential Secret each held route sends (`namespace/name`), and how many send each. */
+      const secretOf = new Map<string, string>()
+      const senders = new Map<string, number>()
+      const trackSecret = (key: string, route: PaymentRoute | undefined) => {
+        const before = secretOf.get(key)
+        const credential =
+          route === undefined || route.metadata.deletionTimestamp !== undefined ? undefined : Routes.credentialOf(route)
+        const after = credential === undefined ? undefined : Credentials.secretOf(credential.ref)
+        if (before === after) return false
+        if (before !== undefined) {
+          const left = senders.get(before)! - 1
+          if (left === 0) senders.delete(before)
+          else senders.set(before, left)
+          secretOf.delete(key)
+        }
+        if (after !== undefined) {
+          senders.set(after, (senders.get(after) ?? 0) + 1)
+          secretOf.set(key, after)
+        }
+        return true
+      }
+
+      /**
+       * Re-decides what changed since the last step, swaps the table, and writes the verdicts of
+       * the routes that changed or whose own object changed (its status may need repair).
+       */
+      const step = Effect.fn("Verifier.step")(function* () {
         if (!ready()) return
         const networks = yield* supportedNetworks
-        const current = routes.flatMap((r) => r.store.list())
+        const take = { ...touched, routes: touched.routes, offers: touched.offers }
+        touched.routes = new Set()
+        touched.offers = new Set()
+        touched.allRoutes = touched.allOffers = touched.credentials = touched.resend = false
+
+        admission.networks(Option.getOrUndefined(networks))
+        let secretsChanged = take.allRoutes
+        const put = (key: string, route: Option.Option<PaymentRoute>) => {
+          if (trackSecret(key, Option.getOrUndefined(route))) secretsChanged = true
+          if (Option.isSome(route)) admission.put(route.value)
+          else admission.remove(key)
+        }
+        const seen = new Set<string>()
+        if (take.allRoutes) {
+          for (const route of routes.flatMap((r) => r.store.list())) {
+            const key = `${route.metadata.namespace}/${route.metadata.name}`
+            seen.add(key)
+            put(key, Option.some(route))
+          }
+          for (const key of [...admission.keys(), ...secretOf.keys()]) if (!seen.has(key)) put(key, Option.none())
+        } else for (const key of take.routes) put(key, cachedRoute(key))
+        if (take.allOffers) admission.offersChanged()
+        else for (const offer of take.offers) admission.offerChanged(offer)
+        if (take.credentials) admission.credentialsChanged()
         // Watch exactly the Secrets that live routes send upstream, before deciding with them.
-        if (Option.isSome(credentials))
-          yield* credentials.value.track(
-            new Set(
-              current.flatMap((route) => {
-                const credential =
-                  route.metadata.deletionTimestamp === undefined ? Routes.credentialOf(route) : undefined
-                return credential === undefined ? [] : [Credentials.secretOf(credential.ref)]
-              })
-            )
-          )
-        const { table, verdicts } = Routes.build(current, {
-          facilitatorUrl: settings.facilitatorUrl,
-          owner,
-          ...(Option.isSome(credentials) ? { credential: credentials.value.get } : {}),
-          ...(Option.isSome(networks) ? { supportedNetworks: networks.value } : {})
-        })
+        if (secretsChanged && Option.isSome(credentials)) yield* credentials.value.track(new Set(senders.keys()))
+
+        const { table, changed } = admission.commit()
         holder.set(table)
-        const referenced = new Set(current.map(Routes.offerOf))
         for (const offer of absent)
-          if (!referenced.has(offer) || Option.isSome(cachedOffer(offer))) absent.delete(offer)
+          if (!admission.references(offer) || Option.isSome(cachedOffer(offer))) absent.delete(offer)
+
+        const writes = take.resend || take.allRoutes ? admission.keys() : new Set([...changed.keys(), ...take.routes])
         yield* Effect.forEach(
-          current,
-          (route) => {
-            const verdict = verdicts.get(`${route.metadata.namespace}/${route.metadata.name}`)
-            if (verdict === undefined || verdict._tag === "Pending") return Effect.void
-            return verdict._tag === "Unconfirmed" ? confirm(verdict.offer) : admit(route, verdict)
+          writes,
+          (key) => {
+            const verdict = admission.verdict(key)
+            const route = cachedRoute(key)
+            if (verdict === undefined || verdict._tag === "Pending" || Option.isNone(route)) return Effect.void
+            return verdict._tag === "Unconfirmed" ? confirm(verdict.offer) : admit(route.value, verdict)
           },
           { concurrency: 8, discard: true }
         )
       })
 
       /**
-       * Whether an offer event changes anything a rebuild reads (uid, age, presence); other offer
-       * changes (status, labels) skip the rebuild. One memory per watch.
+       * Whether an offer event changes anything a decision reads (uid, age, presence); other offer
+       * changes (status, labels) are skipped. One memory per watch.
        */
       const offerChanges = () => {
         const identities = new Map<string, string>()
@@ -297,19 +367,49 @@ export const informer = (settings: Settings) =>
           }
         }
       }
-
+      const onRoute = (event: Watcher.Event<PaymentRoute>) => {
+        switch (event._tag) {
+          case "Error":
+            return false
+          case "Restarted":
+            touched.allRoutes = true
+            return true
+          case "Applied":
+          case "Deleted":
+            touched.routes.add(Store.keyOf(event.object))
+            return true
+        }
+      }
+      const onOffer = () => {
+        const changes = offerChanges()
+        return (event: Watcher.Event<typeof OfferIdentity.schema.Type>) => {
+          if (!changes(event)) return false
+          if (event._tag === "Restarted") touched.allOffers = true
+          else if (event._tag !== "Error") touched.offers.add(Store.keyOf(event.object))
+          return true
+        }
+      }
       yield* Stream.mergeAll(
         [
-          ...routes.map((r) => r.events.pipe(Stream.map((event) => event._tag !== "Error"))),
-          ...offers.map((r) => r.events.pipe(Stream.map(offerChanges()))),
-          ...(Option.isSome(credentials) ? [credentials.value.changes.pipe(Stream.map(() => true))] : [])
+          ...routes.map((r) => r.events.pipe(Stream.map(onRoute))),
+          ...offers.map((r) => r.events.pipe(Stream.map(onOffer()))),
+          ...(Option.isSome(credentials)
+            ? [
+                credentials.value.changes.pipe(
+                  Stream.map(() => {
+                    touched.credentials = true
+                    return true
+                  })
+                )
+              ]
+            : [])
         ],
         { concurrency: "unbounded" }
       ).pipe(
-        Stream.runForEach((changed) => (changed ? Queue.offer(dirty, undefined) : Effect.void)),
+        Stream.runForEach((changed) => (changed ? wake : Effect.void)),
         Effect.forkScoped
       )
-      yield* Queue.take(dirty).pipe(Effect.andThen(rebuild), Effect.forever, Effect.forkScoped)
+      yield* Queue.take(dirty).pipe(Effect.andThen(step()), Effect.forever, Effect.forkScoped)
       return holder
     })
   )

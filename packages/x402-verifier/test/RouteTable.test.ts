@@ -52,6 +52,34 @@ describe("RouteTable", () => {
     expect(holder.get().size).toBe(1)
   })
 
+  it("derives a snapshot with some routes replaced, and leaves the one it came from as it was", () => {
+    let table = RouteTable.make([route("ns/a", "/a/*"), route("ns/b", "/b/*")])
+    const before = table
+    table = RouteTable.update(table, [
+      ["ns/a", undefined],
+      ["ns/b", route("ns/b", "/b/v2/*")],
+      ["ns/c", route("ns/c", "/c/*/x")]
+    ])
+    expect([hit(table, "/a/x"), hit(table, "/b/x"), hit(table, "/b/v2/x"), hit(table, "/c/1/x")]).toEqual([
+      undefined,
+      undefined,
+      "ns/b",
+      "ns/c"
+    ])
+    expect(table.routes().map((r) => r.key)).toEqual(["ns/b", "ns/c"])
+    expect([hit(before, "/a/x"), hit(before, "/b/x"), before.size]).toEqual(["ns/a", "ns/b", 2])
+  })
+
+  it("serves the next route by key when the first of identical patterns is removed, across many updates", () => {
+    let table = RouteTable.make([route("ns/a", "/shared/*"), route("ns/b", "/shared/*")])
+    table = RouteTable.update(table, [["ns/a", undefined]])
+    expect(hit(table, "/shared/x")).toBe("ns/b")
+    // Enough updates to fold the overlay into new maps more than once.
+    for (let i = 0; i < 200; i++) table = RouteTable.update(table, [[`ns/r${i}`, route(`ns/r${i}`, `/r${i}/*`)]])
+    table = RouteTable.update(table, [["ns/a", route("ns/a", "/shared/*")]])
+    expect([hit(table, "/shared/x"), hit(table, "/r150/y"), table.size]).toEqual(["ns/a", "ns/r150", 202])
+  })
+
   it("looks up among 10,000 routes by identity and by path", () => {
     const routes = Array.from({ length: 10_000 }, (_, i) => route(`ns/r${i}-payment`, `/services/r${i}/*`, `ns/r${i}`))
     const table = RouteTable.make(routes)
