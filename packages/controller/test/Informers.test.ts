@@ -5,10 +5,9 @@ import type * as Reflector from "@obol/controller/Reflector"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import { Widget, widget } from "./utils/kinds.ts"
+import * as Idle from "@obol/controller/testing/Idle"
 
-const settle = Effect.gen(function* () {
-  for (let i = 0; i < 50; i++) yield* Effect.yieldNow
-})
+const settle = Idle.quiesce
 
 const widgetRequests = (verb: "list" | "watch") =>
   FakeKube.FakeKube.use((fake) => fake.requests).pipe(
@@ -39,106 +38,118 @@ const provide = Effect.provide(Informers.Informers.layer.pipe(Layer.provideMerge
 
 describe("Informers", () => {
   it.effect("gives two readers of one kind one list, one watch and one store", () =>
-    Effect.gen(function* () {
-      const client = yield* KubeClient.KubeClient
-      const informers = yield* Informers.Informers
-      yield* client.create(Widget, widget("a"))
-      const first = yield* informers.informer(Widget, { namespace: "ns" })
-      const second = yield* informers.informer(Widget, { namespace: "ns" })
-      const one = yield* record(yield* first.subscribe)
-      const two = yield* record(yield* second.subscribe)
-      yield* settle
-      yield* client.create(Widget, widget("b"))
-      yield* settle
-      expect(first.store).toBe(second.store)
-      expect(one).toEqual(["Restarted:a", "Applied:b"])
-      expect(two).toEqual(["Restarted:a", "Applied:b"])
-      expect(yield* widgetRequests("list")).toBe(1)
-      expect(yield* widgetRequests("watch")).toBe(1)
-    }).pipe(Effect.scoped, provide)
+    Idle.provide(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const informers = yield* Informers.Informers
+        yield* client.create(Widget, widget("a"))
+        const first = yield* informers.informer(Widget, { namespace: "ns" })
+        const second = yield* informers.informer(Widget, { namespace: "ns" })
+        const one = yield* record(yield* first.subscribe)
+        const two = yield* record(yield* second.subscribe)
+        yield* settle
+        yield* client.create(Widget, widget("b"))
+        yield* settle
+        expect(first.store).toBe(second.store)
+        expect(one).toEqual(["Restarted:a", "Applied:b"])
+        expect(two).toEqual(["Restarted:a", "Applied:b"])
+        expect(yield* widgetRequests("list")).toBe(1)
+        expect(yield* widgetRequests("watch")).toBe(1)
+      }).pipe(Effect.scoped, provide)
+    )
   )
 
   it.effect("starts a reader that arrives after the first list with the store's contents, then the changes", () =>
-    Effect.gen(function* () {
-      const client = yield* KubeClient.KubeClient
-      const informers = yield* Informers.Informers
-      yield* client.create(Widget, widget("a"))
-      const informer = yield* informers.informer(Widget, { namespace: "ns" })
-      yield* informer.store.waitUntilReady
-      yield* client.create(Widget, widget("b"))
-      yield* settle
-      const late = yield* record(yield* informer.subscribe)
-      yield* client.delete(Widget, { namespace: "ns", name: "a" })
-      yield* settle
-      expect(late).toEqual(["Restarted:a,b", "Deleted:a"])
-    }).pipe(Effect.scoped, provide)
+    Idle.provide(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const informers = yield* Informers.Informers
+        yield* client.create(Widget, widget("a"))
+        const informer = yield* informers.informer(Widget, { namespace: "ns" })
+        yield* informer.store.waitUntilReady
+        yield* client.create(Widget, widget("b"))
+        yield* settle
+        const late = yield* record(yield* informer.subscribe)
+        yield* client.delete(Widget, { namespace: "ns", name: "a" })
+        yield* settle
+        expect(late).toEqual(["Restarted:a,b", "Deleted:a"])
+      }).pipe(Effect.scoped, provide)
+    )
   )
 
   it.effect("keeps watching after a reader's scope closes, so the next reader finds the cache warm", () =>
-    Effect.gen(function* () {
-      const client = yield* KubeClient.KubeClient
-      const informers = yield* Informers.Informers
-      yield* client.create(Widget, widget("a"))
-      // A leader-only controller that stops when leadership is lost.
-      yield* Effect.gen(function* () {
-        const informer = yield* informers.informer(Widget, { namespace: "ns" })
-        yield* record(yield* informer.subscribe)
-        yield* informer.store.waitUntilReady
-      }).pipe(Effect.scoped)
-      yield* client.create(Widget, widget("b"))
-      yield* settle
-      const again = yield* informers.informer(Widget, { namespace: "ns" })
-      expect(again.store.isReady()).toBe(true)
-      expect(again.store.size()).toBe(2)
-      expect(yield* widgetRequests("list")).toBe(1)
-    }).pipe(Effect.scoped, provide)
+    Idle.provide(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const informers = yield* Informers.Informers
+        yield* client.create(Widget, widget("a"))
+        // A leader-only controller that stops when leadership is lost.
+        yield* Effect.gen(function* () {
+          const informer = yield* informers.informer(Widget, { namespace: "ns" })
+          yield* record(yield* informer.subscribe)
+          yield* informer.store.waitUntilReady
+        }).pipe(Effect.scoped)
+        yield* client.create(Widget, widget("b"))
+        yield* settle
+        const again = yield* informers.informer(Widget, { namespace: "ns" })
+        expect(again.store.isReady()).toBe(true)
+        expect(again.store.size()).toBe(2)
+        expect(yield* widgetRequests("list")).toBe(1)
+      }).pipe(Effect.scoped, provide)
+    )
   )
 
   it.effect("gives a different selection its own watch and store", () =>
-    Effect.gen(function* () {
-      const client = yield* KubeClient.KubeClient
-      const informers = yield* Informers.Informers
-      yield* client.create(Widget, widget("a", 1, { labels: { tier: "paid" } }))
-      yield* client.create(Widget, widget("b"))
-      const all = yield* informers.informer(Widget, { namespace: "ns" })
-      const paid = yield* informers.informer(Widget, { labelSelector: "tier=paid", namespace: "ns" })
-      // Equal options in another order are the same selection.
-      const paidAgain = yield* informers.informer(Widget, { namespace: "ns", labelSelector: "tier=paid" })
-      yield* all.store.waitUntilReady
-      yield* paid.store.waitUntilReady
-      expect(paidAgain.store).toBe(paid.store)
-      expect(all.store.size()).toBe(2)
-      expect(paid.store.list().map((w) => w.metadata.name)).toEqual(["a"])
-      expect(yield* widgetRequests("list")).toBe(2)
-    }).pipe(Effect.scoped, provide)
+    Idle.provide(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const informers = yield* Informers.Informers
+        yield* client.create(Widget, widget("a", 1, { labels: { tier: "paid" } }))
+        yield* client.create(Widget, widget("b"))
+        const all = yield* informers.informer(Widget, { namespace: "ns" })
+        const paid = yield* informers.informer(Widget, { labelSelector: "tier=paid", namespace: "ns" })
+        // Equal options in another order are the same selection.
+        const paidAgain = yield* informers.informer(Widget, { namespace: "ns", labelSelector: "tier=paid" })
+        yield* all.store.waitUntilReady
+        yield* paid.store.waitUntilReady
+        expect(paidAgain.store).toBe(paid.store)
+        expect(all.store.size()).toBe(2)
+        expect(paid.store.list().map((w) => w.metadata.name)).toEqual(["a"])
+        expect(yield* widgetRequests("list")).toBe(2)
+      }).pipe(Effect.scoped, provide)
+    )
   )
 
   it.effect("adds the indexes a later reader asks for over the objects already cached", () =>
-    Effect.gen(function* () {
-      const client = yield* KubeClient.KubeClient
-      const informers = yield* Informers.Informers
-      yield* client.create(Widget, widget("a", 3))
-      const plain = yield* informers.informer(Widget, { namespace: "ns" })
-      yield* plain.store.waitUntilReady
-      const indexed = yield* informers.informer(Widget, { namespace: "ns" }, { bySize: (w) => [String(w.spec.size)] })
-      expect(indexed.store.byIndex("bySize", "3").map((w) => w.metadata.name)).toEqual(["a"])
-      expect(Option.isSome(plain.store.get("ns/a"))).toBe(true)
-    }).pipe(Effect.scoped, provide)
+    Idle.provide(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const informers = yield* Informers.Informers
+        yield* client.create(Widget, widget("a", 3))
+        const plain = yield* informers.informer(Widget, { namespace: "ns" })
+        yield* plain.store.waitUntilReady
+        const indexed = yield* informers.informer(Widget, { namespace: "ns" }, { bySize: (w) => [String(w.spec.size)] })
+        expect(indexed.store.byIndex("bySize", "3").map((w) => w.metadata.name)).toEqual(["a"])
+        expect(Option.isSome(plain.store.get("ns/a"))).toBe(true)
+      }).pipe(Effect.scoped, provide)
+    )
   )
 
   it.effect("runs private informers for the current scope when the process provides none", () =>
-    Effect.gen(function* () {
-      const client = yield* KubeClient.KubeClient
-      yield* client.create(Widget, widget("a"))
-      const scope = yield* Scope.make()
-      const informers = yield* Informers.current.pipe(Scope.provide(scope))
-      const informer = yield* informers.informer(Widget, { namespace: "ns" })
-      yield* informer.store.waitUntilReady
-      yield* Scope.close(scope, Exit.void)
-      yield* client.create(Widget, widget("b"))
-      yield* settle
-      // Its watch stopped with the scope: the store no longer follows.
-      expect(informer.store.size()).toBe(1)
-    }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
+    Idle.provide(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        yield* client.create(Widget, widget("a"))
+        const scope = yield* Scope.make()
+        const informers = yield* Informers.current.pipe(Scope.provide(scope))
+        const informer = yield* informers.informer(Widget, { namespace: "ns" })
+        yield* informer.store.waitUntilReady
+        yield* Scope.close(scope, Exit.void)
+        yield* client.create(Widget, widget("b"))
+        yield* settle
+        // Its watch stopped with the scope: the store no longer follows.
+        expect(informer.store.size()).toBe(1)
+      }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
+    )
   )
 })

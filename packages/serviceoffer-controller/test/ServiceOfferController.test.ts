@@ -15,10 +15,9 @@ import * as EventRecorder from "@obol/controller/EventRecorder"
 import * as ServiceOfferController from "@obol/serviceoffer-controller/ServiceOfferController"
 import * as ServiceOfferReconciler from "@obol/serviceoffer-controller/ServiceOfferReconciler"
 import * as UpstreamProbe from "@obol/serviceoffer-controller/UpstreamProbe"
+import * as Idle from "@obol/controller/testing/Idle"
 
-const settle = Effect.gen(function* () {
-  for (let i = 0; i < 100; i++) yield* Effect.yieldNow
-})
+const settle = Idle.quiesce
 
 const ns = "sellers"
 const offer = (
@@ -180,7 +179,7 @@ describe("ServiceOfferController", () => {
       yield* create(offer("weather", { upstreamNamespace: "llm" }))
       // Found (no endpoints yet), not ServiceNotFound: the watch of `sellers` alone cannot see it.
       expect(yield* conditionsOf("weather")).toMatchObject({ UpstreamHealthy: "False/NoEndpoints" })
-    }).pipe(Effect.provide(withCachedProbe()))
+    }).pipe(Effect.provide(withCachedProbe()), Idle.provide)
   )
 
   it.effect(
@@ -208,7 +207,7 @@ describe("ServiceOfferController", () => {
           (r) => (r.kind === "Service" || r.kind === "EndpointSlice") && r.verb !== "create" && r.verb !== "watch"
         )
         expect(reads).toEqual([])
-      }).pipe(Effect.provide(withCachedProbe()))
+      }).pipe(Effect.provide(withCachedProbe()), Idle.provide)
   )
 
   it.effect(
@@ -248,7 +247,7 @@ describe("ServiceOfferController", () => {
           1,
           "https://seller.example/services/weather"
         ])
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect(
@@ -287,7 +286,7 @@ describe("ServiceOfferController", () => {
           o._tag === "Some" ? o.value.status : undefined
         )
         expect([status?.phase, status?.observedGeneration]).toEqual(["Ready", 2])
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("withdraws the route when the verifier rejects the changed route", () =>
@@ -318,7 +317,7 @@ describe("ServiceOfferController", () => {
         PaymentGateReady: "False/UnsupportedNetwork",
         RoutePublished: "False/AwaitingPaymentGate"
       })
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("withdraws the route while paused and says so", () =>
@@ -338,7 +337,7 @@ describe("ServiceOfferController", () => {
       expect((yield* get(ServiceOffer, "weather")).pipe((o) => o._tag === "Some" && o.value.status?.phase)).toBe(
         "Paused"
       )
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect(
@@ -368,7 +367,7 @@ describe("ServiceOfferController", () => {
         expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("Some")
         yield* annotate(null)
         expect((yield* get(HTTPRoute, "so-weather"))._tag).toBe("Some")
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("writes the price that applies for the Price column, for every price kind", () =>
@@ -391,7 +390,7 @@ describe("ServiceOfferController", () => {
         "1.25 USDC/MTok",
         "2 USDC/hour"
       ])
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect(
@@ -408,7 +407,7 @@ describe("ServiceOfferController", () => {
         })
         yield* create(offer("agent", { perRequest: "0.0000001", registration: { enabled: true } }))
         expect(yield* conditionsOf("agent")).toMatchObject({ Registered: "False/AwaitingReady" })
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("releases monetize.py's finalizer once the offer is deleted (never before), so it can go", () =>
@@ -426,7 +425,7 @@ describe("ServiceOfferController", () => {
       yield* client.delete(ServiceOffer, { namespace: ns, name: "weather" })
       yield* settle
       expect(yield* finalizers()).toBe("gone")
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("releases monetize.py's finalizer from an offer deleted before this controller ever saw it", () =>
@@ -440,7 +439,7 @@ describe("ServiceOfferController", () => {
       yield* client.delete(ServiceOffer, { namespace: ns, name: "old" })
       yield* start
       expect((yield* get(ServiceOffer, "old"))._tag).toBe("None")
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("gives an overlapping path to the older offer only", () =>
@@ -454,7 +453,7 @@ describe("ServiceOfferController", () => {
       expect((yield* get(HTTPRoute, "so-first"))._tag).toBe("Some")
       expect((yield* get(HTTPRoute, "so-second"))._tag).toBe("None")
       expect(yield* conditionsOf("second")).toMatchObject({ RoutePublished: "False/PathConflict" })
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("restores a child deleted or edited from outside", () =>
@@ -481,7 +480,7 @@ describe("ServiceOfferController", () => {
           recreated._tag === "Some" ? recreated.value.metadata.uid : "?"
         }&generation=1`
       )
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect(
@@ -509,7 +508,7 @@ describe("ServiceOfferController", () => {
         yield* settle
         const route = yield* get(PaymentRoute, "weather-payment")
         expect(route._tag === "Some" && route.value.spec.price).toBe("1000")
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("reports an unhealthy upstream, with the probe's reason", () =>
@@ -520,7 +519,7 @@ describe("ServiceOfferController", () => {
       yield* start
       yield* create(offer("down"))
       expect(yield* conditionsOf("down")).toMatchObject({ UpstreamHealthy: "False/NoEndpoints" })
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("refuses to route an offer it cannot price, and says why", () =>
@@ -532,7 +531,7 @@ describe("ServiceOfferController", () => {
         RoutePublished: "False/PaymentGateNotReady"
       })
       expect((yield* get(PaymentRoute, "precise-payment"))._tag).toBe("None")
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("registers only once the offer serves, and never lets registration block Ready", () =>
@@ -571,7 +570,7 @@ describe("ServiceOfferController", () => {
       expect(yield* conditionsOf("agent")).toMatchObject({ Registered: "True/Confirmed" })
       const status = (yield* get(ServiceOffer, "agent")).pipe((o) => (o._tag === "Some" ? o.value.status : undefined))
       expect([status?.agentId, status?.registrationTxHash]).toEqual(["0", `0x${"ab".repeat(32)}`])
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("requires ModelReady for inference offers", () =>
@@ -591,7 +590,7 @@ describe("ServiceOfferController", () => {
         ModelReady: "False/ModelMissing",
         Ready: "False/ModelMissing"
       })
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("reconciles 100 offers at once without mixing them up", () =>
@@ -613,7 +612,7 @@ describe("ServiceOfferController", () => {
           route._tag === "Some" && [route.value.spec.offer.name, route.value.spec.pattern, route.value.spec.price]
         ).toEqual([`o${i}`, `/services/o${i}/*`, String((i + 1) * 1000)])
       }
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("reports the Gateway's refusal of the route with its reason", () =>
@@ -661,7 +660,7 @@ describe("ServiceOfferController", () => {
         RoutePublished: "False/RefNotPermitted",
         Ready: "False/RefNotPermitted"
       })
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("waits for the registrar's tombstone on delete, and gives up after the bound with a Warning Event", () =>
@@ -688,7 +687,7 @@ describe("ServiceOfferController", () => {
       yield* settle
       expect((yield* get(ServiceOffer, "agent"))._tag).toBe("None")
       expect(events.filter((e) => e.reason === "TombstoneTimeout").map((e) => e.regarding.name)).toEqual(["agent"])
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("on delete withdraws the route, deletes the registration, then releases the finalizer", () =>
@@ -715,7 +714,7 @@ describe("ServiceOfferController", () => {
       ])
       expect((yield* get(ServiceOffer, "weather"))._tag).toBe("None")
       expect((yield* get(PaymentRoute, "weather-payment"))._tag).toBe("None")
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect(
@@ -771,7 +770,7 @@ describe("ServiceOfferController", () => {
           KubeError.ignoreNotFound(c.get(ReferenceGrant, { namespace: "x402", name: "so-sellers.weather" }))
         )
         expect(gone._tag).toBe("None")
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect(
@@ -813,7 +812,7 @@ describe("ServiceOfferController", () => {
         yield* settle
         expect((yield* get(ServiceOffer, "weather"))._tag).toBe("None")
         expect([(yield* grantIn("llm"))._tag, (yield* grantIn("x402"))._tag]).toEqual(["None", "None"])
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect(
@@ -849,7 +848,7 @@ describe("ServiceOfferController", () => {
         yield* price("0.002")
         yield* admit("weather")
         expect(yield* present).toEqual(["Some", "Some", "Some"])
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("refuses to sell a Service of a namespace UPSTREAM_NAMESPACES does not allow, and grants nothing", () =>
@@ -863,7 +862,7 @@ describe("ServiceOfferController", () => {
       expect((yield* get(PaymentRoute, "weather-payment"))._tag).toBe("None")
       const grants = yield* KubeClient.KubeClient.use((c) => c.list(ReferenceGrant, {}))
       expect(grants.items).toEqual([])
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect(
@@ -897,7 +896,7 @@ describe("ServiceOfferController", () => {
         )?.message
         expect(message).toContain('namespaces "x402" not found')
         expect(message).toContain("is the x402-verifier installed there")
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("pay-on-success: deleting the offer removes its grant in the verifier's namespace", () =>
@@ -915,6 +914,6 @@ describe("ServiceOfferController", () => {
       expect(
         (yield* KubeClient.KubeClient.use((c) => KubeError.ignoreNotFound(c.get(ReferenceGrant, grantRef))))._tag
       ).toBe("None")
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 })

@@ -9,10 +9,9 @@ import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import * as Credentials from "@obol/x402-verifier/Credentials"
+import * as Idle from "@obol/controller/testing/Idle"
 
-const settle = Effect.gen(function* () {
-  for (let i = 0; i < 50; i++) yield* Effect.yieldNow
-})
+const settle = Idle.quiesce
 
 const b64 = (value: string) => Buffer.from(value).toString("base64")
 const ref = { namespace: "shop", name: "litellm-secrets", key: "LITELLM_MASTER_KEY", offer: "chat" }
@@ -70,72 +69,78 @@ describe("Credentials.stateOf, which offers may send a Secret", () => {
 
 describe("Credentials.layer", () => {
   it.effect("reads a tracked Secret, follows its rotation and deletion, and tells about each change", () =>
-    Effect.gen(function* () {
-      const client = yield* KubeClient.KubeClient
-      const credentials = yield* Credentials.Credentials
-      let changes = 0
-      yield* credentials.changes.pipe(
-        Stream.runForEach(() => Effect.sync(() => changes++)),
-        Effect.forkScoped
-      )
-      yield* settle
-      expect(shown(yield* stateNow)).toBe("Pending")
-      yield* credentials.track(new Set(["shop/litellm-secrets"]))
-      yield* settle
-      expect(shown(yield* stateNow)).toBe("Secret shop/litellm-secrets does not exist")
+    Idle.provide(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const credentials = yield* Credentials.Credentials
+        let changes = 0
+        yield* credentials.changes.pipe(
+          Stream.runForEach(() => Effect.sync(() => changes++)),
+          Effect.forkScoped
+        )
+        yield* settle
+        expect(shown(yield* stateNow)).toBe("Pending")
+        yield* credentials.track(new Set(["shop/litellm-secrets"]))
+        yield* settle
+        expect(shown(yield* stateNow)).toBe("Secret shop/litellm-secrets does not exist")
 
-      yield* client.create(Secret, secret({ LITELLM_MASTER_KEY: b64("sk-1") }))
-      yield* settle
-      expect(shown(yield* stateNow)).toBe("Ready sk-1")
-      yield* client.patch(
-        Secret,
-        { namespace: "shop", name: "litellm-secrets" },
-        { type: "merge", patch: { data: { LITELLM_MASTER_KEY: b64("sk-2") } } }
-      )
-      yield* settle
-      expect(shown(yield* stateNow)).toBe("Ready sk-2")
-      yield* client.delete(Secret, { namespace: "shop", name: "litellm-secrets" })
-      yield* settle
-      expect(shown(yield* stateNow)).toBe("Secret shop/litellm-secrets does not exist")
-      expect(changes).toBeGreaterThanOrEqual(4)
-    }).pipe(Effect.scoped, Effect.provide(layer()))
+        yield* client.create(Secret, secret({ LITELLM_MASTER_KEY: b64("sk-1") }))
+        yield* settle
+        expect(shown(yield* stateNow)).toBe("Ready sk-1")
+        yield* client.patch(
+          Secret,
+          { namespace: "shop", name: "litellm-secrets" },
+          { type: "merge", patch: { data: { LITELLM_MASTER_KEY: b64("sk-2") } } }
+        )
+        yield* settle
+        expect(shown(yield* stateNow)).toBe("Ready sk-2")
+        yield* client.delete(Secret, { namespace: "shop", name: "litellm-secrets" })
+        yield* settle
+        expect(shown(yield* stateNow)).toBe("Secret shop/litellm-secrets does not exist")
+        expect(changes).toBeGreaterThanOrEqual(4)
+      }).pipe(Effect.scoped, Effect.provide(layer()))
+    )
   )
 
   it.effect("watches only the tracked Secret, by name, and forgets one no longer tracked", () =>
-    Effect.gen(function* () {
-      const client = yield* KubeClient.KubeClient
-      const fake = yield* FakeKube.FakeKube
-      const credentials = yield* Credentials.Credentials
-      yield* client.create(Secret, secret({ LITELLM_MASTER_KEY: b64("sk-1") }))
-      yield* credentials.track(new Set(["shop/litellm-secrets"]))
-      yield* settle
-      const reads = (yield* fake.requests).filter((r) => r.kind === "Secret" && r.verb !== "create")
-      expect(reads.length).toBeGreaterThan(0)
-      expect(reads.every((r) => r.namespace === "shop")).toBe(true)
-      yield* credentials.track(new Set())
-      yield* settle
-      expect(shown(yield* stateNow)).toBe("Pending")
-    }).pipe(Effect.scoped, Effect.provide(layer()))
+    Idle.provide(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const fake = yield* FakeKube.FakeKube
+        const credentials = yield* Credentials.Credentials
+        yield* client.create(Secret, secret({ LITELLM_MASTER_KEY: b64("sk-1") }))
+        yield* credentials.track(new Set(["shop/litellm-secrets"]))
+        yield* settle
+        const reads = (yield* fake.requests).filter((r) => r.kind === "Secret" && r.verb !== "create")
+        expect(reads.length).toBeGreaterThan(0)
+        expect(reads.every((r) => r.namespace === "shop")).toBe(true)
+        yield* credentials.track(new Set())
+        yield* settle
+        expect(shown(yield* stateNow)).toBe("Pending")
+      }).pipe(Effect.scoped, Effect.provide(layer()))
+    )
   )
 
   it.effect("reports a Secret the verifier may not read as missing, with the grant to ask for", () =>
-    Effect.gen(function* () {
-      const fake = yield* FakeKube.FakeKube
-      const credentials = yield* Credentials.Credentials
-      yield* fake.failNext("list", {
-        error: new KubeError.KubeError({
-          reason: "Forbidden",
-          code: 403,
-          message: 'secrets "litellm-secrets" is forbidden',
-          request: "GET /api/v1/namespaces/shop/secrets"
-        }),
-        when: (request) => request.kind === "Secret"
-      })
-      yield* credentials.track(new Set(["shop/litellm-secrets"]))
-      yield* settle
-      const state = yield* stateNow
-      expect(shown(state)).toContain("may not read Secret shop/litellm-secrets")
-      expect(shown(state)).toContain("--upstream-auth-secret")
-    }).pipe(Effect.scoped, Effect.provide(layer()))
+    Idle.provide(
+      Effect.gen(function* () {
+        const fake = yield* FakeKube.FakeKube
+        const credentials = yield* Credentials.Credentials
+        yield* fake.failNext("list", {
+          error: new KubeError.KubeError({
+            reason: "Forbidden",
+            code: 403,
+            message: 'secrets "litellm-secrets" is forbidden',
+            request: "GET /api/v1/namespaces/shop/secrets"
+          }),
+          when: (request) => request.kind === "Secret"
+        })
+        yield* credentials.track(new Set(["shop/litellm-secrets"]))
+        yield* settle
+        const state = yield* stateNow
+        expect(shown(state)).toContain("may not read Secret shop/litellm-secrets")
+        expect(shown(state)).toContain("--upstream-auth-secret")
+      }).pipe(Effect.scoped, Effect.provide(layer()))
+    )
   )
 })

@@ -14,6 +14,7 @@ import * as FakeKube from "@obol/kube/testing/FakeKube"
 import * as Registrar from "@obol/registrar/Registrar"
 import * as RegistrarReconciler from "@obol/registrar/RegistrarReconciler"
 import * as Signers from "@obol/registrar/Signers"
+import * as Idle from "@obol/controller/testing/Idle"
 
 export const registry = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 export const agentRegistry = `eip155:84532:${registry}`
@@ -30,9 +31,8 @@ export const request = (name: string) => ({
   spec: { name, endpoint: `https://seller.example/services/${name}`, agentURI: uri(name), chain: "base-sepolia" }
 })
 
-export const settle = Effect.gen(function* () {
-  for (let i = 0; i < 200; i++) yield* Effect.yieldNow
-})
+/** Waits until no fiber can run (`Idle.quiesce`; `run` provides the idle signal). */
+export const settle = Idle.quiesce
 
 export interface World {
   readonly chain: MemoryChain.MemoryChain
@@ -109,4 +109,4 @@ export const startDyingAfterSend = (w: World, name: string) =>
 export const phases = (w: World) => w.events.map((e) => e.reason)
 
 export const run = <A, E, R>(w: World, body: Effect.Effect<A, E, R>, settings = {}) =>
-  body.pipe(Effect.provide(Layer.merge(Layer.fresh(FakeKube.layer), services(w, settings))))
+  body.pipe(Effect.provide(Layer.merge(Layer.fresh(FakeKube.layer), services(w, settings))), Idle.provide)
