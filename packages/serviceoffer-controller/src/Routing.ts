@@ -9,7 +9,7 @@
  * offer's path; a route whose new price awaits admission keeps serving at the admitted one.
  *
  * It does not read or write anything, and it does not decide the price or the children's shapes
- * (`Children`) or the `Registered` condition (`ServiceOfferReconciler.registeredFrom`).
+ * (`Children`) or the status (`OfferStatus`).
  *
  * @since 0.1.0
  */
@@ -91,6 +91,47 @@ export const paymentGate = (route: Pick<Route, "metadata" | "status">): Verdict 
     reason: "AwaitingAdmission",
     message: "waiting for the x402 verifier to admit the current price"
   }
+}
+
+/**
+ * An offer's claim on a public path, as the path decision needs it.
+ *
+ * @category models
+ */
+export interface Claim {
+  readonly uid: string | undefined
+  readonly path: string
+  readonly namespace: string
+  readonly name: string
+  readonly creationTimestamp: string
+  /** Being deleted: it no longer claims anything. */
+  readonly deleting: boolean
+}
+
+/**
+ * Older offers win a path; ties break by namespace/name so the verdict is deterministic.
+ *
+ * @category paths
+ */
+export const olderThan = (a: Claim, b: Claim): boolean => {
+  if (a.creationTimestamp !== b.creationTimestamp) return a.creationTimestamp < b.creationTimestamp
+  return `${a.namespace}/${a.name}` < `${b.namespace}/${b.name}`
+}
+
+/**
+ * The oldest other live offer whose path overlaps `own`'s and that is older than it (it holds the
+ * path), among `candidates` (which may include `own` and offers that do not overlap).
+ *
+ * @category decisions
+ */
+export const oldestConflict = (own: Claim, candidates: ReadonlyArray<Claim>): Claim | undefined => {
+  let oldest: Claim | undefined
+  for (const other of candidates) {
+    if (other.uid === own.uid || other.deleting) continue
+    if (!pathsOverlap(other.path, own.path) || !olderThan(other, own)) continue
+    if (oldest === undefined || olderThan(other, oldest)) oldest = other
+  }
+  return oldest
 }
 
 /**

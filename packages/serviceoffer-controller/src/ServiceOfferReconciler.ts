@@ -17,8 +17,10 @@
  *    so it is always present, as obol-stack users read it).
  * 7. Write status once, only when it changed; requeue after the health period.
  *
- * Steps 5 and 6 are observe → decide → act: the decisions are the pure functions of `Routing`
- * (table-tested there), this module gathers what they need and carries out the verdict.
+ * Steps 5 to 7 are observe → decide → act: the decisions are pure functions, table-tested where
+ * they live (`Routing`: the route, the path claim, the gate and the Gateway's verdict;
+ * `OfferStatus`: the conditions, Ready, phase and registration); this module gathers what they
+ * need and carries out the verdict.
  *
  * @since 0.1.0
  */
@@ -29,7 +31,6 @@ import { isPaused, pausedAnnotation, ServiceOffer } from "@obol/api/ServiceOffer
 import * as Action from "@obol/controller/Action"
 import * as Canonical from "@obol/controller/Canonical"
 import * as StatusWriter from "@obol/controller/StatusWriter"
-import * as Conditions from "@obol/controller/Conditions"
 import type * as Controller from "@obol/controller/Controller"
 import { EventRecorder } from "@obol/controller/EventRecorder"
 import * as Finalizer from "@obol/controller/Finalizer"
@@ -43,9 +44,9 @@ import * as ApplyConfiguration from "@obol/kube/ApplyConfiguration"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import type * as ResourceKind from "@obol/kube/ResourceKind"
-import * as Price from "@obol/x402/Price"
-import * as Children from "./Children.ts"
 import * as Names from "@obol/api/Names"
+import * as Children from "./Children.ts"
+import * as OfferStatus from "./OfferStatus.ts"
 import * as Routing from "./Routing.ts"
 import * as UpstreamProbe from "./UpstreamProbe.ts"
 
@@ -109,14 +110,6 @@ const releaseLegacyFinalizer = (client: KubeClient.Shape, offer: Offer, index: n
 const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/u, "Z"))
 
 const refOf = (offer: Offer, name: string) => ({ namespace: offer.metadata.namespace ?? "default", name })
-
-/** Older offers win a path; ties break by namespace/name so the verdict is deterministic. */
-const olderThan = (a: Offer, b: Offer) => {
-  const ta = a.metadata.creationTimestamp ?? ""
-  const tb = b.metadata.creationTimestamp ?? ""
-  if (ta !== tb) return ta < tb
-  return `${a.metadata.namespace}/${a.metadata.name}` < `${b.metadata.namespace}/${b.metadata.name}`
-}
 
 /**
  * After a spec change the verifier still serves the previously admitted generation until it admits
@@ -293,89 +286,6 @@ const deleteGrants = (
     for (const ref of refs.values()) yield* deleteIfPresent(client, ReferenceGrant, ref)
   })
 
-/** `status.price`: the price that applies as the seller wrote it, in the token's symbol. */
-const priceOf = (offer: Offer): { readonly price?: string } => {
-  const asset = offer.spec.payment.asset
-  const label = Price.label(offer.spec.payment.price, asset === undefined ? "USDC" : (asset.symbol ?? "tokens"))
-  return label === undefined ? {} : { price: label }
-}
-
-/**
- * What the offer says about its registration, and the agent and transaction it carries.
- *
- * @category models
- */
-export interface Registered {
-  readonly status: Conditions.Status
-  readonly reason: string
-  readonly message: string
-  readonly agentId?: string
-  readonly txHash?: string
-}
-
-const registeredDisabled: Registered = {
-  status: "True",
-  reason: "Disabled",
-  message: "registration is off (spec.registration.enabled is not true)"
-}
-const registeredAwaiting: Registered = {
-  status: "False",
-  reason: "AwaitingReady",
-  message: "the offer is registered once it serves"
-}
-
-/**
- * The `Registered` condition from the RegistrationRequest's status (pure): Confirmed, Adopted
- * (an agent minted before us, which keeps its minting transaction), OffChainOnly, an agent that
- * cannot be adopted (AgentNotOwned, AgentNotFound: the registrar's message says what to do),
- * other failures (retried), or in progress.
- *
- * @category decisions
- */
-export const registeredFrom = (
-  request: { readonly status?: (typeof RegistrationRequest.schema.Type)["status"] },
-  offer: Pick<Offer, "status">
-): Registered => {
-  const phase = request.status?.phase ?? "Pending"
-  const reason = request.status?.reason
-  const agentId = request.status?.agentId
-  const txHash =
-    reason === "Adopted" ? (offer.status?.registrationTxHash ?? request.status?.txHash) : request.status?.txHash
-  const carried = { ...(agentId === undefined ? {} : { agentId }), ...(txHash === undefined ? {} : { txHash }) }
-  if (phase === "Confirmed" && reason === "Adopted")
-    return {
-      status: "True",
-      reason: "Adopted",
-      message: `adopted agent ${agentId ?? "?"}; it points at this offer's document`,
-      ...carried
-    }
-  if (phase === "Confirmed")
-    return { status: "True", reason: "Confirmed", message: `registered as agent ${agentId ?? "?"}`, ...carried }
-  if (phase === "OffChainOnly")
-    return {
-      status: "True",
-      reason: "OffChainOnly",
-      message: request.status?.errorMessage ?? "published off-chain only",
-      ...carried
-    }
-  if (phase === "Failed" && (reason === "AgentNotOwned" || reason === "AgentNotFound"))
-    // Waiting will not fix these: the message says what will (transfer the agent, or drop status.agentId).
-    return {
-      status: "False",
-      reason,
-      message: request.status?.errorMessage ?? "the agent cannot be adopted",
-      ...carried
-    }
-  if (phase === "Failed")
-    return {
-      status: "False",
-      reason: "RegistrationFailed",
-      message: request.status?.errorMessage ?? "registration failed; retrying",
-      ...carried
-    }
-  return { status: "False", reason: phase, message: "registration in progress", ...carried }
-}
-
 /**
  * One reconcile of one offer.
  *
@@ -508,40 +418,62 @@ export const pathIndexes = {
  */
 export const serviceIndex = "service"
 
+/** An offer's claim on its path, for `Routing.oldestConflict`. */
+const claimOf = (offer: Offer): Routing.Claim => ({
+  uid: offer.metadata.uid,
+  path: Children.pathOf(offer),
+  namespace: offer.metadata.namespace ?? "default",
+  name: offer.metadata.name ?? "",
+  creationTimestamp: offer.metadata.creationTimestamp ?? "",
+  deleting: offer.metadata.deletionTimestamp !== undefined
+})
+
+/** The offers whose path could overlap `offer`'s, from the path indexes (not a scan of every offer). */
+const pathNeighbours = (context: Controller.Context, offer: Offer): ReadonlyArray<Routing.Claim> => {
+  const offers = context.store(ServiceOffer)
+  const path = Children.pathOf(offer)
+  return [
+    ...offers.byIndex(pathPrefixIndex, Routing.normalPath(path)),
+    ...Routing.pathPrefixes(path).flatMap((prefix) => offers.byIndex(pathIndex, prefix))
+  ].map((other) => claimOf(other as Offer))
+}
+
+const verdictOf = (result: UpstreamProbe.Result, healthy: string): Routing.Verdict =>
+  result.healthy
+    ? { status: "True", reason: healthy, message: result.message }
+    : { status: "False", reason: result.reason, message: result.message }
+
+/**
+ * The rest of a pass under the finalizer: observe (probes, caches), act on the children (the
+ * PaymentRoute, the Middleware or none, grants, the HTTPRoute as `Routing.publication` decides,
+ * the RegistrationRequest once the offer serves), then write the status `OfferStatus.decide` gives.
+ */
 const apply = (offer: Offer, context: Controller.Context, applied: ChildManifests) =>
   Effect.gen(function* () {
     const client = yield* KubeClient.KubeClient
     const settings = yield* ReconcilerSettings
     const probe = yield* UpstreamProbe.UpstreamProbe
     const name = offer.metadata.name ?? ""
-    const generation = offer.metadata.generation ?? 1
+    const path = Children.pathOf(offer)
     const applyOptions = { fieldManager: settings.fieldManager, force: true }
-    const updates: Array<Conditions.Update> = []
-    const condition = (type: string, status: Conditions.Status, reason: string, message: string) =>
-      updates.push({ type, status, reason, message, observedGeneration: generation })
-    const verdict = (type: string, v: Routing.Verdict) => condition(type, v.status, v.reason, v.message)
+    const httpRouteRef = refOf(offer, Names.httpRoute(name))
+    const registrationRef = refOf(offer, Names.registrationRequest(name))
     // Only when the cache has one: a withdrawn route stays withdrawn without a DELETE every pass.
     const withdrawRoute = Effect.suspend(() =>
-      Option.isSome(cached(context, HTTPRoute, refOf(offer, Names.httpRoute(name))))
-        ? deleteIfPresent(client, HTTPRoute, refOf(offer, Names.httpRoute(name)))
+      Option.isSome(cached(context, HTTPRoute, httpRouteRef))
+        ? deleteIfPresent(client, HTTPRoute, httpRouteRef)
         : Effect.void
     )
 
     const caches = upstreamLookup(context, client)
-    const upstream = yield* probe.upstream(offer, caches)
-    if (upstream.healthy) condition("UpstreamHealthy", "True", "Healthy", upstream.message)
-    else condition("UpstreamHealthy", "False", upstream.reason, upstream.message)
-    const required = ["UpstreamHealthy", "PaymentGateReady", "RoutePublished"]
-    if (offer.spec.type === "inference") {
-      const model = yield* probe.model(offer, caches)
-      if (model.healthy) condition("ModelReady", "True", "ModelPresent", model.message)
-      else condition("ModelReady", "False", model.reason, model.message)
-      required.push("ModelReady")
-    }
+    const upstream = verdictOf(yield* probe.upstream(offer, caches), "Healthy")
+    const model =
+      offer.spec.type === "inference" ? verdictOf(yield* probe.model(offer, caches), "ModelPresent") : undefined
+    const probed = model === undefined ? { upstream } : { upstream, model }
 
     const desired = Children.desired(offer, settings)
-    let agentId: string | undefined
-    let txHash: string | undefined
+    let verdicts: OfferStatus.Verdicts
+    let registered: OfferStatus.Registered
 
     if (Result.isFailure(desired)) {
       // Nothing of the offer may serve: no route, no price (an admitted PaymentRoute would keep the
@@ -551,23 +483,22 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
       const routeRef = refOf(offer, Names.paymentRoute(name))
       if (Option.isSome(cached(context, PaymentRoute, routeRef))) yield* deleteIfPresent(client, PaymentRoute, routeRef)
       yield* removeGrants(client, context, offer)
-      condition("PaymentGateReady", "False", desired.failure.reason, desired.failure.message)
-      verdict("RoutePublished", Routing.unpriceable)
-      const request = cached(context, RegistrationRequest, refOf(offer, Names.registrationRequest(name)))
+      verdicts = {
+        ...probed,
+        paymentGate: { status: "False", reason: desired.failure.reason, message: desired.failure.message },
+        routePublished: Routing.unpriceable
+      }
+      const request = cached(context, RegistrationRequest, registrationRef)
       // A registration already made is reported as it is (it outlives a broken price).
-      const registered =
+      registered =
         offer.spec.registration?.enabled !== true
-          ? registeredDisabled
+          ? OfferStatus.registeredDisabled
           : Option.isSome(request)
-            ? registeredFrom(request.value, offer)
-            : registeredAwaiting
-      condition("Registered", registered.status, registered.reason, registered.message)
-      agentId = registered.agentId
-      txHash = registered.txHash
+            ? OfferStatus.registeredFrom(request.value, offer)
+            : OfferStatus.registeredAwaiting
     } else {
       const children = desired.success
       const route = yield* applyChild(client, context, applied, PaymentRoute, children.paymentRoute, applyOptions)
-      const admitted = Routing.isAdmitted(route)
       // The ForwardAuth address pins the route and the generation the verifier admitted (the
       // current one before any admission, when no HTTPRoute can exist yet): replicas that have
       // not loaded it answer 503, so a price change never falls back to an older price.
@@ -592,49 +523,24 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
       }
       /** Why a grant the route needs could not be made, when it could not. */
       const ungranted = yield* syncGrants(client, context, applied, offer, settings, applyOptions)
-      verdict("PaymentGateReady", Routing.paymentGate(route))
 
-      // The offers whose path could overlap ours, from the path indexes (not a scan of every offer).
-      const offers = context.store(ServiceOffer)
-      const ownPath = Children.pathOf(offer)
-      const conflict = [
-        ...offers.byIndex(pathPrefixIndex, Routing.normalPath(ownPath)),
-        ...Routing.pathPrefixes(ownPath).flatMap((prefix) => offers.byIndex(pathIndex, prefix))
-      ]
-        .filter(
-          (other) =>
-            other.metadata.uid !== offer.metadata.uid &&
-            other.metadata.deletionTimestamp === undefined &&
-            Routing.pathsOverlap(Children.pathOf(other as Offer), ownPath) &&
-            olderThan(other as Offer, offer)
-        )
-        .reduce<Offer | undefined>(
-          (oldest, other) => (oldest === undefined || olderThan(other as Offer, oldest) ? (other as Offer) : oldest),
-          undefined
-        )
-
+      const conflict = Routing.oldestConflict(claimOf(offer), pathNeighbours(context, offer))
       const decision = Routing.publication({
-        path: Children.pathOf(offer),
+        path,
         paused: !isPaused(offer)
           ? undefined
           : offer.spec.paused
             ? { by: "spec" }
             : { by: "annotation", annotation: pausedAnnotation },
         ungranted,
-        conflict:
-          conflict === undefined
-            ? undefined
-            : {
-                path: Children.pathOf(conflict as Offer),
-                namespace: conflict.metadata.namespace ?? "default",
-                name: conflict.metadata.name ?? ""
-              },
-        admitted,
+        conflict,
+        admitted: Routing.isAdmitted(route),
         keepsServing: keepsServing(context, route)
       })
+      let routePublished: Routing.Verdict
       if (decision._tag === "Withdraw") {
         yield* withdrawRoute
-        verdict("RoutePublished", decision.verdict)
+        routePublished = decision.verdict
       } else {
         // Publish applies the admitted route; Keep leaves the existing one at the previous price.
         const published =
@@ -647,28 +553,24 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
                 onSuccess ? Children.httpRoute(offer, settings, pin) : children.httpRoute,
                 applyOptions
               )
-            : Option.getOrThrow(cached(context, HTTPRoute, refOf(offer, Names.httpRoute(name))))
-        verdict(
-          "RoutePublished",
-          Routing.routePublished(
-            published,
-            offer.metadata.namespace ?? "default",
-            settings.gateway,
-            Children.pathOf(offer)
-          )
+            : Option.getOrThrow(cached(context, HTTPRoute, httpRouteRef))
+        routePublished = Routing.routePublished(
+          published,
+          offer.metadata.namespace ?? "default",
+          settings.gateway,
+          path
         )
       }
+      verdicts = { ...probed, paymentGate: Routing.paymentGate(route), routePublished }
 
-      // Register only an offer that serves (everything but registration is True), and keep a
-      // request once made: deleting it would tombstone the on-chain entry.
-      const registrationRef = refOf(offer, Names.registrationRequest(name))
-      const otherwiseReady = required.every((type) => updates.some((u) => u.type === type && u.status === "True"))
-      const requested =
-        children.registrationRequest !== undefined &&
-        (otherwiseReady || Option.isSome(cached(context, RegistrationRequest, registrationRef)))
-      if (children.registrationRequest !== undefined && !requested) {
-        condition("Registered", registeredAwaiting.status, registeredAwaiting.reason, registeredAwaiting.message)
-      } else if (children.registrationRequest !== undefined) {
+      // Register only an offer that serves, and keep a request once made: deleting it would
+      // tombstone the on-chain entry.
+      if (children.registrationRequest === undefined) {
+        if (Option.isSome(cached(context, RegistrationRequest, registrationRef))) {
+          yield* deleteIfPresent(client, RegistrationRequest, registrationRef)
+        }
+        registered = OfferStatus.registeredDisabled
+      } else if (OfferStatus.serves(verdicts) || Option.isSome(cached(context, RegistrationRequest, registrationRef))) {
         const request = yield* applyChild(
           client,
           context,
@@ -677,37 +579,17 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
           children.registrationRequest,
           applyOptions
         )
-        const registered = registeredFrom(request, offer)
-        condition("Registered", registered.status, registered.reason, registered.message)
-        agentId = registered.agentId
-        txHash = registered.txHash
+        registered = OfferStatus.registeredFrom(request, offer)
       } else {
-        if (Option.isSome(cached(context, RegistrationRequest, registrationRef))) {
-          yield* deleteIfPresent(client, RegistrationRequest, registrationRef)
-        }
-        // Always present, as obol-stack users read it: True, nothing to wait for.
-        condition("Registered", registeredDisabled.status, registeredDisabled.reason, registeredDisabled.message)
+        registered = OfferStatus.registeredAwaiting
       }
     }
 
-    const time = yield* now
-    const previous = (offer.status?.conditions ?? []) as ReadonlyArray<Conditions.Condition>
-    let conditions = Conditions.setAll(previous, updates, time)
-    conditions = Conditions.set(conditions, Conditions.summarize(conditions, required, generation), time)
-    const ready = Conditions.isTrue(conditions, "Ready", generation)
-    const status = {
-      observedGeneration: generation,
-      conditions,
-      phase: isPaused(offer) ? "Paused" : ready ? "Ready" : "NotReady",
-      endpoint: `${settings.publicBaseUrl.replace(/\/+$/u, "")}${Children.pathOf(offer)}`,
-      ...priceOf(offer),
-      // Never dropped once known (monetize.py's, or ours): a RegistrationRequest without it would
-      // mint a second agent instead of adopting this one.
-      ...((agentId ?? offer.status?.agentId) === undefined ? {} : { agentId: agentId ?? offer.status?.agentId }),
-      ...((txHash ?? offer.status?.registrationTxHash) === undefined
-        ? {}
-        : { registrationTxHash: txHash ?? offer.status?.registrationTxHash })
-    }
+    const status = OfferStatus.decide(offer, verdicts, registered, {
+      time: yield* now,
+      publicBaseUrl: settings.publicBaseUrl,
+      path
+    })
     yield* StatusWriter.applyIfChanged(ServiceOffer, offer, status, settings.fieldManager)
     const jitter = 0.9 + (yield* Random.next) * 0.2
     return Action.requeueAfter(Duration.millis(Math.round(Duration.toMillis(settings.healthPeriod) * jitter)))

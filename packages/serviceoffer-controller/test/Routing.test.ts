@@ -163,3 +163,43 @@ describe("Routing paths", () => {
     expect(Routing.pathPrefixes("/")).toEqual(["/"])
   })
 })
+
+describe("Routing.oldestConflict", () => {
+  const claim = (name: string, path: string, creationTimestamp: string, extra: Partial<Routing.Claim> = {}) => ({
+    uid: name,
+    path,
+    namespace: "sellers",
+    name,
+    creationTimestamp,
+    deleting: false,
+    ...extra
+  })
+  const own = claim("b", "/services/x", "2026-12-02T00:00:02Z")
+
+  it.each([
+    ["no other offer", [own], undefined],
+    ["an older offer on the same path", [own, claim("a", "/services/x", "2026-12-02T00:00:01Z")], "a"],
+    ["an older offer on a prefix of it", [claim("a", "/services", "2026-12-02T00:00:01Z")], "a"],
+    ["an older offer below it", [claim("a", "/services/x/deeper", "2026-12-02T00:00:01Z")], "a"],
+    [
+      "a younger offer on the same path (it is the one in conflict)",
+      [claim("c", "/services/x", "2026-12-02T00:00:03Z")],
+      undefined
+    ],
+    ["an older offer on a sibling path", [claim("a", "/services/xy", "2026-12-02T00:00:01Z")], undefined],
+    [
+      "an older offer being deleted",
+      [claim("a", "/services/x", "2026-12-02T00:00:01Z", { deleting: true })],
+      undefined
+    ],
+    [
+      "the oldest of several",
+      [claim("a2", "/services/x", "2026-12-02T00:00:01Z"), claim("a1", "/services", "2026-12-02T00:00:00Z")],
+      "a1"
+    ],
+    ["a same-age offer earlier by namespace/name", [claim("a", "/services/x", "2026-12-02T00:00:02Z")], "a"],
+    ["a same-age offer later by namespace/name", [claim("c", "/services/x", "2026-12-02T00:00:02Z")], undefined]
+  ])("with %s: %s", (_what, candidates, expected) => {
+    expect(Routing.oldestConflict(own, candidates)?.name).toBe(expected)
+  })
+})
