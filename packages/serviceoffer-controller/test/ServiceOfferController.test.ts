@@ -4,6 +4,7 @@ import { TestClock } from "effect/testing"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
+import * as ServiceOfferFixture from "@obol/api/testing/ServiceOfferFixture"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Middleware } from "@obol/kube/builtin/Middleware"
 import { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
@@ -20,38 +21,8 @@ import * as Idle from "@obol/controller/testing/Idle"
 const settle = Idle.quiesce
 
 const ns = "sellers"
-const offer = (
-  name: string,
-  extra: {
-    path?: string
-    paused?: boolean
-    perRequest?: string
-    registration?: object
-    settlement?: "onSuccess" | "upfront"
-    upstreamNamespace?: string
-  } = {}
-) => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "ServiceOffer",
-  metadata: { name, namespace: ns },
-  spec: {
-    type: "http",
-    upstream: {
-      service: "weather",
-      port: 8080,
-      ...(extra.upstreamNamespace === undefined ? {} : { namespace: extra.upstreamNamespace })
-    },
-    payment: {
-      network: "base-sepolia",
-      payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-      price: { perRequest: extra.perRequest ?? "0.001" },
-      ...(extra.settlement === undefined ? {} : { settlement: extra.settlement })
-    },
-    ...(extra.path === undefined ? {} : { path: extra.path }),
-    ...(extra.paused === undefined ? {} : { paused: extra.paused }),
-    ...(extra.registration === undefined ? {} : { registration: extra.registration })
-  }
-})
+/** An offer in `ns` with the fixture's defaults; each test sets on it what it is about. */
+const offer = (name: string) => ServiceOfferFixture.make(name, { namespace: ns })
 
 const probes = new Map<string, { upstream?: UpstreamProbe.Result; model?: UpstreamProbe.Result }>()
 const events: Array<EventRecorder.Published> = []
@@ -152,8 +123,8 @@ const pinned = (name: string) =>
     return `generation=${generation}`
   })
 
-const create = (object: ReturnType<typeof offer>) =>
-  KubeClient.KubeClient.use((c) => c.create(ServiceOffer, object)).pipe(Effect.andThen(settle))
+const create = (fixture: ServiceOfferFixture.ServiceOfferFixture) =>
+  KubeClient.KubeClient.use((c) => c.create(ServiceOffer, fixture.build())).pipe(Effect.andThen(settle))
 
 /** The controller with the real probe, which reads the upstream's Service and slices from its caches. */
 const withCachedProbe = () =>
@@ -176,7 +147,7 @@ describe("ServiceOfferController", () => {
       })
       yield* ServiceOfferController.run({ namespace: ns }).pipe(Effect.forkChild)
       yield* settle
-      yield* create(offer("weather", { upstreamNamespace: "llm" }))
+      yield* create(offer("weather").upstream({ namespace: "llm" }))
       // Found (no endpoints yet), not ServiceNotFound: the watch of `sellers` alone cannot see it.
       expect(yield* conditionsOf("weather")).toMatchObject({ UpstreamHealthy: "False/NoEndpoints" })
     }).pipe(Effect.provide(withCachedProbe()), Idle.provide)
@@ -374,14 +345,9 @@ describe("ServiceOfferController", () => {
     Effect.gen(function* () {
       yield* start
       const client = yield* KubeClient.KubeClient
-      const priced = (name: string, price: Record<string, string>) =>
-        client.create(ServiceOffer, {
-          ...offer(name),
-          spec: { ...offer(name).spec, payment: { ...offer(name).spec.payment, price } }
-        })
-      yield* priced("per-request", { perRequest: "0.001" })
-      yield* priced("per-mtok", { perMTok: "1.25" })
-      yield* priced("per-hour", { perHour: "2" })
+      yield* client.create(ServiceOffer, offer("per-request").pricedPerRequest("0.001").build())
+      yield* client.create(ServiceOffer, offer("per-mtok").pricedPerMTok("1.25").build())
+      yield* client.create(ServiceOffer, offer("per-hour").pricedPerHour("2").build())
       yield* settle
       const price = (name: string) =>
         get(ServiceOffer, name).pipe(Effect.map((o) => (o._tag === "Some" ? o.value.status?.price : undefined)))
@@ -400,12 +366,12 @@ describe("ServiceOfferController", () => {
         yield* start
         yield* create(offer("weather"))
         expect(yield* conditionsOf("weather")).toMatchObject({ Registered: "True/Disabled" })
-        yield* create(offer("cheap", { perRequest: "0.0000001" }))
+        yield* create(offer("cheap").pricedPerRequest("0.0000001"))
         expect(yield* conditionsOf("cheap")).toMatchObject({
           PaymentGateReady: "False/InvalidPrice",
           Registered: "True/Disabled"
         })
-        yield* create(offer("agent", { perRequest: "0.0000001", registration: { enabled: true } }))
+        yield* create(offer("agent").pricedPerRequest("0.0000001").withRegistration())
         expect(yield* conditionsOf("agent")).toMatchObject({ Registered: "False/AwaitingReady" })
       }).pipe(Effect.provide(layer()), Idle.provide)
   )
@@ -414,11 +380,7 @@ describe("ServiceOfferController", () => {
     Effect.gen(function* () {
       yield* start
       const client = yield* KubeClient.KubeClient
-      const legacy = {
-        ...offer("weather"),
-        metadata: { ...offer("weather").metadata, finalizers: ["monetize.obol.org/finalizer"] }
-      }
-      yield* create(legacy as ReturnType<typeof offer>)
+      yield* create(offer("weather").with({ metadata: { finalizers: ["monetize.obol.org/finalizer"] } }))
       const finalizers = () =>
         get(ServiceOffer, "weather").pipe(Effect.map((o) => (o._tag === "Some" ? o.value.metadata.finalizers : "gone")))
       expect(yield* finalizers()).toEqual(["monetize.obol.org/finalizer", ServiceOfferReconciler.finalizer])
@@ -431,11 +393,8 @@ describe("ServiceOfferController", () => {
   it.effect("releases monetize.py's finalizer from an offer deleted before this controller ever saw it", () =>
     Effect.gen(function* () {
       const client = yield* KubeClient.KubeClient
-      const legacy = {
-        ...offer("old"),
-        metadata: { ...offer("old").metadata, finalizers: ["monetize.obol.org/finalizer"] }
-      }
-      yield* client.create(ServiceOffer, legacy)
+      const legacy = offer("old").with({ metadata: { finalizers: ["monetize.obol.org/finalizer"] } })
+      yield* client.create(ServiceOffer, legacy.build())
       yield* client.delete(ServiceOffer, { namespace: ns, name: "old" })
       yield* start
       expect((yield* get(ServiceOffer, "old"))._tag).toBe("None")
@@ -445,9 +404,9 @@ describe("ServiceOfferController", () => {
   it.effect("gives an overlapping path to the older offer only", () =>
     Effect.gen(function* () {
       yield* start
-      yield* create(offer("first", { path: "/services/shared" }))
+      yield* create(offer("first").path("/services/shared"))
       yield* TestClock.adjust("1 second")
-      yield* create(offer("second", { path: "/services/shared/v2" }))
+      yield* create(offer("second").path("/services/shared/v2"))
       yield* admit("first")
       yield* admit("second")
       expect((yield* get(HTTPRoute, "so-first"))._tag).toBe("Some")
@@ -459,7 +418,7 @@ describe("ServiceOfferController", () => {
   it.effect("restores a child deleted or edited from outside", () =>
     Effect.gen(function* () {
       yield* start
-      yield* create(offer("weather", { settlement: "upfront" }))
+      yield* create(offer("weather").settlement("upfront"))
       const client = yield* KubeClient.KubeClient
       yield* client.delete(PaymentRoute, { namespace: ns, name: "weather-payment" })
       yield* settle
@@ -489,7 +448,7 @@ describe("ServiceOfferController", () => {
       Effect.gen(function* () {
         yield* start
         yield* create(offer("weather"))
-        yield* create(offer("paused", { paused: true }))
+        yield* create(offer("paused").paused())
         yield* admit("weather")
         yield* admit("paused")
         yield* accept("weather")
@@ -525,7 +484,7 @@ describe("ServiceOfferController", () => {
   it.effect("refuses to route an offer it cannot price, and says why", () =>
     Effect.gen(function* () {
       yield* start
-      yield* create(offer("precise", { perRequest: "0.0000001" }))
+      yield* create(offer("precise").pricedPerRequest("0.0000001"))
       expect(yield* conditionsOf("precise")).toMatchObject({
         PaymentGateReady: "False/InvalidPrice",
         RoutePublished: "False/PaymentGateNotReady"
@@ -537,7 +496,7 @@ describe("ServiceOfferController", () => {
   it.effect("registers only once the offer serves, and never lets registration block Ready", () =>
     Effect.gen(function* () {
       yield* start
-      yield* create(offer("agent", { registration: { enabled: true, name: "Agent" } }))
+      yield* create(offer("agent").withRegistration({ name: "Agent" }))
       expect((yield* get(RegistrationRequest, "agent-registration"))._tag).toBe("None")
       expect(yield* conditionsOf("agent")).toMatchObject({ Registered: "False/AwaitingReady" })
       yield* admit("agent")
@@ -579,11 +538,7 @@ describe("ServiceOfferController", () => {
         model: { healthy: false, reason: "ModelMissing", message: "ollama does not list qwen" }
       })
       yield* start
-      const inference = offer("llm")
-      yield* create({
-        ...inference,
-        spec: { ...inference.spec, type: "inference", model: { name: "qwen", runtime: "ollama" } }
-      } as never)
+      yield* create(offer("llm").inference({ name: "qwen", runtime: "ollama" }))
       yield* admit("llm")
       yield* accept("llm")
       expect(yield* conditionsOf("llm")).toMatchObject({
@@ -600,7 +555,10 @@ describe("ServiceOfferController", () => {
       for (let i = 0; i < 100; i++) {
         yield* client.create(
           ServiceOffer,
-          offer(`o${i}`, { path: `/services/o${i}`, perRequest: `0.${String(i + 1).padStart(3, "0")}` })
+          offer(`o${i}`)
+            .path(`/services/o${i}`)
+            .pricedPerRequest(`0.${String(i + 1).padStart(3, "0")}`)
+            .build()
         )
       }
       yield* settle
@@ -666,7 +624,7 @@ describe("ServiceOfferController", () => {
   it.effect("waits for the registrar's tombstone on delete, and gives up after the bound with a Warning Event", () =>
     Effect.gen(function* () {
       yield* start
-      yield* create(offer("agent", { registration: { enabled: true, name: "Agent" } }))
+      yield* create(offer("agent").withRegistration({ name: "Agent" }))
       yield* admit("agent")
       yield* accept("agent")
       const client = yield* KubeClient.KubeClient
@@ -693,7 +651,7 @@ describe("ServiceOfferController", () => {
   it.effect("on delete withdraws the route, deletes the registration, then releases the finalizer", () =>
     Effect.gen(function* () {
       yield* start
-      yield* create(offer("weather", { registration: { enabled: true, name: "Weather" } }))
+      yield* create(offer("weather").withRegistration({ name: "Weather" }))
       yield* admit("weather")
       yield* accept("weather")
       expect((yield* get(RegistrationRequest, "weather-registration"))._tag).toBe("Some")
@@ -722,7 +680,7 @@ describe("ServiceOfferController", () => {
     () =>
       Effect.gen(function* () {
         yield* start
-        yield* create(offer("weather", { settlement: "onSuccess" }))
+        yield* create(offer("weather").settlement("onSuccess"))
         const route = yield* get(PaymentRoute, "weather-payment")
         expect(route._tag === "Some" && route.value.spec).toMatchObject({
           settlement: "onSuccess",
@@ -781,7 +739,7 @@ describe("ServiceOfferController", () => {
         const client = yield* KubeClient.KubeClient
         const grantIn = (namespace: string) =>
           KubeError.ignoreNotFound(client.get(ReferenceGrant, { namespace, name: "so-sellers.weather" }))
-        yield* create(offer("weather", { settlement: "upfront", upstreamNamespace: "llm" }))
+        yield* create(offer("weather").settlement("upfront").upstream({ namespace: "llm" }))
         const grant = yield* grantIn("llm")
         expect(grant._tag === "Some" && grant.value.spec).toEqual({
           from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: ns }],
@@ -821,7 +779,7 @@ describe("ServiceOfferController", () => {
       Effect.gen(function* () {
         yield* start
         const client = yield* KubeClient.KubeClient
-        yield* create(offer("weather", { settlement: "upfront", upstreamNamespace: "llm" }))
+        yield* create(offer("weather").settlement("upfront").upstream({ namespace: "llm" }))
         yield* admit("weather")
         const present = Effect.gen(function* () {
           const grant = yield* KubeError.ignoreNotFound(
@@ -854,7 +812,7 @@ describe("ServiceOfferController", () => {
   it.effect("refuses to sell a Service of a namespace UPSTREAM_NAMESPACES does not allow, and grants nothing", () =>
     Effect.gen(function* () {
       yield* start
-      yield* create(offer("weather", { settlement: "upfront", upstreamNamespace: "kube-system" }))
+      yield* create(offer("weather").settlement("upfront").upstream({ namespace: "kube-system" }))
       expect(yield* conditionsOf("weather")).toMatchObject({
         PaymentGateReady: "False/UpstreamNamespaceNotAllowed",
         Ready: "False/UpstreamNamespaceNotAllowed"
@@ -902,7 +860,7 @@ describe("ServiceOfferController", () => {
   it.effect("pay-on-success: deleting the offer removes its grant in the verifier's namespace", () =>
     Effect.gen(function* () {
       yield* start
-      yield* create(offer("weather", { settlement: "onSuccess" }))
+      yield* create(offer("weather").settlement("onSuccess"))
       yield* admit("weather")
       const grantRef = { namespace: "x402", name: "so-sellers.weather" }
       expect(
