@@ -4,7 +4,7 @@
  *   against a bare Node `http` server returning the same 402 bytes (the baseline), all loaded by the same
  *   child-process generator with 32 keep-alive connections;
  * - route lookup time with 10,000 routes, by identity and by path; the time to decide and build the
- *   table from 10,000 PaymentRoutes (what one informer event costs);
+ *   table from 10,000 PaymentRoutes in full (a relist; one event's cost is `admission.bench.ts`);
  * - paid requests/s through the verifier (verify + settle on anvil through the local facilitator),
  *   against the same number of payments sent straight to the facilitator's /verify and /settle
  *   (the baseline: what the chain and facilitator cost without us). Payments are signed by the
@@ -258,7 +258,7 @@ try {
   )
   console.log(`\nroute table with ${ROUTES} routes: built in ${buildMs.toFixed(1)} ms`)
   console.log(
-    `every route decided (owner, one per offer, path claims) and the table built, as on each informer event: ${decideMs.toFixed(1)} ms`
+    `every route decided (owner, one per offer, path claims) and the table built (Routes.build; an informer event now costs what it touches, see admission.bench.ts): ${decideMs.toFixed(1)} ms`
   )
   console.log("| lookup | ns/op |")
   console.log("|---|---:|")

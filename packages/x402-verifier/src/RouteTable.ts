@@ -3,8 +3,9 @@
  * for a writer and never sees half an update. A new snapshot is either built whole (`make`) or
  * derived from the previous one by replacing a few routes (`update`), which shares the previous
  * snapshot's maps and copies only a small overlay of what changed since they were built; once the
- * overlay outgrows about four times the square root of the table's size it is folded into new
- * maps (one whole build, every few dozen updates at 10,000 routes).
+ * overlay outgrows sixteen times the square root of the table's size it is folded into new maps
+ * (one whole build, about every 500 changed routes at 10,000 routes: copying the overlay on every
+ * update and rebuilding now and then cost about the same there).
  *
  * Lookups:
  * - by offer identity (`namespace/name`, from the ForwardAuth address): one map lookup (two while
@@ -199,7 +200,7 @@ export const update = <A>(
   }
   const overlaid = indexes.reduce((n, index) => n + overlay[index].size, 0)
   const next: State<A> = { base: state.base, overlay, overlaid, globs, size }
-  return overlaid > 4 * Math.ceil(Math.sqrt(size)) + 16 ? make(contents(next)) : snapshot(next)
+  return overlaid > 16 * Math.ceil(Math.sqrt(size)) + 64 ? make(contents(next)) : snapshot(next)
 }
 
 /**
