@@ -5,6 +5,7 @@ import * as AgentRegistration from "@obol/api/AgentRegistration"
 import * as CustomResource from "@obol/api/CustomResource"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
+import * as ServiceOfferFixture from "@obol/api/testing/ServiceOfferFixture"
 import { Health } from "@obol/controller/Health"
 import * as Informers from "@obol/controller/Informers"
 import * as KubeClient from "@obol/kube/KubeClient"
@@ -28,33 +29,7 @@ const decode = <T>(kind: CustomResource.Any, value: unknown) => {
   return r.success as T
 }
 
-const offer = (name: string, ready: boolean, registration: object | undefined, provenance?: object) =>
-  decode<typeof ServiceOffer.schema.Type>(ServiceOffer, {
-    apiVersion: "obol.org/v1alpha1",
-    kind: "ServiceOffer",
-    metadata: { name, namespace: "ns" },
-    spec: {
-      upstream: { service: "s" },
-      payment: {
-        network: "base-sepolia",
-        payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-        price: { perRequest: "1" }
-      },
-      ...(registration === undefined ? {} : { registration }),
-      ...(provenance === undefined ? {} : { provenance })
-    },
-    status: {
-      conditions: [
-        {
-          type: "Ready",
-          status: ready ? "True" : "False",
-          reason: "R",
-          message: "",
-          lastTransitionTime: "2026-11-27T00:00:00Z"
-        }
-      ]
-    }
-  })
+const offer = (name: string) => ServiceOfferFixture.make(name, { namespace: "ns" })
 
 const request = (name: string, agentId?: string) =>
   decode<typeof RegistrationRequest.schema.Type>(RegistrationRequest, {
@@ -83,13 +58,15 @@ describe("WellKnown", () => {
     const doc = WellKnown.document(
       identity,
       [
-        offer("b", true, {
-          enabled: true,
-          supportedTrust: ["reputation"],
-          services: [{ name: "MCP", endpoint: "https://seller.example/mcp" }]
-        }),
-        offer("a", false, { enabled: true }),
-        offer("private", true, undefined)
+        offer("b")
+          .ready()
+          .withRegistration({
+            supportedTrust: ["reputation"],
+            services: [{ name: "MCP", endpoint: "https://seller.example/mcp" }]
+          })
+          .decoded(),
+        offer("a").ready(false).withRegistration().decoded(),
+        offer("private").ready().decoded()
       ],
       [request("a"), request("b", "0")]
     )
@@ -110,12 +87,14 @@ describe("WellKnown", () => {
   })
 
   it("gives each registered offer its own registration-v1 document, with its registrations entry once confirmed", () => {
-    const b = offer("b", true, {
-      enabled: true,
-      name: "Weather",
-      skills: ["weather/forecast"],
-      services: [{ name: "MCP", endpoint: "https://seller.example/mcp" }]
-    })
+    const b = offer("b")
+      .ready()
+      .withRegistration({
+        name: "Weather",
+        skills: ["weather/forecast"],
+        services: [{ name: "MCP", endpoint: "https://seller.example/mcp" }]
+      })
+      .decoded()
     const pending = WellKnown.agentDocument(identity, b, request("b"))
     const confirmed = WellKnown.agentDocument(identity, b, request("b", "0"))
     for (const doc of [pending, confirmed, WellKnown.document(identity, [b], [request("b", "0")])]) {
@@ -143,7 +122,7 @@ describe("WellKnown", () => {
 
   it("rejects documents missing registration-v1 fields", () => {
     const decodeDoc = Schema.decodeUnknownExit(AgentRegistration.AgentRegistration)
-    const doc = WellKnown.agentDocument(identity, offer("a", true, { enabled: true }), undefined)
+    const doc = WellKnown.agentDocument(identity, offer("a").ready().withRegistration().decoded(), undefined)
     expect(decodeDoc({ ...doc, type: "registration-v1" })._tag).toBe("Failure")
     expect(decodeDoc({ ...doc, registrations: [{ agentId: "0", agentRegistry: "eip155:84532:0x1" }] })._tag).toBe(
       "Failure"
@@ -153,26 +132,13 @@ describe("WellKnown", () => {
   })
 
   it("is inactive when no registered offer is Ready", () => {
-    expect(WellKnown.document(identity, [offer("a", false, { enabled: true })], []).active).toBe(false)
+    expect(WellKnown.document(identity, [offer("a").ready(false).withRegistration().decoded()], []).active).toBe(false)
   })
 
   it.live("serves the document from its caches with Content-Type application/json", () =>
     Effect.gen(function* () {
       const client = yield* KubeClient.KubeClient
-      yield* client.create(ServiceOffer, {
-        apiVersion: "obol.org/v1alpha1",
-        kind: "ServiceOffer",
-        metadata: { name: "a", namespace: "ns" },
-        spec: {
-          upstream: { service: "s" },
-          payment: {
-            network: "base-sepolia",
-            payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-            price: { perRequest: "1" }
-          },
-          registration: { enabled: true }
-        }
-      })
+      yield* client.create(ServiceOffer, offer("a").withRegistration().build())
       const routes = WellKnown.routes(identity).pipe(Layer.provide(Layer.succeed(KubeClient.KubeClient, client)))
       const { handler, dispose } = HttpRouter.toWebHandler(routes, { disableLogger: true })
       const fetchDoc = () => Effect.promise(() => handler(new Request("http://x/.well-known/agent-registration.json")))
@@ -284,19 +250,37 @@ describe("WellKnown", () => {
   it("drops empty provenance values and leaves out empty maps, as monetize.py did", () => {
     const partial = WellKnown.agentDocument(
       identity,
-      offer("a", true, { enabled: true, metadata: {} }, { framework: "autoresearch", trainHash: "" }),
+      offer("a")
+        .ready()
+        .withRegistration({ metadata: {} })
+        .with({ spec: { provenance: { framework: "autoresearch", trainHash: "" } } })
+        .decoded(),
       undefined
     )
     expect(partial.provenance).toEqual({ framework: "autoresearch" })
     expect(partial).not.toHaveProperty("metadata")
-    const empty = WellKnown.agentDocument(identity, offer("a", true, { enabled: true }, { trainHash: "" }), undefined)
+    const empty = WellKnown.agentDocument(
+      identity,
+      offer("a")
+        .ready()
+        .withRegistration()
+        .with({ spec: { provenance: { trainHash: "" } } })
+        .decoded(),
+      undefined
+    )
     expect(empty).not.toHaveProperty("provenance")
   })
 
   it("keeps per-offer metadata and provenance out of the aggregated document", () => {
     const doc = WellKnown.document(
       identity,
-      [offer("a", true, { enabled: true, metadata: { owner: "obol" } }, { framework: "autoresearch" })],
+      [
+        offer("a")
+          .ready()
+          .withRegistration({ metadata: { owner: "obol" } })
+          .with({ spec: { provenance: { framework: "autoresearch" } } })
+          .decoded()
+      ],
       []
     )
     expect(doc).not.toHaveProperty("metadata")
@@ -305,8 +289,12 @@ describe("WellKnown", () => {
 
   it("gives the offer's RegistrationRequest its provenance and the agent monetize.py minted, to adopt", () => {
     const settings = { ...Children.defaultSettings, publicBaseUrl: "https://seller.example" }
-    const minted = offer("a", true, { enabled: true, metadata: { owner: "obol" } }, { framework: "autoresearch" })
-    const adopting = { ...minted, status: { ...minted.status, agentId: "7" } }
+    const mintedOffer = offer("a")
+      .ready()
+      .withRegistration({ metadata: { owner: "obol" } })
+      .with({ spec: { provenance: { framework: "autoresearch" } } })
+    const minted = mintedOffer.decoded()
+    const adopting = mintedOffer.with({ status: { agentId: "7" } }).decoded()
     const spec = (o: typeof minted) =>
       (Children.registrationRequest(o, settings)?.spec ?? {}) as Record<string, unknown>
     expect(spec(adopting)).toMatchObject({
