@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { ServiceOffer } from "@obol/api/ServiceOffer"
+import * as ServiceOfferFixture from "@obol/api/testing/ServiceOfferFixture"
 import { EndpointSlice, serviceNameLabel } from "@obol/kube/builtin/EndpointSlice"
 import { Service } from "@obol/kube/builtin/Service"
 import * as KubeClient from "@obol/kube/KubeClient"
@@ -26,25 +26,11 @@ const upstream = (routes: Record<string, readonly [number, string]>) =>
     (server) => Effect.promise(() => new Promise((resolve) => server.close(resolve)))
   ).pipe(Effect.map((server) => (server.address() as AddressInfo).port))
 
-const offer = (type: "http" | "inference" = "http") =>
-  ({
-    apiVersion: "obol.org/v1alpha1",
-    kind: "ServiceOffer",
-    metadata: { name: "o", namespace: "ns" },
-    spec: {
-      type,
-      ...(type === "inference" ? { model: { name: "qwen3.5:35b", runtime: "ollama" } } : {}),
-      upstream: { service: "up", port: 80, healthPath: "/health" },
-      payment: {
-        scheme: "exact",
-        network: "base-sepolia",
-        payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-        maxTimeoutSeconds: 300,
-        price: { perRequest: "1" }
-      },
-      paused: false
-    }
-  }) as unknown as typeof ServiceOffer.schema.Type
+/** The offer `ns/o`, selling the Service `up` on port 80; inference serves qwen3.5:35b on ollama. */
+const offer = (type: "http" | "inference" = "http") => {
+  const http = ServiceOfferFixture.make("o", { namespace: "ns" }).upstream({ service: "up", port: 80 })
+  return (type === "inference" ? http.inference() : http).decoded()
+}
 
 /** Creates the Service (port 80, named http) and, when given, a slice pointing at 127.0.0.1:port. */
 const wire = (port: number | undefined, ready = true) =>
