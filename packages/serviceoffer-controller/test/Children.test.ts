@@ -5,6 +5,7 @@ import * as CustomResource from "@obol/api/CustomResource"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
+import * as ServiceOfferFixture from "@obol/api/testing/ServiceOfferFixture"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import { Middleware } from "@obol/kube/builtin/Middleware"
 import type { ReferenceGrant } from "@obol/kube/builtin/ReferenceGrant"
@@ -270,19 +271,15 @@ describe("Children", () => {
   })
 
   it("refuses an unknown network and an unrepresentable price, saying why", () => {
-    const offer = offerFrom("deploy/samples/serviceoffer-http-per-request.yaml")
-    const unknown = Children.desired(
-      { ...offer, spec: { ...offer.spec, payment: { ...offer.spec.payment, network: "solana" } } },
-      settings
-    )
+    const offer = ServiceOfferFixture.make("weather-api", { namespace: "sellers" }).with({
+      metadata: { uid: "00000000-0000-4000-8000-000000000001", generation: 1 }
+    })
+    const unknown = Children.desired(offer.network("solana").decoded(), settings)
     expect(Result.isFailure(unknown) && unknown.failure.reason).toBe("UnknownNetwork")
     expect(Result.isFailure(unknown) && unknown.failure.message).toMatch(
       /^network "solana" is not configured \(known: base-sepolia, eip155:84532, base, base-mainnet, eip155:8453, .*avalanche-fuji, eip155:43113, .*\)$/u
     )
-    const tooPrecise = Children.desired(
-      { ...offer, spec: { ...offer.spec, payment: { ...offer.spec.payment, price: { perRequest: "0.0000001" } } } },
-      settings
-    )
+    const tooPrecise = Children.desired(offer.pricedPerRequest("0.0000001").decoded(), settings)
     expect(Result.isFailure(tooPrecise) && tooPrecise.failure.reason).toBe("InvalidPrice")
   })
 
