@@ -1,32 +1,24 @@
 /**
- * What the controller benchmarks share: the offer they create (`offer`), and their stand-ins for
- * the two other parties of an offer's way to Ready: the x402 verifier (admits a PaymentRoute's
- * current generation) and the Gateway (accepts an HTTPRoute), each one status write, as the real
- * ones make it. Failures are ignored: a bench counts what
- * arrives, and a lost write shows as an offer that never gets Ready.
+ * What the controller benchmarks share: the offer they create (`offer`, built with the tests'
+ * `ServiceOfferFixture`), and their stand-ins for the two other parties of an offer's way to Ready:
+ * the x402 verifier (admits a PaymentRoute's current generation) and the Gateway (accepts an
+ * HTTPRoute), each one status write, as the real ones make it. Failures are ignored: a bench
+ * counts what arrives, and a lost write shows as an offer that never gets Ready.
  *
  * Not for tests (they have their own in `test/`), and not a verifier: nothing is checked.
  */
 import { Effect } from "effect"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
+import * as ServiceOfferFixture from "@obol/api/testing/ServiceOfferFixture"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import type * as KubeClient from "@obol/kube/KubeClient"
 
 /** The `i`th benchmark offer in `namespace`: pay-on-success, priced per request, its own path. */
-export const offer = (namespace: string, i: number) => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "ServiceOffer",
-  metadata: { name: `offer-${i}`, namespace },
-  spec: {
-    upstream: { service: "demo", port: 8080 },
-    path: `/services/offer-${i}`,
-    payment: {
-      network: "base-sepolia",
-      payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-      price: { perRequest: "0.001" }
-    }
-  }
-})
+export const offer = (namespace: string, i: number) =>
+  ServiceOfferFixture.make(`offer-${i}`, { namespace })
+    .upstream({ service: "demo" })
+    .path(`/services/offer-${i}`)
+    .build()
 
 /** Plays the verifier: marks the route's current generation admitted. */
 export const admit = (client: KubeClient.Shape, namespace: string, route: typeof PaymentRoute.schema.Type) =>
