@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import { join } from "node:path"
 import { afterAll, describe, expect, inject, it } from "vitest"
+import * as ServiceOfferFixture from "@obol/api/testing/ServiceOfferFixture"
 import { eventually, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
 
 const namespace = useNamespace("so-process")
@@ -40,20 +41,12 @@ const start = (id: string) => {
   return { child, wellKnownPort }
 }
 
-const offer = (name: string) => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "ServiceOffer",
-  metadata: { name, namespace: namespace() },
-  spec: {
-    upstream: { service: "demo", port: 8080 },
-    payment: {
-      network: "base-sepolia",
-      payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-      price: { perRequest: "0.01" }
-    },
-    registration: { enabled: true, name: name }
-  }
-})
+const offer = (name: string) =>
+  ServiceOfferFixture.make(name, { namespace: namespace() })
+    .upstream({ service: "demo" })
+    .pricedPerRequest("0.01")
+    .withRegistration({ name })
+    .build()
 
 const managersOf = async (path: string) => {
   const res = await request("GET", path)
