@@ -4,12 +4,12 @@
  * price asked, the network and payTo) on stderr. `--help` lists the options and settings.
  *
  * This script only wires the command line, the environment, the stack's `stack.env` and the
- * exit status to `../Buyer.ts`, which does the work. Exit status: 0 on a 2xx answer, 1 otherwise
+ * exit status to `@obol/x402/Buyer`, which does the work. Exit status: 0 on a 2xx answer, 1 otherwise
  * (with the reason), 2 for a usage error.
  */
 import { Result } from "effect"
 import { readFileSync } from "node:fs"
-import * as Buyer from "@obol/cli/Buyer"
+import * as Buyer from "@obol/x402/Buyer"
 
 const readIfExists = (path: string) => {
   try {

@@ -14,7 +14,7 @@
 import { Cause, Effect, Exit, Schedule, Scope } from "effect"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import * as Buyer from "@obol/cli/Buyer"
+import * as Buyer from "@obol/x402/Buyer"
 import * as Stack from "../Stack.ts"
 
 const usage = "usage: npm start [-- --fresh]"

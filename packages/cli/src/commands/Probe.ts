@@ -5,7 +5,7 @@
  * timeout, checked against the offer's PaymentRoute. A 2xx without payment is an error: the offer
  * is not gated.
  *
- * `--pay` pays one request with the official x402 client (`Buyer.ts`): the key comes from
+ * `--pay` pays one request with the official x402 client (`@obol/x402/Buyer`): the key comes from
  * `--buyer-key-file` or `X402_BUYER_PRIVATE_KEY`, never from a flag value, and is never printed;
  * the spending limit is the PaymentRoute's own price, so a gateway asking more is refused before
  * anything is signed. It prints the upstream's status, body and the settlement receipt.
@@ -263,7 +263,7 @@ export const probe = Command.make(
           }
           const max = Price.toDecimal(BigInt(route.spec.price), route.spec.asset.decimals)
           // The official client (viem, @x402/evm) loads only when a payment is made.
-          const Buyer = yield* Effect.promise(() => import("../Buyer.ts"))
+          const Buyer = yield* Effect.promise(() => import("@obol/x402/Buyer"))
           const outcome = yield* Effect.tryPromise({
             try: () =>
               Buyer.run(

@@ -1,7 +1,7 @@
 /**
- * The buyer script's pure parts: the command line, the settings and where they come from, the
- * spending limit in integer atomic units, the receipt and the report. Paying for real is
- * `Buyer.integration.test.ts`.
+ * The buyer's pure parts: the command line, the settings and where they come from, the
+ * spending limit in integer atomic units, the receipt and the report. Paying for real, through the
+ * verifier, is `packages/x402-verifier/test/Buyer.integration.test.ts`.
  */
 import { encodePaymentResponseHeader } from "@x402/core/http"
 import { Result } from "effect"

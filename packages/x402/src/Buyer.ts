@@ -1,7 +1,8 @@
 /**
- * The buyer's side of x402 for people who do not have the `obol` CLI yet (`npm run pay -- <url>`,
- * whose thin script is `cli/pay.ts`): one request paid with the official `@x402/fetch` client, and
- * what came back: the HTTP status, the body, and the settlement receipt.
+ * The buyer's side of x402: one request paid with the official `@x402/fetch` client, and what came
+ * back: the HTTP status, the body, and the settlement receipt. `obol sell probe --pay` pays through
+ * it, and so does `npm run pay -- <url>` for people who do not have the `obol` CLI yet (its thin
+ * script is `test-envs/src/cli/pay.ts`).
  *
  * - Arguments: one http(s) URL; `--method`/`-X`, `--data`/`-d` (the request body; the method then
  *   defaults to POST), `-H`/`--header 'Name: value'` (repeatable), `--max <decimal>` (a spending
@@ -42,9 +43,8 @@ import { wrapFetchWithPayment } from "@x402/fetch"
 import { createPublicClient, erc20Abi, http, isAddress, type Address } from "viem"
 import { privateKeyToAccount } from "viem/accounts"
 import * as Signer from "@obol/chain/Signer"
-import * as Price from "@obol/x402/Price"
-import * as Requirements from "@obol/x402/Requirements"
-import * as Format from "./Format.ts"
+import * as Price from "./Price.ts"
+import * as Requirements from "./Requirements.ts"
 
 /**
  * @category constants
@@ -308,7 +308,7 @@ const atomicPattern = /^(0|[1-9][0-9]*)$/u
 export const describeAmount = (atomic: string, asset: Asset): string => {
   if (!atomicPattern.test(atomic)) return `"${atomic}" (not a whole number of atomic units)`
   return asset._tag === "Known"
-    ? Format.amount(BigInt(atomic), asset.decimals, asset.symbol)
+    ? `${Price.toDecimal(BigInt(atomic), asset.decimals)} ${asset.symbol} (${atomic} atomic units)`
     : `${atomic} atomic units (decimals unknown: ${asset.reason})`
 }
 
