@@ -31,6 +31,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { ServiceOffer } from "@obol/api/ServiceOffer"
 import { Health } from "@obol/controller/Health"
+import * as Informers from "@obol/controller/Informers"
 import * as Reflector from "@obol/controller/Reflector"
 import * as Store from "@obol/controller/Store"
 import type * as Watcher from "@obol/controller/Watcher"
@@ -89,9 +90,9 @@ export const OfferIdentity = ResourceKind.metadataOnly(ServiceOffer)
 const retryAfterFailure = Duration.seconds(5)
 
 /**
- * Keeps the table in step with the PaymentRoutes and ServiceOffers and writes each route's
- * admission. Registers a readiness check (both kinds listed, neither watch failing) when `Health`
- * is present.
+ * Keeps the table in step with the PaymentRoutes and ServiceOffers (read through the process's
+ * shared `Informers`) and writes each route's admission. Registers a readiness check (both kinds
+ * listed, neither watch failing) when `Health` is present.
  *
  * @category layers
  */
@@ -108,8 +109,10 @@ export const informer = (settings: Settings) =>
       // One watch per namespace when a set is configured, one over all namespaces otherwise.
       const selections =
         settings.namespaces === undefined ? [{}] : settings.namespaces.map((namespace) => ({ namespace }))
-      const routes = yield* Effect.forEach(selections, (s) => Reflector.make(client, PaymentRoute, s))
-      const offers = yield* Effect.forEach(selections, (s) => Reflector.make(client, OfferIdentity, s))
+      // The process's shared informers (`Manager` provides them), or private ones in tests.
+      const informers = yield* Informers.current
+      const routes = yield* Effect.forEach(selections, (s) => informers.informer(PaymentRoute, s))
+      const offers = yield* Effect.forEach(selections, (s) => informers.informer(OfferIdentity, s))
       const health = yield* Effect.serviceOption(Health)
       if (Option.isSome(health)) {
         yield* health.value.register("x402-verifier routes", Reflector.readiness([...routes, ...offers]))
@@ -391,8 +394,8 @@ export const informer = (settings: Settings) =>
       }
       yield* Stream.mergeAll(
         [
-          ...routes.map((r) => r.events.pipe(Stream.map(onRoute))),
-          ...offers.map((r) => r.events.pipe(Stream.map(onOffer()))),
+          ...(yield* Effect.forEach(routes, (r) => r.subscribe)).map((changes) => changes.pipe(Stream.map(onRoute))),
+          ...(yield* Effect.forEach(offers, (r) => r.subscribe)).map((changes) => changes.pipe(Stream.map(onOffer()))),
           ...(Option.isSome(credentials)
             ? [
                 credentials.value.changes.pipe(
