@@ -14,7 +14,10 @@
  *   changes (Warning for Failed).
  * - **Send**: holding the signer's lock (one per signer address, shared by all requests): with a
  *   transaction of the signer in flight send nothing; else send, and write `Submitted` with the
- *   hash before the lock is released. `SendNow` (a URI follow-up, a tombstone) takes no lock.
+ *   hash before the lock is released. Every transaction goes this way (register, adoption, URI
+ *   follow-up, tombstone), so two requests of one signer never send at once: without the lock
+ *   both would take the same nonce from the node, and one transaction would be rejected or
+ *   replace the other.
  * - The registry's code and `getVersion()` are checked once per registry per process.
  *
  * It decides nothing itself: which step comes next, which status is written and which Event is
@@ -261,13 +264,6 @@ const reconcile = Effect.fn("RegistrarReconciler.reconcile")(function* (
         return write(state, step.status, step.note)
       case "Forget":
         return Effect.succeed({ ...state, status: step.status })
-      case "SendNow":
-        return Effect.map(Effect.result(send(step.signer, step.call)), (sent) =>
-          withSent(
-            state,
-            Result.map(sent, (hash) => ({ _tag: "Sent", hash }))
-          )
-        )
       case "Send":
         return lockOf(step.signer.address).withPermits(1)(
           Effect.gen(function* () {

@@ -24,7 +24,10 @@
  *    - **Submitted**: the hash goes to status at once, before waiting for the receipt.
  *    - **Confirmed**: `agentId` from the `Registered` log (0 is a real id), `agentRegistry`
  *      `eip155:<chain>:<registry>`. If `spec.agentURI` later changes (a new public URL),
- *      `setAgentURI` follows it.
+ *      `setAgentURI` follows it: the agent's URI is read first (already there: Confirmed,
+ *      nothing sent), then the send goes like `register`'s, under the signer's lock with nothing
+ *      in flight, and `Submitted` with the hash (and the new `agentURI`) is written before the
+ *      lock is released; Confirmed with Event `URIUpdated` once its receipt is in.
  *    - **Failed**: any chain error (RPC down, no gas, revert) is written with its reason and the
  *      run fails, so the runtime retries with capped exponential backoff. A reverted transaction
  *      minted nothing: its hash is forgotten, so the retry sends again.
@@ -41,15 +44,28 @@
  *    receipt, and on a restart look at the hash and at the agent's URI again before sending
  *    anything. Then `Confirmed` with reason `Adopted`, that `agentId`, and `txHash` only if a
  *    `setAgentURI` was sent. From there the agent is handled like a minted one.
- * 4. Deleted: find the agent (status, receipt, or the on-chain lookup), `setAgentURI` to the
- *    `active:false` tombstone data URI, wait for the receipt, then release the finalizer. An agent
- *    the signer may no longer manage is released without a tombstone (Warning Event); so is a
- *    request whose chain is no longer configured.
+ * 4. Deleted: find the agent (status, receipt, or the on-chain lookup) and read it; unless it
+ *    already is, `setAgentURI` to the `active:false` tombstone data URI, under the signer's lock
+ *    with nothing in flight, `Submitted` with the hash and the `agentId` written before the lock
+ *    is released; wait for the receipt, then release the finalizer. An agent the signer may no
+ *    longer manage is released without a tombstone (Warning Event); so is a request whose chain
+ *    is no longer configured.
  *
- * Idempotency: a crash after sending but before `txHash` reached status leaves `searchFromBlock`
- * behind; the next run finds the mined registration by owner and URI instead of minting again, and
- * waits while the signer still has a transaction in flight (sent, not yet mined). A dropped
- * transaction (unknown to the node, no registration found) is sent again.
+ * Idempotency: every transaction (register, adoption, URI follow-up, tombstone) is sent under the
+ * signer's lock, only when the signer has nothing in flight, and its hash reaches status before
+ * the lock is released. So two requests of one signer never race for its nonce, and a send is
+ * never made while an earlier one of the signer may still land. A crash after sending but before
+ * `txHash` reached status leaves `searchFromBlock` behind; the next run finds the mined
+ * registration by owner and URI instead of minting again, and waits while the signer still has a
+ * transaction in flight (sent, not yet mined). A `setAgentURI` (adoption, follow-up, tombstone)
+ * is never sent again once it landed: a recorded hash is waited for, and the agent's URI is read
+ * before any send. A dropped transaction (unknown to the node, nothing found on chain) is sent
+ * again.
+ *
+ * Caveat: a URI follow-up writes nothing before its send (unlike a mint's `Pending`). If the
+ * process dies between the node accepting it and `Submitted` reaching status, and the spec goes
+ * back to the URI on record meanwhile, the agent is left on the newer URI until the spec changes
+ * again or the request is deleted.
  *
  * Nothing but the URI is written on chain: `register(agentURI)` carries no `MetadataEntry`s and
  * no `setMetadata` is sent (ADR 0006).
@@ -230,19 +246,16 @@ export type Step<Then> =
       /**
        * Holding the signer's lock: if the signer has a transaction in flight send nothing
        * (`InFlight`); else send `call` and write `submitted` with its `txHash`, Event note
-       * `<note> (tx <hash>)`, before anything else.
+       * `<note> (tx <hash>)`, before the lock is released. Every transaction goes this way
+       * (register, adoption, URI follow-up, tombstone): one signer never has two sends racing
+       * for its nonce, and a crash after a send leaves its hash or an in-flight transaction
+       * behind for the next run to find.
        */
       readonly _tag: "Send"
       readonly signer: Signer
       readonly call: Call
       readonly submitted: Status
       readonly note: string
-    }
-  | {
-      /** Send `call` at once, without the signer's lock (a URI follow-up, a tombstone). */
-      readonly _tag: "SendNow"
-      readonly signer: Signer
-      readonly call: Call
     }
   | { readonly _tag: "Finish"; readonly effects: ReadonlyArray<Write | Publish | Log>; readonly next: Then }
 
@@ -407,7 +420,10 @@ export const apply = (input: Input, state: State): ApplyStep => {
   const signer = signerOf(state.observed)
   // Registered before the signer went away: nothing to do until it is back.
   if (Option.isNone(signer)) return finish(requeue("OffChainRecheck"))
-  if (status.phase === "Confirmed" && status.agentId !== undefined) {
+  // An agent confirmed once: keep it on the spec's URI. A minted agent keeps its searchFromBlock,
+  // so a follow-up under way (Submitted) or failed comes back here; an adopted one goes back to
+  // `adopt`, which waits for a recorded setAgentURI the same way.
+  if (status.agentId !== undefined && (input.read.phase === "Confirmed" || status.searchFromBlock !== undefined)) {
     return follow(input, state, signer.value, BigInt(status.agentId))
   }
   // Adopt instead of minting, unless a mint was already started (its searchFromBlock is on
@@ -420,7 +436,12 @@ export const apply = (input: Input, state: State): ApplyStep => {
   return mint(input, state, signer.value)
 }
 
-/** Confirmed: report a changed registry, or move the agent to the spec's URI. */
+/**
+ * An agent confirmed once: report a changed registry, or move the agent to the spec's URI with
+ * `setAgentURI` under the signer's lock, its hash recorded (`Submitted`) before the receipt is
+ * awaited. A hash recorded by an earlier run is waited for first, and the agent's URI is read
+ * before anything is sent: a follow-up that already landed is confirmed, never sent again.
+ */
 const follow = (input: Input, state: State, signer: Signer, agentId: bigint): ApplyStep => {
   const { observed, status } = state
   const agentRegistry = agentRegistryOf(input)
@@ -433,20 +454,55 @@ const follow = (input: Input, state: State, signer: Signer, agentId: bigint): Ap
     )
   }
   const uri = input.spec.agentURI
-  if (status.agentURI === uri) return finish(awaitChange, write(status))
-  if (observed.sent === undefined) return { _tag: "SendNow", signer, call: { _tag: "SetAgentURI", agentId, uri } }
-  if (Result.isFailure(observed.sent)) return failed(status, observed.sent.failure)
-  if (observed.sent.success._tag === "InFlight") return inFlight(signer)
-  const hash = observed.sent.success.hash
-  const receipt = answer(observed.receipt, hash)
-  if (receipt === undefined) return observe({ _tag: "Receipt", hash })
-  if (Result.isFailure(receipt)) return failed(status, receipt.failure)
-  const note = `agent ${agentId} now points at ${uri}`
-  return finish(
-    awaitChange,
-    write({ ...without(status, "errorMessage"), phase: "Confirmed", agentURI: uri }, note),
-    publish("Normal", "URIUpdated", note)
-  )
+  if (status.phase === "Confirmed" && status.agentURI === uri) return finish(awaitChange, write(status))
+  const moved = (note: string): ApplyStep =>
+    finish(
+      awaitChange,
+      write(
+        {
+          ...without(status, "errorMessage", "reason"),
+          ...(input.read.reason === "Adopted" ? { reason: "Adopted" as const } : {}),
+          phase: "Confirmed",
+          agentURI: uri
+        },
+        note
+      ),
+      publish("Normal", "URIUpdated", note)
+    )
+
+  if (observed.sent !== undefined) {
+    if (Result.isFailure(observed.sent)) return failed(status, observed.sent.failure)
+    if (observed.sent.success._tag === "InFlight") return inFlight(signer)
+    const hash = observed.sent.success.hash
+    const receipt = answer(observed.receipt, hash)
+    if (receipt === undefined) return observe({ _tag: "Receipt", hash })
+    if (Result.isFailure(receipt)) return failedSend(status, receipt.failure)
+    return moved(`agent ${agentId} now points at ${uri} (tx ${hash})`)
+  }
+
+  // Not Confirmed: the hash on record may be a follow-up an earlier run sent. Wait for it.
+  const recorded = status.txHash as Hash | undefined
+  if (status.phase !== "Confirmed" && recorded !== undefined) {
+    const known = answer(observed.transaction, recorded)
+    if (known === undefined) return observe({ _tag: "Transaction", hash: recorded })
+    if (Result.isFailure(known)) return failed(status, known.failure)
+    if (known.success === "Unknown") return { _tag: "Forget", status: without(status, "txHash") }
+    const mined = answer(observed.receipt, recorded)
+    if (mined === undefined) return observe({ _tag: "Receipt", hash: recorded })
+    if (Result.isFailure(mined)) return failedSend(status, mined.failure)
+  }
+
+  if (observed.agent === undefined) return observe({ _tag: "Agent", agentId })
+  if (Result.isFailure(observed.agent)) return failed(status, observed.agent.failure)
+  const agent = observed.agent.success
+  if (Option.isSome(agent) && agent.value.uri === uri) return moved(`agent ${agentId} now points at ${uri}`)
+  return {
+    _tag: "Send",
+    signer,
+    call: { _tag: "SetAgentURI", agentId, uri },
+    submitted: { ...without(status, "errorMessage", "reason"), phase: "Submitted", agentURI: uri },
+    note: `sent setAgentURI(${agentId}, ${uri}) from ${signer.address}`
+  }
 }
 
 /** Waits for the registration of `hash` (recorded, or sent in this run). */
@@ -657,7 +713,13 @@ export const cleanup = (input: Input, state: State): CleanupStep => {
   const tombstone = Tombstone.uri({ name: input.spec.name, agentId, agentRegistry })
   if (agent.uri !== tombstone) {
     if (observed.sent === undefined) {
-      return { _tag: "SendNow", signer: signer.value, call: { _tag: "SetAgentURI", agentId, uri: tombstone } }
+      return {
+        _tag: "Send",
+        signer: signer.value,
+        call: { _tag: "SetAgentURI", agentId, uri: tombstone },
+        submitted: { ...without(state.status, "errorMessage"), phase: "Submitted", agentId: agentId.toString() },
+        note: `sent setAgentURI(${agentId}, the active:false tombstone) from ${signer.value.address}`
+      }
     }
     if (Result.isFailure(observed.sent)) return finish(fail(observed.sent.failure))
     if (observed.sent.success._tag === "InFlight") return finish({ _tag: "Hold", after: "InFlightRecheck" })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Latch, Option, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import * as AgentRegistration from "@obol/api/AgentRegistration"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
@@ -329,6 +329,87 @@ describe("registrar", () => {
         expect(yield* status("weather")).toMatchObject({ phase: "Confirmed", agentId: "0", agentURI: moved })
         expect(w.chain.sends.register).toBe(1)
         expect(phases(w)).toContain("URIUpdated")
+      })
+    )
+  })
+
+  it.effect(
+    "a URI follow-up takes the signer's lock: nothing is sent while another request of the signer is sending",
+    () => {
+      const w = world()
+      const registering = Latch.makeUnsafe()
+      return run(
+        w,
+        Effect.gen(function* () {
+          yield* startWith("weather")
+          // The next register is accepted by the node and then held before its hash comes back:
+          // the signer's lock is taken and its nonce is being used.
+          w.chain.afterSend = (operation) => (operation === "register" ? registering.await : Effect.void)
+          yield* create("news")
+          yield* settle
+          const moved = "https://new.example/.well-known/agent-registration.json?offer=sellers/weather"
+          yield* patchSpec("weather", { agentURI: moved })
+          yield* settle
+          expect(w.chain.sends).toMatchObject({ register: 2, setAgentURI: 0 })
+
+          yield* registering.open
+          yield* settle
+          expect(w.chain.sends).toMatchObject({ register: 2, setAgentURI: 1 })
+          expect(yield* status("weather")).toMatchObject({ phase: "Confirmed", agentId: "0", agentURI: moved })
+          expect(yield* status("news")).toMatchObject({ phase: "Confirmed", agentId: "1" })
+        }).pipe(Effect.ensuring(registering.open))
+      )
+    }
+  )
+
+  it.effect(
+    "a tombstone takes the signer's lock: nothing is sent while another request of the signer is sending",
+    () => {
+      const w = world()
+      const registering = Latch.makeUnsafe()
+      return run(
+        w,
+        Effect.gen(function* () {
+          yield* startWith("weather")
+          w.chain.afterSend = (operation) => (operation === "register" ? registering.await : Effect.void)
+          yield* create("news")
+          yield* settle
+          yield* remove("weather")
+          yield* settle
+          expect(w.chain.sends).toMatchObject({ register: 2, setAgentURI: 0 })
+
+          yield* registering.open
+          yield* settle
+          expect(yield* get("weather")).toEqual(Option.none())
+          expect(Tombstone.parse(w.chain.agents(registry)[0]?.uri ?? "")).toMatchObject({ active: false })
+          expect(w.chain.sends).toMatchObject({ register: 2, setAgentURI: 1 })
+        }).pipe(Effect.ensuring(registering.open))
+      )
+    }
+  )
+
+  it.effect("a crash after a URI follow-up was sent: the restart finds the agent moved and sends nothing again", () => {
+    const w = world()
+    return run(
+      w,
+      Effect.gen(function* () {
+        const first = yield* start
+        yield* create("weather")
+        yield* settle
+        w.chain.afterSend = (operation) => (operation === "setAgentURI" ? Effect.never : Effect.void)
+        const moved = "https://new.example/.well-known/agent-registration.json?offer=sellers/weather"
+        yield* patchSpec("weather", { agentURI: moved })
+        yield* settle
+        yield* crash(first)
+        w.chain.afterSend = undefined
+        expect(w.chain.sends.setAgentURI).toBe(1)
+
+        yield* start
+        yield* TestClock.adjust("10 seconds")
+        yield* settle
+        expect(w.chain.sends).toMatchObject({ register: 1, setAgentURI: 1 })
+        expect(w.chain.agents(registry)).toEqual([{ owner: signer.address, uri: moved }])
+        expect(yield* status("weather")).toMatchObject({ phase: "Confirmed", agentId: "0", agentURI: moved })
       })
     )
   })

@@ -368,17 +368,53 @@ describe("Registration.apply: confirmed", () => {
     })
   })
 
-  it("a new spec URI is followed with setAgentURI, its receipt awaited, then Confirmed with URIUpdated", () => {
+  it("a new spec URI: the agent read, setAgentURI under the lock with Submitted to record, then Confirmed with URIUpdated", () => {
     const moved = { ...confirmed, agentURI: older }
-    expect(apply(at(moved))).toEqual({
-      _tag: "SendNow",
+    const elsewhere = { agent: Result.succeed(Option.some(agent(older))) }
+    expect(apply(at(moved))).toEqual({ _tag: "Observe", read: { _tag: "Agent", agentId: 0n } })
+    expect(apply(at(moved, elsewhere))).toEqual({
+      _tag: "Send",
       signer,
-      call: { _tag: "SetAgentURI", agentId: 0n, uri: uri("weather") }
+      call: { _tag: "SetAgentURI", agentId: 0n, uri: uri("weather") },
+      submitted: { ...confirmed, phase: "Submitted" },
+      note: `sent setAgentURI(0, ${uri("weather")}) from ${signer.address}`
     })
-    const sent = Result.succeed({ _tag: "Sent" as const, hash: sentHash })
-    expect(apply(at(moved, { sent }))).toEqual({ _tag: "Observe", read: { _tag: "Receipt", hash: sentHash } })
+    // What the reconciler holds after the send: Submitted with the new hash.
+    const submitted = { ...confirmed, phase: "Submitted" as const, txHash: sentHash }
+    const sent = { ...elsewhere, sent: Result.succeed({ _tag: "Sent" as const, hash: sentHash }) }
+    expect(apply({ input: inputOf({ read: moved }), state: at(submitted, sent).state })).toEqual({
+      _tag: "Observe",
+      read: { _tag: "Receipt", hash: sentHash }
+    })
+    const note = `agent 0 now points at ${uri("weather")} (tx ${sentHash})`
+    expect(
+      apply({
+        input: inputOf({ read: moved }),
+        state: at(submitted, { ...sent, receipt: { of: sentHash, result: Result.succeed(undefined) } }).state
+      })
+    ).toEqual({
+      _tag: "Finish",
+      effects: [
+        { _tag: "Write", status: { ...confirmed, txHash: sentHash }, note },
+        { _tag: "Publish", type: "Normal", reason: "URIUpdated", note }
+      ],
+      next: { _tag: "AwaitChange" }
+    })
+  })
+
+  it("the signer has a transaction in flight: no URI follow-up sent, looked at again after inFlightRecheck", () => {
+    const moved = { ...confirmed, agentURI: older }
+    const observed = {
+      agent: Result.succeed(Option.some(agent(older))),
+      sent: Result.succeed({ _tag: "InFlight" as const })
+    }
+    expect(apply(at(moved, observed))).toMatchObject({ next: { _tag: "Requeue", after: "InFlightRecheck" } })
+  })
+
+  it("a follow-up that already landed (its hash lost in a crash) is confirmed, never sent again", () => {
+    const moved = { ...confirmed, agentURI: older }
     const note = `agent 0 now points at ${uri("weather")}`
-    expect(apply(at(moved, { sent, receipt: { of: sentHash, result: Result.succeed(undefined) } }))).toEqual({
+    expect(apply(at(moved, { agent: Result.succeed(Option.some(agent(uri("weather")))) }))).toEqual({
       _tag: "Finish",
       effects: [
         { _tag: "Write", status: confirmed, note },
@@ -386,6 +422,27 @@ describe("Registration.apply: confirmed", () => {
       ],
       next: { _tag: "AwaitChange" }
     })
+  })
+
+  it("a follow-up recorded before a restart: asked about, its receipt awaited, then the agent read again", () => {
+    const submitted = { ...confirmed, phase: "Submitted" as const, txHash: sentHash }
+    const mined = { transaction: { of: sentHash, result: Result.succeed("Mined" as const) } }
+    expect(apply(at(submitted))).toEqual({ _tag: "Observe", read: { _tag: "Transaction", hash: sentHash } })
+    expect(apply(at(submitted, mined))).toEqual({ _tag: "Observe", read: { _tag: "Receipt", hash: sentHash } })
+    const landed = { ...mined, receipt: { of: sentHash, result: Result.succeed(undefined) } }
+    expect(apply(at(submitted, landed))).toEqual({ _tag: "Observe", read: { _tag: "Agent", agentId: 0n } })
+    expect(
+      apply(at(submitted, { ...landed, agent: Result.succeed(Option.some(agent(uri("weather")))) }))
+    ).toMatchObject({
+      effects: [{ _tag: "Write", status: { ...confirmed, txHash: sentHash } }, { reason: "URIUpdated" }],
+      next: { _tag: "AwaitChange" }
+    })
+    expect(apply(at(submitted, { transaction: { of: sentHash, result: Result.succeed("Unknown" as const) } }))).toEqual(
+      {
+        _tag: "Forget",
+        status: { phase: "Submitted", agentId: "0", agentURI: uri("weather"), agentRegistry, searchFromBlock: 100 }
+      }
+    )
   })
 
   it("a failed URI follow-up: Failed with the reason, the agent kept", () => {
@@ -571,9 +628,11 @@ describe("Registration.cleanup", () => {
     const ours = { agent: Result.succeed(Option.some(agent(uri("weather")))) }
     expect(cleanup(at(known))).toEqual({ _tag: "Observe", read: { _tag: "Agent", agentId: 0n } })
     expect(cleanup(at(known, ours))).toEqual({
-      _tag: "SendNow",
+      _tag: "Send",
       signer,
-      call: { _tag: "SetAgentURI", agentId: 0n, uri: tombstone }
+      call: { _tag: "SetAgentURI", agentId: 0n, uri: tombstone },
+      submitted: { phase: "Submitted", agentId: "0" },
+      note: `sent setAgentURI(0, the active:false tombstone) from ${signer.address}`
     })
     const sent = { ...ours, sent: Result.succeed({ _tag: "Sent" as const, hash: sentHash }) }
     expect(cleanup(at(known, sent))).toEqual({ _tag: "Observe", read: { _tag: "Receipt", hash: sentHash } })
@@ -588,6 +647,18 @@ describe("Registration.cleanup", () => {
         }
       ],
       next: { _tag: "Release" }
+    })
+  })
+
+  it("the signer has a transaction in flight: no tombstone sent, the finalizer kept, looked at again", () => {
+    const observed = {
+      agent: Result.succeed(Option.some(agent(uri("weather")))),
+      sent: Result.succeed({ _tag: "InFlight" as const })
+    }
+    expect(cleanup(at({ agentId: "0" }, observed))).toEqual({
+      _tag: "Finish",
+      effects: [],
+      next: { _tag: "Hold", after: "InFlightRecheck" }
     })
   })
 
