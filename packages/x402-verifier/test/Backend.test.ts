@@ -23,10 +23,9 @@ import * as Upstreams from "@obol/x402-verifier/Upstreams"
 import * as Verifier from "@obol/x402-verifier/Verifier"
 import * as Payments from "./utils/Payments.ts"
 import * as Upstream from "./utils/Upstream.ts"
+import * as Idle from "@obol/controller/testing/Idle"
 
-const settle = Effect.gen(function* () {
-  for (let i = 0; i < 50; i++) yield* Effect.yieldNow
-})
+const settle = Idle.quiesce
 
 const entry = (offer: string, options: Fixtures.RouteOptions) =>
   Routes.entry(
@@ -139,7 +138,7 @@ describe("Backend", () => {
       expect(JSON.parse(upfrontAnswer.body)).toEqual({ error: "no paid service is offered at this path" })
       expect(upstream.seen).toEqual([])
       expect(f.calls).toEqual({ verify: 0, settle: 0 })
-    }).pipe(Effect.scoped, Effect.provide(world(f)))
+    }).pipe(Effect.scoped, Effect.provide(world(f)), Idle.provide)
   })
 
   it.effect("still serves /verify (ForwardAuth) on the same router", () => {
@@ -148,7 +147,7 @@ describe("Backend", () => {
       const call = yield* backend(f)
       const answer = yield* call("/verify/sellers/upfront", { "X-Forwarded-Uri": "/services/upfront/x" })
       expect(answer.status).toBe(402)
-    }).pipe(Effect.scoped, Effect.provide(world(f)))
+    }).pipe(Effect.scoped, Effect.provide(world(f)), Idle.provide)
   })
 
   it.effect("answers an unpaid request 402 with PAYMENT-REQUIRED for the public URL, without the facilitator", () => {
@@ -165,7 +164,7 @@ describe("Backend", () => {
       expect(required.resource?.url).toBe("https://seller.example/services/weather/today?x=1")
       expect(upstream.seen).toEqual([])
       expect(f.calls).toEqual({ verify: 0, settle: 0 })
-    }).pipe(Effect.scoped, Effect.provide(world(f)))
+    }).pipe(Effect.scoped, Effect.provide(world(f)), Idle.provide)
   })
 
   it.effect(
@@ -188,7 +187,7 @@ describe("Backend", () => {
         const root = yield* call("/services/weather", { "PAYMENT-SIGNATURE": signature("33") })
         expect(root.status).toBe(200)
         expect(upstream.seen.map((s) => s.url)).toEqual(["/today?x=1", "/"])
-      }).pipe(Effect.scoped, Effect.provide(world(f)))
+      }).pipe(Effect.scoped, Effect.provide(world(f)), Idle.provide)
     }
   )
 
@@ -207,7 +206,7 @@ describe("Backend", () => {
       expect([answer.status, answer.body]).toEqual([404, "no such forecast"])
       expect(answer.headers.get("PAYMENT-RESPONSE")).toBeNull()
       expect(f.calls.settle).toBe(0)
-    }).pipe(Effect.scoped, Effect.provide(world(f)))
+    }).pipe(Effect.scoped, Effect.provide(world(f)), Idle.provide)
   })
 
   it.effect("answers 503 to a pin of a generation this replica has not loaded, without calling the upstream", () => {
@@ -230,7 +229,7 @@ describe("Backend", () => {
 
       const current = yield* call("/services/weather/today", { ...paid, "x-obol-route": "weather-uid/2" })
       expect(current.status).toBe(200)
-    }).pipe(Effect.scoped, Effect.provide(world(f)))
+    }).pipe(Effect.scoped, Effect.provide(world(f)), Idle.provide)
   })
 
   it.effect(
@@ -265,7 +264,7 @@ describe("Backend", () => {
         })
         expect(plain.status).toBe(200)
         expect(upstream.seen[1]!.headers["authorization"]).toBe("Bearer buyers-own")
-      }).pipe(Effect.scoped, Effect.provide(world(f)))
+      }).pipe(Effect.scoped, Effect.provide(world(f)), Idle.provide)
     }
   )
 
@@ -285,7 +284,7 @@ describe("Backend", () => {
       }
       expect(upstream.seen).toEqual([])
       expect(f.calls).toEqual({ verify: 0, settle: 0 })
-    }).pipe(Effect.scoped, Effect.provide(world(f)))
+    }).pipe(Effect.scoped, Effect.provide(world(f)), Idle.provide)
   })
 
   it.effect("answers 503 when the Service has no ready instance, before any facilitator call", () => {
@@ -300,7 +299,7 @@ describe("Backend", () => {
       expect(JSON.parse(answer.body)).toEqual({ error: "the service has no ready instance; nothing was charged" })
       expect(upstream.seen).toEqual([])
       expect(f.calls).toEqual({ verify: 0, settle: 0 })
-    }).pipe(Effect.scoped, Effect.provide(world(f)))
+    }).pipe(Effect.scoped, Effect.provide(world(f)), Idle.provide)
   })
 })
 

@@ -14,10 +14,9 @@ import * as Fixtures from "@obol/test-envs/Fixtures"
 import * as Facilitator from "@obol/x402/Facilitator"
 import * as Credentials from "@obol/x402-verifier/Credentials"
 import * as Verifier from "@obol/x402-verifier/Verifier"
+import * as Idle from "@obol/controller/testing/Idle"
 
-const settle = Effect.gen(function* () {
-  for (let i = 0; i < 50; i++) yield* Effect.yieldNow
-})
+const settle = Idle.quiesce
 
 const seller = Fixtures.sellerAddress
 const attacker = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
@@ -174,7 +173,8 @@ describe("Verifier", () => {
             Layer.provideMerge(Credentials.layer),
             Layer.provideMerge(Layer.mergeAll(Layer.fresh(FakeKube.layer), facilitator, Health.Health.layer))
           )
-        )
+        ),
+        Idle.provide
       )
   )
 
@@ -187,7 +187,7 @@ describe("Verifier", () => {
         byPath: { key: "sellers/weather-payment", payTo: seller, amount: "1000" }
       })
       expect(yield* status("sellers", "weather-payment")).toEqual({ admitted: true, lastAdmittedGeneration: 1 })
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   describe("a PaymentRoute in another namespace naming the victim's offer (the hijack)", () => {
@@ -200,7 +200,7 @@ describe("Verifier", () => {
           yield* hijack(offer.metadata.uid ?? "")
           yield* settle
           yield* victimUnchanged()
-        }).pipe(Effect.provide(layer()))
+        }).pipe(Effect.provide(layer()), Idle.provide)
     )
 
     it.effect("created before the victim's route: rejected all the same, and the victim's route is served", () =>
@@ -215,7 +215,7 @@ describe("Verifier", () => {
         )
         yield* settle
         yield* victimUnchanged()
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(layer()), Idle.provide)
     )
   })
 
@@ -243,7 +243,7 @@ describe("Verifier", () => {
       })
       const table = (yield* Verifier.Table).get()
       expect(table.size).toBe(0)
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("gives overlapping paths to the older offer across namespaces; the loser's status names the winner", () =>
@@ -264,7 +264,7 @@ describe("Verifier", () => {
         byOffer: undefined,
         byPath: { key: "first/api-payment", payTo: seller, amount: "5000" }
       })
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("serves one route per offer: the one the controller names for it wins over a second claim", () =>
@@ -292,7 +292,7 @@ describe("Verifier", () => {
         payTo: seller,
         amount: "1000"
       })
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("neither serves nor rejects a route whose offer its cache has not seen, until the offer arrives", () =>
@@ -315,7 +315,7 @@ describe("Verifier", () => {
       yield* TestClock.adjust("2 seconds")
       yield* settle
       expect(yield* status("sellers", "late-payment")).toEqual({ admitted: true, lastAdmittedGeneration: 1 })
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect(
@@ -329,7 +329,7 @@ describe("Verifier", () => {
         expect(
           writes.map((w) => (w.body as { metadata: { resourceVersion?: string } }).metadata.resourceVersion)
         ).toEqual([route.metadata.resourceVersion])
-      }).pipe(Effect.provide(layer()))
+      }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("keeps /readyz false while ServiceOffers may not be listed, saying so", () =>
@@ -356,7 +356,8 @@ describe("Verifier", () => {
       ])
     }).pipe(
       Effect.scoped,
-      Effect.provide(Layer.mergeAll(Layer.fresh(FakeKube.layer), facilitator, Health.Health.layer))
+      Effect.provide(Layer.mergeAll(Layer.fresh(FakeKube.layer), facilitator, Health.Health.layer)),
+      Idle.provide
     )
   )
 
@@ -372,7 +373,7 @@ describe("Verifier", () => {
         true,
         false
       ])
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("re-admits a changed route at its new generation, and drops a deleted one", () =>
@@ -391,7 +392,7 @@ describe("Verifier", () => {
       yield* client.delete(PaymentRoute, { namespace: "sellers", name: "weather-payment" })
       yield* settle
       expect(Option.isNone((yield* Verifier.Table).get().byOffer("sellers/weather"))).toBe(true)
-    }).pipe(Effect.provide(layer()))
+    }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
   it.effect("answers ForwardAuth calls: 402 for a known offer, 503 for an unknown one, 403 for an unknown path", () =>
@@ -404,7 +405,7 @@ describe("Verifier", () => {
       expect((yield* call("/verify", "/services/weather/today?x=1")).status).toBe(402)
       expect((yield* call("/verify", "/somewhere/else")).status).toBe(403)
       expect((yield* call("/verify", "/services/%zz")).status).toBe(400)
-    }).pipe(Effect.provide(layer()), Effect.scoped)
+    }).pipe(Effect.provide(layer()), Effect.scoped, Idle.provide)
   )
 
   it.effect("serves a pinned address only from the pinned route at that generation or newer, else 503", () =>
@@ -433,7 +434,7 @@ describe("Verifier", () => {
       // Loaded generation 2: an address still pinning 1 gets the newer price, never the older one.
       expect(yield* pinned("1")).toMatchObject({ status: 402, amount: "3000" })
       expect(yield* pinned("2")).toMatchObject({ status: 402, amount: "3000" })
-    }).pipe(Effect.provide(layer()), Effect.scoped)
+    }).pipe(Effect.provide(layer()), Effect.scoped, Idle.provide)
   )
 
   it.effect("counts requests per known offer, and lumps made-up offers into one series", () =>
@@ -455,6 +456,6 @@ describe("Verifier", () => {
         (s) => s.id === "obol_x402_verifier_payment_required_total" && s.attributes?.["offer_name"] === "counted"
       )
       expect(Number((required?.state as { count: number | bigint } | undefined)?.count)).toBe(3)
-    }).pipe(Effect.provide(layer()), Effect.scoped)
+    }).pipe(Effect.provide(layer()), Effect.scoped, Idle.provide)
   )
 })
