@@ -16,6 +16,7 @@ import * as WellKnown from "@obol/serviceoffer-controller/WellKnown"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { parse } from "yaml"
+import * as Idle from "@obol/controller/testing/Idle"
 
 const identity = {
   name: "Obol seller",
@@ -182,24 +183,27 @@ describe("WellKnown", () => {
           }
         })
       })
+      // The controller in this process reads ServiceOffers and RegistrationRequests first.
+      const offers = yield* informers.informer(ServiceOffer, {})
+      yield* informers.informer(RegistrationRequest, {})
       const services = yield* Effect.context<Health | Informers.Informers | KubeClient.KubeClient>()
       const routes = WellKnown.routes(identity).pipe(Layer.provide(Layer.succeedContext(services)))
       const { handler, dispose } = HttpRouter.toWebHandler(routes, { disableLogger: true })
       const status = yield* Effect.promise(() => handler(new Request("http://x/.well-known/agent-registration.json")))
-      for (let i = 0; i < 50; i++) yield* Effect.yieldNow
+      yield* Idle.quiesce
       expect(status.status).toBe(503)
       expect(yield* health.notReady).toEqual([
         "well-known: list/watch of RegistrationRequest is forbidden: registrationrequests.obol.org is forbidden"
       ])
-      // The controller in this process asking for ServiceOffers gets the well-known server's cache.
-      const offers = yield* informers.informer(ServiceOffer, {})
+      // The well-known server reads the controller's caches: one list of ServiceOffers in all.
       expect(offers.store.isReady()).toBe(true)
       expect((yield* fake.requests).filter((r) => r.verb === "list" && r.kind === "ServiceOffer")).toHaveLength(1)
       yield* Effect.promise(dispose)
     }).pipe(
       Effect.provide(
         Layer.mergeAll(Health.layer, Informers.Informers.layer).pipe(Layer.provideMerge(Layer.fresh(FakeKube.layer)))
-      )
+      ),
+      Idle.provide
     )
   )
 
