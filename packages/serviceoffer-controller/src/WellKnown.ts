@@ -36,6 +36,7 @@ import { Health } from "@obol/controller/Health"
 import * as Informers from "@obol/controller/Informers"
 import * as Reflector from "@obol/controller/Reflector"
 import * as Store from "@obol/controller/Store"
+import * as ApplyConfiguration from "@obol/kube/ApplyConfiguration"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as Children from "./Children.ts"
@@ -223,30 +224,31 @@ export const httpRoute = (options: {
   readonly service: string
   readonly port: number
   readonly gateway: { readonly namespace: string; readonly name: string; readonly sectionName?: string }
-}) => ({
-  apiVersion: "gateway.networking.k8s.io/v1",
-  kind: "HTTPRoute",
-  metadata: {
-    name: "agent-registration",
-    namespace: options.namespace,
-    labels: { "app.kubernetes.io/managed-by": "serviceoffer-controller" }
-  },
-  spec: {
-    parentRefs: [{ ...options.gateway }],
-    rules: [
-      {
-        matches: [{ path: { type: "Exact", value: "/.well-known/agent-registration.json" } }],
-        backendRefs: [
-          {
-            name: options.service,
-            ...(options.gateway.namespace === options.namespace ? {} : { namespace: options.namespace }),
-            port: options.port
-          }
-        ]
-      }
-    ]
-  }
-})
+}): ApplyConfiguration.ApplyConfiguration<typeof HTTPRoute> =>
+  ApplyConfiguration.make(HTTPRoute, {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: {
+      name: "agent-registration",
+      namespace: options.namespace,
+      labels: { "app.kubernetes.io/managed-by": "serviceoffer-controller" }
+    },
+    spec: {
+      parentRefs: [{ ...options.gateway }],
+      rules: [
+        {
+          matches: [{ path: { type: "Exact", value: "/.well-known/agent-registration.json" } }],
+          backendRefs: [
+            {
+              name: options.service,
+              ...(options.gateway.namespace === options.namespace ? {} : { namespace: options.namespace }),
+              port: options.port
+            }
+          ]
+        }
+      ]
+    }
+  })
 
 /**
  * Applies the well-known HTTPRoute (the leader does, once it leads). A failure is logged, never
@@ -262,7 +264,8 @@ export const publish = (settings: {
   readonly fieldManager: string
 }) =>
   KubeClient.KubeClient.use((client) =>
-    client.apply(
+    ApplyConfiguration.apply(
+      client,
       HTTPRoute,
       httpRoute({
         namespace: settings.controllerNamespace,

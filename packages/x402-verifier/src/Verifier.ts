@@ -35,6 +35,7 @@ import * as Informers from "@obol/controller/Informers"
 import * as Reflector from "@obol/controller/Reflector"
 import * as Store from "@obol/controller/Store"
 import type * as Watcher from "@obol/controller/Watcher"
+import * as ApplyConfiguration from "@obol/kube/ApplyConfiguration"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import * as ResourceKind from "@obol/kube/ResourceKind"
@@ -222,40 +223,39 @@ export const informer = (settings: Settings) =>
         // Our last write may not have come back through the watch yet: do not send it again.
         if (same || written.get(key) === wanted) return Effect.void
         written.set(key, wanted)
-        return client
-          .applyStatus(
-            PaymentRoute,
-            {
-              apiVersion: route.apiVersion,
-              kind: route.kind,
-              metadata: {
-                name: route.metadata.name ?? "",
-                namespace: route.metadata.namespace ?? "default",
-                // What this verdict was decided from: a replica whose cache is behind must not
-                // overwrite a newer admission (the API server answers Conflict instead).
-                ...(route.metadata.resourceVersion === undefined
-                  ? {}
-                  : { resourceVersion: route.metadata.resourceVersion })
-              },
-              status: desired
+        return ApplyConfiguration.applyStatus(
+          client,
+          PaymentRoute,
+          ApplyConfiguration.make(PaymentRoute, {
+            apiVersion: route.apiVersion,
+            kind: route.kind,
+            metadata: {
+              name: route.metadata.name ?? "",
+              namespace: route.metadata.namespace ?? "default",
+              // What this verdict was decided from: a replica whose cache is behind must not
+              // overwrite a newer admission (the API server answers Conflict instead).
+              ...(route.metadata.resourceVersion === undefined
+                ? {}
+                : { resourceVersion: route.metadata.resourceVersion })
             },
-            { fieldManager: settings.fieldManager, force: true }
-          )
-          .pipe(
-            Effect.catch((error) => {
-              const forget = Effect.sync(() => written.delete(key))
-              // The route changed or went away since we read it: its watch event brings the rest.
-              if (error.reason === "Conflict" || error.reason === "NotFound") return forget.pipe(Effect.asVoid)
-              return forget.pipe(
-                Effect.andThen(Effect.logWarning("Writing PaymentRoute admission failed")),
-                Effect.annotateLogs({
-                  route: `${route.metadata.namespace}/${route.metadata.name}`,
-                  error: error.message
-                }),
-                Effect.andThen(recheckLater)
-              )
-            })
-          )
+            status: desired
+          }),
+          { fieldManager: settings.fieldManager, force: true }
+        ).pipe(
+          Effect.catch((error) => {
+            const forget = Effect.sync(() => written.delete(key))
+            // The route changed or went away since we read it: its watch event brings the rest.
+            if (error.reason === "Conflict" || error.reason === "NotFound") return forget.pipe(Effect.asVoid)
+            return forget.pipe(
+              Effect.andThen(Effect.logWarning("Writing PaymentRoute admission failed")),
+              Effect.annotateLogs({
+                route: `${route.metadata.namespace}/${route.metadata.name}`,
+                error: error.message
+              }),
+              Effect.andThen(recheckLater)
+            )
+          })
+        )
       }
 
       const cachedRoute = (key: string) => {
