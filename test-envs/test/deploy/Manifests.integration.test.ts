@@ -28,7 +28,7 @@ import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parse, parseAllDocuments, stringify } from "yaml"
-import * as VerifierGrant from "@obol/cli/VerifierGrant"
+import * as VerifierGrant from "@obol/api/VerifierGrant"
 import { kubectl, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
 
 const repoRoot = join(import.meta.dirname, "..", "..", "..")

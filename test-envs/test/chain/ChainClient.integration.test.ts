@@ -1,11 +1,16 @@
+/**
+ * `@obol/chain`'s ChainClient (viem) against anvil with our IdentityRegistry deployed. The
+ * package's unit tests stay in `packages/chain/test`; this run lives here because `@obol/chain`
+ * must not depend on test-envs (see test-envs/README.md).
+ */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Result } from "effect"
 import { createWalletClient, http } from "viem"
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts"
-import * as Chain from "@obol/test-envs/chain/Chain"
 import * as ChainClient from "@obol/chain/ChainClient"
 import * as IdentityRegistry from "@obol/chain/IdentityRegistry"
 import * as Signer from "@obol/chain/Signer"
+import * as Chain from "../../src/chain/Chain.ts"
 
 const signer = (key: string) => Result.getOrThrow(Signer.fromPrivateKey(key))
 const connect = (chain: Chain.Chain, options: ChainClient.Options = {}) =>

@@ -1,9 +1,11 @@
 /**
- * `npm run pay` with no mocks: anvil with our EIP-3009 token, the local facilitator, and the
- * verifier's HTTP routes over a one-route table behind a real Node server on loopback, which calls
- * the verifier the way Traefik's ForwardAuth does (X-Forwarded-* headers) and then answers as the
- * upstream. The script runs as a child process (`process.execPath`, Node 24 under vitest) with the
- * settings in its environment or in a stack.env, and the chain is read to see what moved.
+ * `npm run pay` (`@obol/x402/Buyer` behind test-envs' `src/cli/pay.ts`) with no mocks: anvil with
+ * our EIP-3009 token, the local facilitator, and the verifier's HTTP routes over a one-route table
+ * behind a real Node server on loopback, which calls the verifier the way Traefik's ForwardAuth
+ * does (X-Forwarded-* headers) and then answers as the upstream. The script runs as a child process
+ * (`process.execPath`, Node 24 under vitest) with the settings in its environment or in a
+ * stack.env, and the chain is read to see what moved. It lives with the verifier because it builds
+ * the verifier's routes in process, and test-envs reaches apps only through their bins.
  *
  * The server's path prefix picks what the buyer gets back after a payment: `/echo/` copies the
  * verifier's receipt onto the answer, `/forwardauth/` does not (what Traefik does today), `/v1/`
@@ -15,22 +17,22 @@ import { HttpRouter } from "effect/http"
 import { execFile } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, type IncomingMessage } from "node:http"
+import { createRequire } from "node:module"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import type { Hex } from "viem"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
+import * as Chain from "@obol/test-envs/chain/Chain"
+import * as LocalFacilitator from "@obol/test-envs/chain/Facilitator"
+import * as Fixtures from "@obol/test-envs/Fixtures"
 import * as Facilitator from "@obol/x402/Facilitator"
 import * as RouteTable from "@obol/x402-verifier/RouteTable"
 import * as Routes from "@obol/x402-verifier/Routes"
 import * as Verifier from "@obol/x402-verifier/Verifier"
-import * as Chain from "../src/chain/Chain.ts"
-import * as LocalFacilitator from "../src/chain/Facilitator.ts"
-import * as Fixtures from "../src/Fixtures.ts"
 
-const script = fileURLToPath(new URL("../src/cli/pay.ts", import.meta.url))
+const script = createRequire(import.meta.url).resolve("@obol/test-envs/cli/pay")
 const price = 10_000n
 
 const scope = Effect.runSync(Scope.make())

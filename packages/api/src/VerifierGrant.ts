@@ -9,11 +9,14 @@
  * `UpstreamAuthorization.offersAnnotation`, written with the seller's right to write the Secret):
  * another offer in the namespace cannot borrow it.
  *
- * It does not create or read the Secret, and never removes a grant (another offer may use it).
+ * It does not create or read the Secret, and never removes a grant (another offer may use it). It
+ * sits here, beside `UpstreamAuthorization` and `Names.verifierSecretGrant`, rather than in the CLI
+ * that applies it, so that test-envs' deploy test checks the very Role the CLI applies without
+ * importing an app.
  *
  * @since 0.1.0
  */
-import * as Names from "@obol/api/Names"
+import * as Names from "./Names.ts"
 import type { Manifest } from "@obol/kube/KubeClient"
 
 /**

@@ -4,7 +4,8 @@
  * bare Scheduler running 10,000 no-op keys (the queue's own ceiling), and controller-runtime's
  * published figures (about 230 reconciles/s per worker; about 14-16 KiB per cached object).
  *
- * Run: `npm run bench -w @obol/controller` (BENCH_OBJECTS sets the count; node runs with --expose-gc).
+ * Run: `npm run bench:reconcile -w @obol/test-envs` (BENCH_OBJECTS sets the count; node runs with
+ * --expose-gc). It lives in test-envs because `@obol/controller` must not depend on test-envs.
  *
  * `BENCH_MODE=scheduler` times the bare Scheduler alone, with no control plane: for each count in
  * `BENCH_KEYS` (comma-separated, default `10000,100000`) it schedules that many keys an hour ahead,
@@ -18,11 +19,11 @@ import * as KubeConfig from "@obol/kube/KubeConfig"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
 import { ObjectMeta } from "@obol/kube/ObjectMeta"
 import * as ResourceKind from "@obol/kube/ResourceKind"
-import { ControlPlane } from "@obol/test-envs/ControlPlane"
-import * as Action from "../src/Action.ts"
-import * as Controller from "../src/Controller.ts"
-import * as Scheduler from "../src/Scheduler.ts"
-import * as Store from "../src/Store.ts"
+import * as Action from "@obol/controller/Action"
+import * as Controller from "@obol/controller/Controller"
+import * as Scheduler from "@obol/controller/Scheduler"
+import * as Store from "@obol/controller/Store"
+import { ControlPlane } from "../src/ControlPlane.ts"
 
 const N = Number(process.env["BENCH_OBJECTS"] ?? 10_000)
 const MODE = process.env["BENCH_MODE"] ?? "reconcile"

@@ -1,10 +1,14 @@
 /**
  * The example controller and the runtime on the real API server: convergence, recreation of a
  * child deleted from outside, readiness without RBAC, and leader election between two processes.
+ * The example itself is `packages/controller/examples/ConfigMapGenerator.ts` (imported, and run as
+ * a process, through its package export); this run lives here because `@obol/controller` must not
+ * depend on test-envs (see test-envs/README.md).
  */
 import { Effect, Exit, Fiber, Layer, Redacted, Schedule, Scope } from "effect"
 import { spawn, type ChildProcess } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest"
 import { ConfigMap } from "@obol/kube/builtin/ConfigMap"
@@ -12,14 +16,16 @@ import { Lease } from "@obol/kube/builtin/Lease"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeConfig from "@obol/kube/KubeConfig"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
-import * as TcpProxy from "@obol/test-envs/TcpProxy"
-import { compactEtcd, eventually, kubectl, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
 import * as Controller from "@obol/controller/Controller"
+import { ConfigMapGenerator, controller, reconcile } from "@obol/controller/examples/ConfigMapGenerator"
 import * as Health from "@obol/controller/Health"
-import { ConfigMapGenerator, controller, reconcile } from "../examples/ConfigMapGenerator.ts"
+import * as TcpProxy from "../../src/TcpProxy.ts"
+import { compactEtcd, eventually, kubectl, request, useNamespace } from "../../src/vitest/TestCluster.ts"
 
 const namespace = useNamespace("cmgen")
-const crd = join(import.meta.dirname, "..", "examples", "configmapgenerator-crd.yaml")
+const require = createRequire(import.meta.url)
+const example = require.resolve("@obol/controller/examples/ConfigMapGenerator")
+const crd = require.resolve("@obol/controller/examples/configmapgenerator-crd.yaml")
 const admin = () =>
   NodeKubeClient.layer.pipe(Layer.provide(KubeConfig.layerFromFile(inject("kubeconfig"))), Layer.orDie)
 const run = <A, E>(effect: Effect.Effect<A, E, KubeClient.KubeClient>) =>
@@ -176,7 +182,7 @@ describe("leader election between two controller processes", () => {
   })
 
   const start = (identity: string, port: number) => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, "..", "examples", "ConfigMapGenerator.ts")], {
+    const child = spawn(process.execPath, [example], {
       env: {
         ...process.env,
         KUBECONFIG: inject("kubeconfig"),
