@@ -134,7 +134,7 @@ export const RegistrationRequestStatus = Schema.Struct({
   txHash: Schema.optionalKey(
     TxHash.annotate({
       description:
-        "The last transaction sent for the agent (register, or setAgentURI when adopting), written before its receipt is awaited."
+        "The last transaction sent for the agent (register, setAgentURI when adopting or following a new agentURI, or the tombstone on delete), written before its receipt is awaited."
     })
   ),
   searchFromBlock: Schema.optionalKey(
