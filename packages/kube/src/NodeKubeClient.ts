@@ -1,7 +1,11 @@
 /**
- * The Node wiring of {@link KubeClient.layer}: one pooled undici `Agent` that trusts the cluster's
- * CA and presents the client certificate from the {@link KubeConfig.KubeConfig}. Apps pick this in
- * their `main.ts`; libraries and tests depend only on the abstract `KubeClient`.
+ * The Node wiring of {@link KubeClient.layer}: one pair of keep-alive node:http/node:https agents
+ * that trust the cluster's CA and present the client certificate from the
+ * {@link KubeConfig.KubeConfig}. Apps pick this in their `main.ts`; libraries and tests depend only
+ * on the abstract `KubeClient`.
+ *
+ * node:http, not undici: a process that talks only to the API server then never evaluates undici
+ * (1 MB of bundle source and a WebAssembly HTTP parser; docs/benchmarks.md, the verifier's memory).
  *
  * @since 0.1.0
  */
@@ -25,22 +29,17 @@ export const layer: Layer.Layer<KubeClient.KubeClient, never, KubeConfig.KubeCon
       ...(tls.key === undefined ? {} : { key: Redacted.value(tls.key) }),
       ...(tls.insecureSkipVerify === true ? { rejectUnauthorized: false } : {})
     }
-    // Watches are long-lived; timeouts are set per request in Effect, not on the socket.
-    // A client layer of its own, not `NodeHttpClient.layerUndiciOptions`: that one wraps the shared
-    // `layerUndiciNoDispatcher` value, which a layer build memoises, so the first HTTP client built
-    // in a process would serve every other one too (a facilitator or proxy client getting only the
-    // cluster CA, or this client the default agent without it).
+    // Watches are long-lived; timeouts are set per request in Effect, not on the socket. The
+    // agents' `timeout` only closes a pooled connection idle for 60 s (Node destroys a socket that
+    // times out only while it sits in the free list), before the API server would drop it.
+    // A client layer of its own, not `NodeHttpClient.layerNodeHttpOptions`: that one wraps the
+    // shared `layerNodeHttpNoAgent` value, which a layer build memoises, so the first HTTP client
+    // built in a process would serve every other one too (a facilitator or proxy client getting
+    // only the cluster CA, or this client the default agents without it).
     return KubeClient.layer.pipe(
       Layer.provide(
-        HttpClient.layerMergedContext(NodeHttpClient.makeUndici).pipe(
-          Layer.provide(
-            NodeHttpClient.layerDispatcherOptions({
-              connect,
-              bodyTimeout: 0,
-              headersTimeout: 0,
-              keepAliveTimeout: 60_000
-            })
-          )
+        HttpClient.layerMergedContext(NodeHttpClient.makeNodeHttp).pipe(
+          Layer.provide(NodeHttpClient.layerAgentOptions({ ...connect, keepAlive: true, timeout: 60_000 }))
         )
       )
     )

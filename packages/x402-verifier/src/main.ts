@@ -2,7 +2,7 @@
  * The x402-verifier process: Layer composition only. Every replica serves; no leader election
  * (`Manager` with every-replica work only).
  * PORT carries `/verify` (ForwardAuth) and, on every other path, the pay-on-success proxy
- * (`Backend`), which reaches upstreams through undici.
+ * (`Backend`), which reaches upstreams through node:http.
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -21,13 +21,14 @@ import * as Upstreams from "./Upstreams.ts"
 import * as Verifier from "./Verifier.ts"
 
 /**
- * The client for the facilitator and the pay-on-success upstreams. undici's own 300 s header and
- * body timeouts are off: the facilitator's calls carry FACILITATOR_TIMEOUT_SECONDS, an upstream
- * has the offer's maxTimeoutSeconds for its status line, and a streamed answer may pause longer
- * than five minutes between events without being cut.
+ * The client for the facilitator and the pay-on-success upstreams, on node:http like the cluster
+ * client (no undici in the process). node:http has no header or body timeout of its own: the
+ * facilitator's calls carry FACILITATOR_TIMEOUT_SECONDS, an upstream has the offer's
+ * maxTimeoutSeconds for its status line, and a streamed answer may pause for any time between
+ * events without being cut. Connections are kept alive; one idle for 60 s is closed.
  */
-const outbound = HttpClient.layerMergedContext(NodeHttpClient.makeUndici).pipe(
-  Layer.provide(NodeHttpClient.layerDispatcherOptions({ headersTimeout: 0, bodyTimeout: 0 }))
+const outbound = HttpClient.layerMergedContext(NodeHttpClient.makeNodeHttp).pipe(
+  Layer.provide(NodeHttpClient.layerAgentOptions({ keepAlive: true, timeout: 60_000 }))
 )
 
 const Process = Layer.unwrap(
