@@ -11,10 +11,11 @@
  * `KubeConfigError` that says so: there is no silent fallback to `http://localhost:8080`.
  *
  * `@kubernetes/client-node`'s `KubeConfig` is used for parsing and authentication only (token
- * files, exec and OIDC plugins); `authHeaders` asks it on every request, so rotated tokens and
- * refreshed exec credentials are picked up. It makes no API requests itself. It is loaded on first
- * use (it is 870 modules): a program that never reads a kubeconfig, such as `obol --help`, never
- * pays for it.
+ * files, exec and OIDC plugins) of kubeconfig files; `authHeaders` asks it on every request, so
+ * rotated tokens and refreshed exec credentials are picked up. It makes no API requests itself. It
+ * is loaded on first use (it is 870 modules, and undici): a program that never reads a kubeconfig
+ * file, such as `obol --help` or a process in a pod (in-cluster configuration is read here, see
+ * {@link inCluster}), never pays for it.
  *
  * @since 0.1.0
  */
@@ -22,6 +23,7 @@ import type { KubeConfig as ClientNodeConfig } from "@kubernetes/client-node"
 import { Context, Data, Effect, Layer, Redacted } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import type { RequestOptions } from "node:https"
+import { isIPv6 } from "node:net"
 import { homedir } from "node:os"
 import { join } from "node:path"
 
@@ -165,26 +167,51 @@ export const fromFile = (path: string, context?: string): Effect.Effect<Shape, K
     return yield* fromClientNode(config, `kubeconfig ${path}`, undefined)
   })
 
+/** How long a service-account token read from its file is used before the file is read again. */
+const tokenRefresh = 60_000
+
 /**
- * Loads the in-cluster service-account configuration.
+ * Loads the in-cluster service-account configuration, without `@kubernetes/client-node`: the same
+ * server URL, CA and token as its `loadFromCluster` (`https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`,
+ * `http` on ports 80, 8080 and 8001, an IPv6 host in brackets; the token file read again when the
+ * last read is more than 60 s old, as kubelet rotates it), so a pod never loads that package.
  *
  * @category constructors
  */
 export const inCluster: Effect.Effect<Shape, KubeConfigError> = Effect.gen(function* () {
   const host = process.env["KUBERNETES_SERVICE_HOST"]
-  if (host === undefined || !existsSync(join(serviceAccountDir, "token"))) {
+  const tokenFile = join(serviceAccountDir, "token")
+  if (host === undefined || !existsSync(tokenFile)) {
     return yield* new KubeConfigError({
       reason: "NoConfiguration",
       message: "not running in a cluster (no KUBERNETES_SERVICE_HOST or service-account token)"
     })
   }
-  const config = new (yield* clientNode)()
-  yield* Effect.try({
-    try: () => config.loadFromCluster(),
-    catch: (error) => new KubeConfigError({ reason: "InvalidConfiguration", message: `in-cluster: ${String(error)}` })
+  const port = process.env["KUBERNETES_SERVICE_PORT"]
+  const scheme = port === "80" || port === "8080" || port === "8001" ? "http" : "https"
+  const ca = yield* Effect.try({
+    try: () => readFileSync(join(serviceAccountDir, "ca.crt"), "utf8"),
+    catch: (error) => new KubeConfigError({ reason: "AuthFailed", message: `in-cluster: ${String(error)}` })
   })
-  const namespace = readIfExists(join(serviceAccountDir, "namespace"))?.trim()
-  return yield* fromClientNode(config, "in-cluster", namespace)
+  let token: { readonly value: string; readonly readAt: number } | undefined
+  const authHeaders = Effect.try({
+    try: () => {
+      const now = Date.now()
+      if (token === undefined || now - token.readAt > tokenRefresh) {
+        token = { value: readFileSync(tokenFile, "utf8"), readAt: now }
+      }
+      return token.value === "" ? {} : { Authorization: `Bearer ${token.value}` }
+    },
+    catch: (error) => new KubeConfigError({ reason: "AuthFailed", message: `in-cluster: ${String(error)}` })
+  })
+  yield* authHeaders
+  return {
+    server: `${scheme}://${isIPv6(host) ? `[${host}]` : host}:${port}`,
+    tls: { ca },
+    authHeaders,
+    namespace: readIfExists(join(serviceAccountDir, "namespace"))?.trim() ?? "default",
+    source: "in-cluster"
+  } satisfies Shape
 })
 
 /**
