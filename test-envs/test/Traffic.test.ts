@@ -33,16 +33,16 @@ describe("Traffic", () => {
   it("keeps every paid request not answered with a whole 200, with its payment's nonce and time in flight", async () => {
     // 402 without a payment; with one: a whole 200 for the first paid request, a 502 for the second
     // (a proxy whose backend died), then half a 200 (cut) for the rest.
-    let paid = 0
+    const served = { paid: 0 }
     const server = createServer((req, res) => {
       if (req.headers["payment-signature"] === undefined) {
         res.writeHead(402, { "content-type": "application/json" })
         res.end("{}")
         return
       }
-      paid++
-      if (paid === 1) res.end("whole")
-      else if (paid === 2) {
+      served.paid++
+      if (served.paid === 1) res.end("whole")
+      else if (served.paid === 2) {
         res.writeHead(502)
         res.end()
       } else {
@@ -66,7 +66,7 @@ describe("Traffic", () => {
       pauseMs: 1
     })
     const deadline = Date.now() + 10_000
-    while (paid < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    while (served.paid < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
     await traffic.stop()
     server.close()
     expect(traffic.counts.paid200).toBe(1)
