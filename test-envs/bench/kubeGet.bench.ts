@@ -9,7 +9,7 @@
  * in test-envs, not in `@obol/kube`, because kube must not depend on test-envs.
  */
 import * as k8s from "@kubernetes/client-node"
-import { Context, Effect, Exit, Layer, Schema, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { execFile } from "node:child_process"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -18,31 +18,16 @@ import { parse, stringify } from "yaml"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeConfig from "@obol/kube/KubeConfig"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
-import { ObjectMeta } from "@obol/kube/ObjectMeta"
-import * as ResourceKind from "@obol/kube/ResourceKind"
 import { ControlPlane } from "../src/ControlPlane.ts"
 import * as TcpProxy from "../src/TcpProxy.ts"
+import { LooseServiceOffer } from "@obol/kube/testing/LooseServiceOffer"
 
 const run = promisify(execFile)
 const N = Number(process.env["BENCH_N"] ?? 500)
 const N_KUBECTL = Number(process.env["BENCH_N_KUBECTL"] ?? 40)
 
 /** ServiceOffer with `spec` and `status` as open records: the bench needs nothing from `@obol/api`. */
-const Offer = ResourceKind.make({
-  group: "obol.org",
-  version: "v1alpha1",
-  kind: "ServiceOffer",
-  plural: "serviceoffers",
-  namespaced: true,
-  statusSubresource: true,
-  schema: Schema.Struct({
-    apiVersion: Schema.Literal("obol.org/v1alpha1"),
-    kind: Schema.Literal("ServiceOffer"),
-    metadata: ObjectMeta,
-    spec: Schema.Record(Schema.String, Schema.Unknown),
-    status: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
-  })
-})
+const Offer = LooseServiceOffer
 
 const time = async (n: number, call: () => Promise<unknown>) => {
   const started = performance.now()

@@ -17,13 +17,13 @@ import { Context, Duration, Effect, Exit, Fiber, Layer, Schema, Scope } from "ef
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeConfig from "@obol/kube/KubeConfig"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
-import { ObjectMeta } from "@obol/kube/ObjectMeta"
 import * as ResourceKind from "@obol/kube/ResourceKind"
 import * as Action from "@obol/controller/Action"
 import * as Controller from "@obol/controller/Controller"
 import * as Scheduler from "@obol/controller/Scheduler"
 import * as Store from "@obol/controller/Store"
 import { ControlPlane } from "../src/ControlPlane.ts"
+import { LooseServiceOffer } from "@obol/kube/testing/LooseServiceOffer"
 
 const N = Number(process.env["BENCH_OBJECTS"] ?? 10_000)
 const MODE = process.env["BENCH_MODE"] ?? "reconcile"
@@ -32,21 +32,7 @@ const DEADLINE_MS = Number(process.env["BENCH_DEADLINE"] ?? 30) * 1000
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {})
 
 /** ServiceOffer with `spec` and `status` as open records: the bench needs nothing from `@obol/api`. */
-const Offer = ResourceKind.make({
-  group: "obol.org",
-  version: "v1alpha1",
-  kind: "ServiceOffer",
-  plural: "serviceoffers",
-  namespaced: true,
-  statusSubresource: true,
-  schema: Schema.Struct({
-    apiVersion: Schema.Literal("obol.org/v1alpha1"),
-    kind: Schema.Literal("ServiceOffer"),
-    metadata: ObjectMeta,
-    spec: Schema.Record(Schema.String, Schema.Unknown),
-    status: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
-  })
-})
+const Offer = LooseServiceOffer
 
 const offer = (i: number) => ({
   apiVersion: "obol.org/v1alpha1",

@@ -19,34 +19,20 @@
  * FakeKube's limits list.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Option, Queue, Schedule, Schema, Stream } from "effect"
+import { Effect, Fiber, Layer, Option, Queue, Schedule, Stream } from "effect"
 import { ConfigMap } from "../builtin/ConfigMap.ts"
 import * as KubeClient from "../KubeClient.ts"
 import * as KubeError from "../KubeError.ts"
-import { ObjectMeta } from "../ObjectMeta.ts"
 import * as ResourceKind from "../ResourceKind.ts"
+import { LooseServiceOffer } from "./LooseServiceOffer.ts"
 
 /**
- * ServiceOffer (`obol.org/v1alpha1`) with `spec` and `status` as open records: the CRD the suite
- * writes, seen without `@obol/api`'s Schema.
+ * ServiceOffer with `spec` and `status` as open records: the CRD the suite writes, seen without
+ * `@obol/api`'s Schema (`LooseServiceOffer`).
  *
  * @category resources
  */
-export const Offer = ResourceKind.make({
-  group: "obol.org",
-  version: "v1alpha1",
-  kind: "ServiceOffer",
-  plural: "serviceoffers",
-  namespaced: true,
-  statusSubresource: true,
-  schema: Schema.Struct({
-    apiVersion: Schema.Literal("obol.org/v1alpha1"),
-    kind: Schema.Literal("ServiceOffer"),
-    metadata: ObjectMeta,
-    spec: Schema.Record(Schema.String, Schema.Unknown),
-    status: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown))
-  })
-})
+export const Offer = LooseServiceOffer
 
 /**
  * A ServiceOffer the CRD accepts, priced per request; `extra` is merged into its metadata.
