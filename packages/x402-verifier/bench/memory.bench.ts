@@ -12,7 +12,9 @@
  * BENCH_REQUESTS (default 20,000) unpaid requests from `load.mjs` (32 keep-alive connections).
  *
  * Run: `node packages/x402-verifier/bench/memory.bench.ts` (BENCH_VERIFIER_NODE_ARGS: Node flags
- * for the two verifier processes only, e.g. `--max-semi-space-size=2`). With KUBECONFIG set it uses that
+ * for the two verifier processes only, e.g. `--max-semi-space-size=2`; BENCH_ONLY: a comma-separated
+ * subset of `express,bundle,sources`, default all three; the ratios are against the first one run).
+ * With KUBECONFIG set it uses that
  * cluster, otherwise it starts a control plane of its own. The first run installs the pinned
  * `@x402/express` and Express into `$TMPDIR/x402-express-bench` (BENCH_EXPRESS_DIR) with npm.
  */
@@ -32,6 +34,7 @@ import * as Ports from "@obol/test-envs/Ports"
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 20_000)
 /** Node flags for the verifier processes only (not the reference), to try V8 settings. */
 const VERIFIER_FLAGS = (process.env["BENCH_VERIFIER_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")
+const ONLY = new Set((process.env["BENCH_ONLY"] ?? "express,bundle,sources").split(",").map((p) => p.trim()))
 const root = join(import.meta.dirname, "..", "..", "..")
 const probe = join(import.meta.dirname, "memory-probe.mjs")
 const run = promisify(execFile)
@@ -222,21 +225,29 @@ const main = async (kubeconfig: string) => {
       )
     }
     const expressPort = await Effect.runPromise(Ports.free)
-    const rows = [
-      await measure(
-        "@x402/express 2.27 (Express 5)",
-        ["express-server.mjs"],
-        reference,
-        { PORT: String(expressPort), FACILITATOR_URL: facilitator.url },
-        `http://127.0.0.1:${expressPort}/services/r4242/chat`
-      ),
-      await verifier("x402-verifier, bundle (the image)", ["x402-verifier.mjs"], scratch),
-      await verifier(
-        "x402-verifier, TypeScript sources",
-        [join(root, "packages/x402-verifier/bin/x402-verifier.mjs")],
-        root
+    const rows: Array<Figures> = []
+    if (ONLY.has("express")) {
+      rows.push(
+        await measure(
+          "@x402/express 2.27 (Express 5)",
+          ["express-server.mjs"],
+          reference,
+          { PORT: String(expressPort), FACILITATOR_URL: facilitator.url },
+          `http://127.0.0.1:${expressPort}/services/r4242/chat`
+        )
       )
-    ]
+    }
+    if (ONLY.has("bundle"))
+      rows.push(await verifier("x402-verifier, bundle (the image)", ["x402-verifier.mjs"], scratch))
+    if (ONLY.has("sources")) {
+      rows.push(
+        await verifier(
+          "x402-verifier, TypeScript sources",
+          [join(root, "packages/x402-verifier/bin/x402-verifier.mjs")],
+          root
+        )
+      )
+    }
     const express = rows[0]!
     console.log(
       `\n${process.version}; started alone, one route, 2 s after the first 402; then ${REQUESTS} unpaid requests, 32 keep-alive connections`
