@@ -335,6 +335,22 @@ const failed = <Then>(status: Status, error: ChainError): Step<Then | Fail> =>
 const failedSend = <Then>(status: Status, error: ChainError): Step<Then | Fail> =>
   failed(error.reason === "Reverted" ? without(status, "txHash") : status, error)
 
+/**
+ * Waits for a transaction on record (a setAgentURI an earlier run sent): read it, then its
+ * receipt. Undefined once it is mined; a transaction the node never saw is forgotten (the caller
+ * goes on without it), and a failure fails the run (a revert forgets the hash first).
+ */
+const awaitRecorded = (observed: Observed, status: Status, recorded: Hash): ApplyStep | undefined => {
+  const known = answer(observed.transaction, recorded)
+  if (known === undefined) return observe({ _tag: "Transaction", hash: recorded })
+  if (Result.isFailure(known)) return failed(status, known.failure)
+  if (known.success === "Unknown") return { _tag: "Forget", status: without(status, "txHash") }
+  const mined = answer(observed.receipt, recorded)
+  if (mined === undefined) return observe({ _tag: "Receipt", hash: recorded })
+  if (Result.isFailure(mined)) return failedSend(status, mined.failure)
+  return undefined
+}
+
 const offChain = (reason: string): AdmitStep =>
   finish(requeue("OffChainRecheck"), write({ phase: "OffChainOnly", errorMessage: reason }))
 
@@ -483,13 +499,8 @@ const follow = (input: Input, state: State, signer: Signer, agentId: bigint): Ap
   // Not Confirmed: the hash on record may be a follow-up an earlier run sent. Wait for it.
   const recorded = status.txHash as Hash | undefined
   if (status.phase !== "Confirmed" && recorded !== undefined) {
-    const known = answer(observed.transaction, recorded)
-    if (known === undefined) return observe({ _tag: "Transaction", hash: recorded })
-    if (Result.isFailure(known)) return failed(status, known.failure)
-    if (known.success === "Unknown") return { _tag: "Forget", status: without(status, "txHash") }
-    const mined = answer(observed.receipt, recorded)
-    if (mined === undefined) return observe({ _tag: "Receipt", hash: recorded })
-    if (Result.isFailure(mined)) return failedSend(status, mined.failure)
+    const waiting = awaitRecorded(observed, status, recorded)
+    if (waiting !== undefined) return waiting
   }
 
   if (observed.agent === undefined) return observe({ _tag: "Agent", agentId })
@@ -585,13 +596,8 @@ const adopt = (input: Input, state: State, signer: Signer, agentId: bigint): App
   const recorded = status.txHash as Hash | undefined
   if (recorded !== undefined && !justSent(observed, recorded)) {
     // A setAgentURI sent earlier: wait for it; then the agent's URI says what is left to do.
-    const known = answer(observed.transaction, recorded)
-    if (known === undefined) return observe({ _tag: "Transaction", hash: recorded })
-    if (Result.isFailure(known)) return failed(status, known.failure)
-    if (known.success === "Unknown") return { _tag: "Forget", status: without(status, "txHash") }
-    const mined = answer(observed.receipt, recorded)
-    if (mined === undefined) return observe({ _tag: "Receipt", hash: recorded })
-    if (Result.isFailure(mined)) return failedSend(status, mined.failure)
+    const waiting = awaitRecorded(observed, status, recorded)
+    if (waiting !== undefined) return waiting
   }
 
   if (observed.registry === undefined) return observe({ _tag: "Registry" })
