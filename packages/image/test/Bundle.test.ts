@@ -49,6 +49,31 @@ describe("Bundle", () => {
     })
   )
 
+  it.effect("takes node:http with require, so running the bundle never loads Node's own undici", () =>
+    Effect.gen(function* () {
+      // A namespace import makes Node 24 read every export of node:http, and its lazy WebSocket,
+      // CloseEvent and MessageEvent getters load Node's bundled undici.
+      const entry = "packages/x/src/Server.ts"
+      const root = scratch({
+        [entry]:
+          'import * as http from "node:http"\n' +
+          'import { STATUS_CODES } from "http"\n' +
+          "const undici = () => process.moduleLoadList.filter((m) => m.includes('undici')).length\n" +
+          "console.log(typeof http.createServer, STATUS_CODES[402], undici())\n"
+      })
+      const result = yield* bundle(root, entry)
+      expect(result.ok).toBe(true)
+      if (!result.ok) return
+      expect(result.code).not.toMatch(/from\s*["']node:http["']/u)
+      expect(result.code).toContain('require("node:http")')
+      const out = join(mkdtempSync(join(tmpdir(), "bundle-run-")), "out.mjs")
+      writeFileSync(out, result.code)
+      const run = spawnSync(process.execPath, [out], { encoding: "utf8" })
+      expect(run.stderr).toBe("")
+      expect(run.stdout).toBe("function Payment Required 0\n")
+    })
+  )
+
   it.effect("refuses @kubernetes/client-node imported from anywhere else, saying where the rule lives", () =>
     Effect.gen(function* () {
       const root = scratch({ "packages/x/src/Other.ts": 'export { CoreV1Api } from "@kubernetes/client-node"\n' })

@@ -20,7 +20,7 @@
  * @since 0.1.0
  */
 import type { KubeConfig as ClientNodeConfig } from "@kubernetes/client-node"
-import { Context, Data, Effect, Layer, Redacted } from "effect"
+import { Clock, Context, Data, Effect, Layer, Redacted } from "effect"
 import { existsSync, readFileSync } from "node:fs"
 import type { RequestOptions } from "node:https"
 import { isIPv6 } from "node:net"
@@ -171,48 +171,68 @@ export const fromFile = (path: string, context?: string): Effect.Effect<Shape, K
 const tokenRefresh = 60_000
 
 /**
- * Loads the in-cluster service-account configuration, without `@kubernetes/client-node`: the same
- * server URL, CA and token as its `loadFromCluster` (`https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`,
- * `http` on ports 80, 8080 and 8001, an IPv6 host in brackets; the token file read again when the
- * last read is more than 60 s old, as kubelet rotates it), so a pod never loads that package.
+ * A service account's configuration from its mounted files (`token`, `ca.crt`, `namespace` in
+ * `dir`) and the API server's Service address, without `@kubernetes/client-node`: the same server
+ * URL, CA and token as its `loadFromCluster` (`https://host:port`, `http` on ports 80, 8080 and
+ * 8001, an IPv6 host in brackets; the token file read again when the last read is more than 60 s
+ * old, as kubelet rotates it), so a pod never loads that package.
  *
  * @category constructors
  */
-export const inCluster: Effect.Effect<Shape, KubeConfigError> = Effect.gen(function* () {
-  const host = process.env["KUBERNETES_SERVICE_HOST"]
-  const tokenFile = join(serviceAccountDir, "token")
-  if (host === undefined || !existsSync(tokenFile)) {
-    return yield* new KubeConfigError({
-      reason: "NoConfiguration",
-      message: "not running in a cluster (no KUBERNETES_SERVICE_HOST or service-account token)"
+export const fromServiceAccount = (options: {
+  readonly dir: string
+  readonly host: string | undefined
+  readonly port: string | undefined
+}): Effect.Effect<Shape, KubeConfigError> =>
+  Effect.gen(function* () {
+    const { dir, host, port } = options
+    const tokenFile = join(dir, "token")
+    if (host === undefined || !existsSync(tokenFile)) {
+      return yield* new KubeConfigError({
+        reason: "NoConfiguration",
+        message: "not running in a cluster (no KUBERNETES_SERVICE_HOST or service-account token)"
+      })
+    }
+    const scheme = port === "80" || port === "8080" || port === "8001" ? "http" : "https"
+    const ca = yield* Effect.try({
+      try: () => readFileSync(join(dir, "ca.crt"), "utf8"),
+      catch: (error) => new KubeConfigError({ reason: "AuthFailed", message: `in-cluster: ${String(error)}` })
     })
-  }
-  const port = process.env["KUBERNETES_SERVICE_PORT"]
-  const scheme = port === "80" || port === "8080" || port === "8001" ? "http" : "https"
-  const ca = yield* Effect.try({
-    try: () => readFileSync(join(serviceAccountDir, "ca.crt"), "utf8"),
-    catch: (error) => new KubeConfigError({ reason: "AuthFailed", message: `in-cluster: ${String(error)}` })
+    let token: { readonly value: string; readonly readAt: number } | undefined
+    const authHeaders = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.try({
+        try: () => {
+          if (token === undefined || now - token.readAt > tokenRefresh) {
+            token = { value: readFileSync(tokenFile, "utf8"), readAt: now }
+          }
+          return token.value === "" ? {} : { Authorization: `Bearer ${token.value}` }
+        },
+        catch: (error) => new KubeConfigError({ reason: "AuthFailed", message: `in-cluster: ${String(error)}` })
+      })
+    )
+    yield* authHeaders
+    return {
+      server: `${scheme}://${isIPv6(host) ? `[${host}]` : host}:${port}`,
+      tls: { ca },
+      authHeaders,
+      namespace: readIfExists(join(dir, "namespace"))?.trim() ?? "default",
+      source: "in-cluster"
+    } satisfies Shape
   })
-  let token: { readonly value: string; readonly readAt: number } | undefined
-  const authHeaders = Effect.try({
-    try: () => {
-      const now = Date.now()
-      if (token === undefined || now - token.readAt > tokenRefresh) {
-        token = { value: readFileSync(tokenFile, "utf8"), readAt: now }
-      }
-      return token.value === "" ? {} : { Authorization: `Bearer ${token.value}` }
-    },
-    catch: (error) => new KubeConfigError({ reason: "AuthFailed", message: `in-cluster: ${String(error)}` })
+
+/**
+ * The in-cluster configuration: {@link fromServiceAccount} over the mounted service account and
+ * `KUBERNETES_SERVICE_HOST`/`KUBERNETES_SERVICE_PORT`.
+ *
+ * @category constructors
+ */
+export const inCluster: Effect.Effect<Shape, KubeConfigError> = Effect.suspend(() =>
+  fromServiceAccount({
+    dir: serviceAccountDir,
+    host: process.env["KUBERNETES_SERVICE_HOST"],
+    port: process.env["KUBERNETES_SERVICE_PORT"]
   })
-  yield* authHeaders
-  return {
-    server: `${scheme}://${isIPv6(host) ? `[${host}]` : host}:${port}`,
-    tls: { ca },
-    authHeaders,
-    namespace: readIfExists(join(serviceAccountDir, "namespace"))?.trim() ?? "default",
-    source: "in-cluster"
-  } satisfies Shape
-})
+)
 
 /**
  * Explicit connection settings, for tests and tools that already know them.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
+import { TestClock } from "effect/testing"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -90,4 +91,70 @@ current-context: ""`
       expect(String(Redacted.make("t0k3n"))).not.toContain("t0k3n")
     })
   )
+
+  describe("fromServiceAccount (in a pod, without @kubernetes/client-node)", () => {
+    const mounted = (files: Readonly<Record<string, string>>) => {
+      const dir = mkdtempSync(join(tmpdir(), "serviceaccount-"))
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
+      return dir
+    }
+
+    it.effect("builds the API server's URL as client-node does: https, http on 80/8080/8001, IPv6 in brackets", () =>
+      Effect.gen(function* () {
+        const dir = mounted({ token: "t", "ca.crt": "CA" })
+        const server = (host: string, port: string) =>
+          Effect.map(KubeConfig.fromServiceAccount({ dir, host, port }), (config) => config.server)
+        expect(yield* server("10.96.0.1", "443")).toBe("https://10.96.0.1:443")
+        expect(yield* server("10.96.0.1", "8080")).toBe("http://10.96.0.1:8080")
+        expect(yield* server("fd00::1", "443")).toBe("https://[fd00::1]:443")
+      })
+    )
+
+    it.effect("trusts the mounted CA, takes its namespace, and sends the token as a bearer", () =>
+      Effect.gen(function* () {
+        const dir = mounted({ token: "t0k3n", "ca.crt": "-----CA-----", namespace: "x402\n" })
+        const config = yield* KubeConfig.fromServiceAccount({ dir, host: "10.96.0.1", port: "443" })
+        expect(config.tls).toEqual({ ca: "-----CA-----" })
+        expect(config.namespace).toBe("x402")
+        expect(config.source).toBe("in-cluster")
+        expect(yield* config.authHeaders).toEqual({ Authorization: "Bearer t0k3n" })
+      })
+    )
+
+    it.effect("reads a rotated token again once the last read is more than 60 s old, not before", () =>
+      Effect.gen(function* () {
+        const dir = mounted({ token: "first", "ca.crt": "CA" })
+        const config = yield* KubeConfig.fromServiceAccount({ dir, host: "10.96.0.1", port: "443" })
+        writeFileSync(join(dir, "token"), "rotated")
+        yield* TestClock.adjust("60 seconds")
+        expect(yield* config.authHeaders).toEqual({ Authorization: "Bearer first" })
+        yield* TestClock.adjust("1 second")
+        expect(yield* config.authHeaders).toEqual({ Authorization: "Bearer rotated" })
+      })
+    )
+
+    it.effect("says it is not in a cluster without the Service host or the token, and defaults the namespace", () =>
+      Effect.gen(function* () {
+        const dir = mounted({ token: "t", "ca.crt": "CA" })
+        const noHost = yield* Effect.flip(KubeConfig.fromServiceAccount({ dir, host: undefined, port: "443" }))
+        expect(noHost.reason).toBe("NoConfiguration")
+        const noToken = yield* Effect.flip(
+          KubeConfig.fromServiceAccount({ dir: mounted({ "ca.crt": "CA" }), host: "10.96.0.1", port: "443" })
+        )
+        expect(noToken.reason).toBe("NoConfiguration")
+        const config = yield* KubeConfig.fromServiceAccount({ dir, host: "10.96.0.1", port: "443" })
+        expect(config.namespace).toBe("default")
+      })
+    )
+
+    it.effect("fails as AuthFailed, naming the cause, when the CA cannot be read", () =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(
+          KubeConfig.fromServiceAccount({ dir: mounted({ token: "t" }), host: "10.96.0.1", port: "443" })
+        )
+        expect(error.reason).toBe("AuthFailed")
+        expect(error.message).toContain("ca.crt")
+      })
+    )
+  })
 })
