@@ -5,13 +5,13 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import * as CustomResource from "@obol/api/CustomResource"
+import * as CrdFile from "@obol/api/CrdFile"
 import * as Kinds from "@obol/api/Kinds"
 
 const check = process.argv.includes("--check")
 const dir = join(import.meta.dirname, "..", "deploy", "crds")
 
-const wanted = new Map(Kinds.all.map((kind) => [CustomResource.fileName(kind), CustomResource.toYaml(kind)]))
+const wanted = new Map(Kinds.all.map((kind) => [CrdFile.fileName(kind), CrdFile.toYaml(kind)]))
 const present = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".yaml")) : []
 const stale = present.filter((f) => !wanted.has(f))
 const differing = [...wanted].filter(

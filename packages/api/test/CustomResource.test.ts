@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as CustomResource from "@obol/api/CustomResource"
+import * as CrdFile from "@obol/api/CrdFile"
 import * as Kinds from "@obol/api/Kinds"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import { RegistrationRequest } from "@obol/api/RegistrationRequest"
@@ -17,8 +18,8 @@ describe("CustomResource", () => {
     const crd = CustomResource.toCrd(kind)
 
     it("matches the committed deploy/crds file byte for byte (golden; regenerate with npm run gen:crds)", () => {
-      const committed = readFileSync(join(repoRoot, "deploy", "crds", CustomResource.fileName(kind)), "utf8")
-      expect(CustomResource.toYaml(kind)).toBe(committed)
+      const committed = readFileSync(join(repoRoot, "deploy", "crds", CrdFile.fileName(kind)), "utf8")
+      expect(CrdFile.toYaml(kind)).toBe(committed)
     })
 
     it("is namespaced in group obol.org, with v1alpha1 served and stored", () => {
@@ -34,7 +35,7 @@ describe("CustomResource", () => {
     })
 
     it("renders YAML that parses back to the same object", () => {
-      expect(parse(CustomResource.toYaml(kind))).toEqual(crd)
+      expect(parse(CrdFile.toYaml(kind))).toEqual(crd)
     })
   })
 
