@@ -1,38 +1,35 @@
 /**
- * The buyer's side of x402: one request paid with the official `@x402/fetch` client, and what came
- * back: the HTTP status, the body, and the settlement receipt. `obol sell probe --pay` pays through
- * it, and so does `npm run pay -- <url>` for people who do not have the `obol` CLI yet (its thin
- * script is `test-envs/src/cli/pay.ts`).
+ * The buyer's side of x402, for a program that pays for a URL: `run` sends one request with the
+ * official `@x402/fetch` client, paying if the server answers 402, and returns what came back (the
+ * HTTP status, the body, the settlement receipt); `report` turns that into what to print and an
+ * exit status. `obol sell probe --pay` pays through it, and so does test-envs' `npm run pay`.
  *
- * - Arguments: one http(s) URL; `--method`/`-X`, `--data`/`-d` (the request body; the method then
- *   defaults to POST), `-H`/`--header 'Name: value'` (repeatable), `--max <decimal>` (a spending
- *   limit in whole units of the asset asked for, USDC on our chains).
- * - Settings: `PAYER_PRIVATE_KEY` and `RPC_URL`, each from the environment when set, else from the
- *   `stack.env` that `npm start` writes in the stack directory
- *   (`${OBOL_STACK_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/obol-serviceoffer/stack}`). The key is
- *   parsed by `@obol/chain/Signer` into a `Redacted` and is never printed, nor is any part of it in
- *   an error; only the payer's address is shown. `RPC_URL` is shown by host only (hosted RPC URLs
- *   carry API keys in their path).
+ * - Request: a URL, a method, headers, an optional body and an optional spending limit `max` (a
+ *   decimal in whole units of the asset asked for, USDC on our chains).
+ * - Settings: the payer's `@obol/chain/Signer` (the key is a `Redacted`; it is never printed, nor
+ *   is any part of it in an error; only the payer's address is shown) and the chain's RPC URL
+ *   (shown by host only: hosted RPC URLs carry API keys in their path), with where each came from.
  * - Money: every amount is an integer of atomic units (`bigint`); human forms come from the asset's
- *   own `decimals()` read over `RPC_URL` and `@obol/x402/Price`'s `toDecimal`/`toAtomic`, never a
- *   float. With `--max`, an option whose amount is above the limit, or whose decimals cannot be
- *   read (wrong chain behind `RPC_URL`, no contract), or a limit finer than the asset's decimals,
- *   is refused before anything is signed; the library's own spend controls are off, because they
- *   know only public USDC deployments and would refuse our local token.
+ *   own `decimals()` read over the RPC URL and `@obol/x402/Price`'s `toDecimal`/`toAtomic`, never a
+ *   float. With `max`, an option whose amount is above the limit, or whose decimals cannot be read
+ *   (wrong chain behind the RPC URL, no contract), or a limit finer than the asset's decimals, is
+ *   refused before anything is signed; the library's own spend controls are off, because they know
+ *   only public USDC deployments and would refuse our local token.
  * - Receipt: `PAYMENT-RESPONSE` (v2) or `X-PAYMENT-RESPONSE` (v1), decoded with `@x402/core`'s
  *   decoder. When a payment was sent and no receipt came back, the report says so: with Traefik
  *   ForwardAuth in front, the receipt currently goes to the upstream, not to the buyer.
  *
- * This module does not sign anything itself (the `@x402/evm` exact client does), does not retry a
- * failed payment, does not choose among several payment options beyond dropping those over the
- * limit (the client's default selector picks the first remaining), and keeps no state between runs.
+ * This module is not a command line: the arguments, the usage text and where the key and RPC URL
+ * come from belong to its callers (`npm run pay`'s are test-envs' `src/cli/PayCommand.ts` and
+ * `src/cli/StackEnv.ts`, which reads the local stack's `stack.env`; `obol sell probe`'s are its
+ * flags). It reads no file or environment variable, does not sign anything itself (the
+ * `@x402/evm` exact client does), does not retry a failed payment, does not choose among several
+ * payment options beyond dropping those over the limit (the client's default selector picks the
+ * first remaining), and keeps no state between runs.
  *
  * @since 0.1.0
  */
-import { Data, Redacted, Result } from "effect"
-import { homedir } from "node:os"
-import { join } from "node:path"
-import { parseArgs as parseNodeArgs } from "node:util"
+import { Redacted, Result } from "effect"
 import { x402Client, x402HTTPClient } from "@x402/core/client"
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http"
 import type { PaymentRequired, PaymentRequirements, SettleResponse } from "@x402/core/types"
@@ -47,39 +44,7 @@ import * as Price from "./Price.ts"
 import * as Requirements from "./Requirements.ts"
 
 /**
- * @category constants
- */
-export const usage = `usage: npm run pay -- [options] <url>
-
-Pays for one request with the official x402 client (@x402/fetch) and shows the HTTP status, the
-response body and the settlement receipt.
-
-options:
-  -X, --method <METHOD>    HTTP method (default GET, or POST with --data)
-  -d, --data <body>        request body, sent as given (add -H 'Content-Type: …' if it matters)
-  -H, --header 'Name: v'   a request header; repeat for more
-      --max <decimal>      refuse to pay more than this, in whole units of the asset (USDC), e.g. 0.01
-      --help               this text
-
-settings (the environment wins, else the stack's stack.env, which \`npm start\` writes):
-  PAYER_PRIVATE_KEY        the payer's hex private key (never printed)
-  RPC_URL                  JSON-RPC URL of the payment's chain (reads the asset's decimals)
-  OBOL_STACK_DIR           where stack.env is (default \${XDG_DATA_HOME:-~/.local/share}/obol-serviceoffer/stack)
-
-exit status: 0 on a 2xx answer, 1 otherwise (with the reason on stderr), 2 for a usage error.`
-
-/**
- * @category errors
- */
-export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
-
-/**
- * @category errors
- */
-export class SettingsError extends Data.TaggedError("SettingsError")<{ readonly message: string }> {}
-
-/**
- * One request to pay for, as the command line asked.
+ * One request to pay for.
  *
  * @category models
  */
@@ -88,184 +53,23 @@ export interface Request {
   readonly method: string
   readonly headers: ReadonlyArray<readonly [name: string, value: string]>
   readonly data?: string
-  /** The spending limit as typed (a plain decimal, checked against the asset's decimals later). */
+  /**
+   * The spending limit: a plain decimal in whole units of the asset, checked against the asset's
+   * decimals once the 402 names it.
+   */
   readonly max?: string
 }
 
 /**
- * @category models
- */
-export type Command = { readonly _tag: "Help" } | ({ readonly _tag: "Pay" } & Request)
-
-const token = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/u
-
-/**
- * The command line (without `node` and the script) to a request, or a usage error.
+ * Who pays, and the chain's RPC URL (to read the asset's decimals and symbol).
  *
- * @category constructors
- */
-export const parseArgs = (argv: ReadonlyArray<string>): Result.Result<Command, UsageError> => {
-  let parsed
-  try {
-    parsed = parseNodeArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        method: { type: "string", short: "X" },
-        data: { type: "string", short: "d" },
-        header: { type: "string", short: "H", multiple: true },
-        max: { type: "string" },
-        help: { type: "boolean" }
-      }
-    })
-  } catch (error) {
-    return Result.fail(new UsageError({ message: error instanceof Error ? error.message : String(error) }))
-  }
-  const { values, positionals } = parsed
-  if (values.help === true) return Result.succeed({ _tag: "Help" })
-  const fail = (message: string) => Result.fail(new UsageError({ message }))
-  if (positionals.length === 0) return fail("the URL to pay for is missing")
-  if (positionals.length > 1) return fail(`expected one URL, got ${positionals.length}: ${positionals.join(" ")}`)
-  const raw = positionals[0]!
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    return fail(`"${raw}" is not a URL; give an http:// or https:// URL`)
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    return fail(`"${raw}" is not an http:// or https:// URL`)
-  }
-  const method = (values.method ?? (values.data === undefined ? "GET" : "POST")).toUpperCase()
-  if (!token.test(method)) return fail(`"${values.method}" is not an HTTP method`)
-  if (values.data !== undefined && (method === "GET" || method === "HEAD")) {
-    return fail(`a ${method} request cannot carry --data; use --method POST (or leave --method out)`)
-  }
-  const headers: Array<readonly [string, string]> = []
-  for (const header of values.header ?? []) {
-    const colon = header.indexOf(":")
-    const name = colon < 0 ? "" : header.slice(0, colon).trim()
-    if (!token.test(name)) return fail(`-H "${header}" is not a 'Name: value' header`)
-    headers.push([name, header.slice(colon + 1).trim()])
-  }
-  if (values.max !== undefined) {
-    const checked = Price.toAtomic(values.max, 0)
-    if (Result.isFailure(checked) && checked.failure.reason === "Malformed") {
-      return fail(`--max "${values.max}" is not a plain decimal amount like 0.01`)
-    }
-  }
-  return Result.succeed({
-    _tag: "Pay",
-    url,
-    method,
-    headers,
-    ...(values.data === undefined ? {} : { data: values.data }),
-    ...(values.max === undefined ? {} : { max: values.max })
-  })
-}
-
-type Env = Readonly<Record<string, string | undefined>>
-
-const set = (env: Env, name: string) => {
-  const value = env[name]
-  return value === undefined || value === "" ? undefined : value
-}
-
-/**
- * The stack data directory: `${OBOL_STACK_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/obol-serviceoffer/stack}`.
- *
- * @category accessors
- */
-export const stackDir = (env: Env): string =>
-  set(env, "OBOL_STACK_DIR") ??
-  join(
-    set(env, "XDG_DATA_HOME") ?? join(set(env, "HOME") ?? homedir(), ".local", "share"),
-    "obol-serviceoffer",
-    "stack"
-  )
-
-/**
- * `KEY=value` lines (blank lines and `#` comments skipped, an `export ` prefix and one pair of
- * surrounding quotes dropped) to a record.
- *
- * @category constructors
- */
-export const parseEnvFile = (text: string): Record<string, string> => {
-  const out: Record<string, string> = Object.create(null)
-  for (const line of text.split(/\r?\n/u)) {
-    const trimmed = line.trim().replace(/^export\s+/u, "")
-    if (trimmed === "" || trimmed.startsWith("#")) continue
-    const eq = trimmed.indexOf("=")
-    if (eq <= 0) continue
-    let value = trimmed.slice(eq + 1).trim()
-    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) {
-      value = value.slice(1, -1)
-    }
-    out[trimmed.slice(0, eq).trim()] = value
-  }
-  return out
-}
-
-/**
  * @category models
  */
 export interface Settings {
   readonly signer: Signer.Signer
   readonly rpcUrl: string
-  /** Where each setting came from ("the environment" or the stack.env path), for the progress lines. */
+  /** Where each setting came from (e.g. "the environment" or a file's path), for the progress lines. */
   readonly sources: { readonly key: string; readonly rpcUrl: string }
-}
-
-/**
- * The payer's key and the chain's RPC URL: each from the environment when set, else from
- * `<stackDir>/stack.env`. `readFile` returns the file's text, or undefined when it does not exist.
- *
- * @category constructors
- */
-export const loadSettings = (
-  env: Env,
-  readFile: (path: string) => string | undefined
-): Result.Result<Settings, SettingsError> => {
-  const fail = (message: string) => Result.fail(new SettingsError({ message }))
-  const path = join(stackDir(env), "stack.env")
-  let file: Record<string, string> | undefined
-  const setting = (name: string): { value: string; source: string } | string => {
-    const fromEnv = set(env, name)
-    if (fromEnv !== undefined) return { value: fromEnv, source: "the environment" }
-    if (file === undefined) {
-      let text: string | undefined
-      try {
-        text = readFile(path)
-      } catch (error) {
-        return `${name} is not set and ${path} cannot be read (${error instanceof Error ? error.message : String(error)})`
-      }
-      if (text === undefined) {
-        return `${name} is not set and ${path} does not exist: run \`npm start\` (it writes that file) or set PAYER_PRIVATE_KEY and RPC_URL`
-      }
-      file = parseEnvFile(text)
-    }
-    const value = file[name]
-    return value === undefined || value === ""
-      ? `${name} is not set, nor in ${path}: run \`npm start\` again or set PAYER_PRIVATE_KEY and RPC_URL`
-      : { value, source: path }
-  }
-  const key = setting("PAYER_PRIVATE_KEY")
-  if (typeof key === "string") return fail(key)
-  const rpc = setting("RPC_URL")
-  if (typeof rpc === "string") return fail(rpc)
-  const signer = Signer.fromPrivateKey(key.value)
-  if (Result.isFailure(signer)) return fail(`PAYER_PRIVATE_KEY from ${key.source}: ${signer.failure.message}`)
-  let rpcUrl: URL
-  try {
-    rpcUrl = new URL(rpc.value)
-  } catch {
-    return fail(`RPC_URL from ${rpc.source} is not a URL`)
-  }
-  if (rpcUrl.protocol !== "http:" && rpcUrl.protocol !== "https:") {
-    return fail(`RPC_URL from ${rpc.source} is not an http:// or https:// URL`)
-  }
-  return Result.succeed({ signer: signer.success, rpcUrl: rpc.value, sources: { key: key.source, rpcUrl: rpc.source } })
 }
 
 /**
@@ -427,7 +231,7 @@ const messageOf = (error: unknown): string => {
 
 /**
  * Sends the request with `@x402/fetch`, paying with the settings' key if the server answers 402
- * (within `--max` when given), and reports progress lines on the way.
+ * (within `max` when given), and reports progress lines on the way.
  *
  * @category constructors
  */

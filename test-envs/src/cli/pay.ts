@@ -3,13 +3,15 @@
  * the HTTP status, the response body and the settlement receipt on stdout, progress (the URL, the
  * price asked, the network and payTo) on stderr. `--help` lists the options and settings.
  *
- * This script only wires the command line, the environment, the stack's `stack.env` and the
- * exit status to `@obol/x402/Buyer`, which does the work. Exit status: 0 on a 2xx answer, 1 otherwise
- * (with the reason), 2 for a usage error.
+ * This script only wires the command line (`PayCommand.ts`), the settings from the environment or
+ * the stack's `stack.env` (`StackEnv.ts`) and the exit status to `@obol/x402/Buyer`, which does
+ * the work. Exit status: 0 on a 2xx answer, 1 otherwise (with the reason), 2 for a usage error.
  */
 import { Result } from "effect"
 import { readFileSync } from "node:fs"
 import * as Buyer from "@obol/x402/Buyer"
+import * as PayCommand from "./PayCommand.ts"
+import * as StackEnv from "./StackEnv.ts"
 
 const readIfExists = (path: string) => {
   try {
@@ -20,16 +22,16 @@ const readIfExists = (path: string) => {
   }
 }
 
-const command = Buyer.parseArgs(process.argv.slice(2))
+const command = PayCommand.parseArgs(process.argv.slice(2))
 if (Result.isFailure(command)) {
-  console.error(`pay: ${command.failure.message}\n\n${Buyer.usage}`)
+  console.error(`pay: ${command.failure.message}\n\n${PayCommand.usage}`)
   process.exit(2)
 }
 if (command.success._tag === "Help") {
-  console.log(Buyer.usage)
+  console.log(PayCommand.usage)
   process.exit(0)
 }
-const settings = Buyer.loadSettings(process.env, readIfExists)
+const settings = StackEnv.loadSettings(process.env, readIfExists)
 if (Result.isFailure(settings)) {
   console.error(`pay: ${settings.failure.message}`)
   process.exit(1)

@@ -14,8 +14,8 @@
 import { Cause, Effect, Exit, Schedule, Scope } from "effect"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import * as Buyer from "@obol/x402/Buyer"
 import * as Stack from "../Stack.ts"
+import * as StackEnv from "./StackEnv.ts"
 
 const usage = "usage: npm start [-- --fresh]"
 const args = process.argv.slice(2)
@@ -26,7 +26,7 @@ for (const arg of args) {
   }
 }
 
-const dataDir = Buyer.stackDir(process.env)
+const dataDir = StackEnv.stackDir(process.env)
 const lockFile = join(dataDir, "stack.pid")
 const envFile = join(dataDir, "stack.env")
 
