@@ -16,6 +16,7 @@ import * as RpcProxy from "@obol/test-envs/chain/RpcProxy"
 import * as ServiceAccounts from "@obol/test-envs/vitest/ServiceAccounts"
 import { eventually, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
 import { privateKeyToAddress } from "viem/accounts"
+import * as Ports from "@obol/test-envs/Ports"
 
 const namespace = useNamespace("registrar-process")
 const bin = join(import.meta.dirname, "..", "bin", "registrar.mjs")
@@ -47,7 +48,9 @@ afterAll(async () => {
   await Effect.runPromise(Scope.close(scope, Exit.void))
 })
 
-const start = () => {
+const start = async () => {
+  // Below the ephemeral range: a random port in it may be any outgoing connection's.
+  const healthPort = await Effect.runPromise(Ports.free)
   const child = spawn(process.execPath, [bin], {
     env: {
       ...process.env,
@@ -58,7 +61,7 @@ const start = () => {
       LEASE_NAMESPACE: namespace(),
       // A restarted pod keeps its name (StatefulSet), so it takes its own lease back at once.
       POD_NAME: "registrar-0",
-      HEALTH_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+      HEALTH_PORT: String(healthPort),
       BACKOFF_MAX_SECONDS: "2",
       CHAINS_JSON: JSON.stringify([
         { names: ["base-sepolia"], chainId: chain.chainId, rpcUrl: proxy.url, registry: chain.registry }
@@ -84,7 +87,7 @@ const createRequest = async (name: string) => {
 
 describe("registrar process", () => {
   it("killed with SIGKILL between send and status write 5 times, leaves exactly one Registered event per request", async () => {
-    let child = start()
+    let child = await start()
     const names = [1, 2, 3, 4, 5].map((i) => `agent-${i}`)
     for (const name of names) {
       const victim = child
@@ -105,7 +108,7 @@ describe("registrar process", () => {
       expect(between.status?.txHash).toBeUndefined()
       expect(typeof between.status?.searchFromBlock).toBe("number")
 
-      child = start()
+      child = await start()
       await eventually(`${name} Confirmed after the restart`, async () => {
         const status = (await request("GET", path(name))).json?.status
         return status?.phase === "Confirmed" ? status : undefined

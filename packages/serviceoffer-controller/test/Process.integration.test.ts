@@ -8,6 +8,8 @@ import { join } from "node:path"
 import { afterAll, describe, expect, inject, it } from "vitest"
 import * as ServiceOfferFixture from "@obol/api/testing/ServiceOfferFixture"
 import { eventually, request, useNamespace } from "@obol/test-envs/vitest/TestCluster"
+import * as Ports from "@obol/test-envs/Ports"
+import { Effect } from "effect"
 
 const namespace = useNamespace("so-process")
 const bin = join(import.meta.dirname, "..", "bin", "serviceoffer-controller.mjs")
@@ -16,10 +18,9 @@ afterAll(() => {
   for (const child of children) child.kill("SIGKILL")
 })
 
-const ports = () => 20_000 + Math.floor(Math.random() * 20_000)
-
-const start = (id: string) => {
-  const wellKnownPort = ports()
+const start = async (id: string) => {
+  // Below the ephemeral range: a random port in it may be any outgoing connection's.
+  const [wellKnownPort, healthPort] = await Effect.runPromise(Ports.freeN(2))
   const child = spawn(process.execPath, [bin], {
     env: {
       ...process.env,
@@ -30,7 +31,7 @@ const start = (id: string) => {
       CONTROLLER_NAMESPACE: namespace(),
       POD_NAME: id,
       FIELD_MANAGER: `serviceoffer-controller-${id}`,
-      HEALTH_PORT: String(ports()),
+      HEALTH_PORT: String(healthPort),
       WELL_KNOWN_PORT: String(wellKnownPort),
       PUBLIC_BASE_URL: "https://seller.example",
       VERIFIER_SERVICE: `${namespace()}/x402-verifier:8080`
@@ -71,8 +72,8 @@ const leader = () =>
 
 describe("the serviceoffer-controller command", () => {
   it("runs two replicas of which exactly one writes, and converges after the leader is killed mid-work", async () => {
-    const a = start("a")
-    const b = start("b")
+    const a = await start("a")
+    const b = await start("b")
     const first = await leader()
     const offers = `/apis/obol.org/v1alpha1/namespaces/${namespace()}/serviceoffers`
     expect((await request("POST", offers, offer("one"))).status).toBe(201)
