@@ -4,9 +4,12 @@
  * Expected flow (each step reads what exists; nothing depends on which event woke us):
  * 1. Deleting: withdraw the HTTPRoute, delete the RegistrationRequest and wait (bounded) for the
  *    registrar's tombstone, then release the finalizer; the garbage collector removes the rest.
- * 2. Ensure the finalizer `obol.org/serviceoffer-cleanup`.
- * 3. Compute the children (pure, `Children`). An offer that cannot be priced gets no route.
- * 4. Apply the PaymentRoute, then the Middleware whose ForwardAuth address pins that route and
+ * 2. A new offer (no finalizer yet, no PaymentRoute) that can be priced: apply its PaymentRoute
+ *    and nothing else, and requeue at once (behind the other offers already queued): in a burst
+ *    every price reaches the verifier first, and is admitted while the rest is done.
+ * 3. Ensure the finalizer `obol.org/serviceoffer-cleanup`.
+ * 4. Compute the children (pure, `Children`). An offer that cannot be priced gets no route.
+ *    Apply the PaymentRoute, then the Middleware whose ForwardAuth address pins that route and
  *    the generation the verifier admitted (server-side apply, one field manager).
  * 5. Fail closed: publish the HTTPRoute only when the verifier has admitted the PaymentRoute's
  *    current generation, the offer is not paused, and no older offer claims an overlapping path;
@@ -144,7 +147,19 @@ const cached = <K extends ResourceKind.ResourceKind>(
 export type Applied = Map<string, ChildManifests>
 
 /** One offer's part of {@link Applied}. */
-type ChildManifests = Map<string, string>
+type ChildManifests = Map<
+  string,
+  {
+    readonly manifest: string
+    /**
+     * What the payment-gate-first pass's apply answered, for the pass right after it (a requeue
+     * at once, before the watch event can have arrived) to read instead of applying again. Used
+     * at most once and dropped by the end of the next pass, so an object deleted before the
+     * cache ever saw it is applied again.
+     */
+    returned?: unknown
+  }
+>
 
 const manifestsOf = (applied: Applied, offer: Offer): ChildManifests => {
   const key = Store.keyOf(offer)
@@ -161,7 +176,9 @@ const manifestsOf = (applied: Applied, offer: Offer): ChildManifests => {
  * shows the object still holding every field of it (`Canonical.contains`): that apply would change
  * nothing. Both are needed: the cache alone cannot tell a field we stopped setting (which an apply
  * removes) from one someone else set, and the memory alone cannot see someone change our fields.
- * A cache that is behind only costs an apply that was not needed.
+ * A cache that does not have the object yet right after our apply (its watch event is on the way)
+ * is answered once with what that apply returned; a cache that is behind otherwise only costs an
+ * apply that was not needed.
  */
 const applyChild = <K extends ResourceKind.ResourceKind>(
   client: KubeClient.Shape,
@@ -169,7 +186,8 @@ const applyChild = <K extends ResourceKind.ResourceKind>(
   applied: ChildManifests,
   kind: K,
   config: NoInfer<ApplyConfiguration.ApplyConfiguration<K>>,
-  options: KubeClient.ApplyOptions
+  options: KubeClient.ApplyOptions,
+  remember = false
 ) => {
   const manifest = ApplyConfiguration.toManifest<K>(config)
   const { apiVersion: _apiVersion, kind: _kind, ...fields } = manifest
@@ -177,12 +195,22 @@ const applyChild = <K extends ResourceKind.ResourceKind>(
   const key = `${kind.kind}/${ref.namespace}/${ref.name}`
   const wanted = Canonical.canonical(manifest)
   const current = cached(context, kind, ref)
-  if (applied.get(key) === wanted && Option.isSome(current) && Canonical.contains(current.value, fields)) {
-    return Effect.succeed(current.value as K["schema"]["Type"])
+  const memory = applied.get(key)
+  if (memory?.manifest === wanted) {
+    if (Option.isSome(current)) {
+      memory.returned = undefined
+      if (Canonical.contains(current.value, fields)) return Effect.succeed(current.value as K["schema"]["Type"])
+    } else if (memory.returned !== undefined) {
+      const returned = memory.returned
+      memory.returned = undefined
+      return Effect.succeed(returned as K["schema"]["Type"])
+    }
   }
   applied.delete(key)
   return ApplyConfiguration.apply(client, kind, config, options).pipe(
-    Effect.tap(() => Effect.sync(() => applied.set(key, wanted)))
+    Effect.tap((returned) =>
+      Effect.sync(() => applied.set(key, remember ? { manifest: wanted, returned } : { manifest: wanted }))
+    )
   )
 }
 
@@ -344,6 +372,31 @@ export const reconcile = (observed: Offer, context: Controller.Context, applied:
         return Finalizer.done
       })
 
+    // The payment gate first: a new offer's PaymentRoute goes to the verifier before anything
+    // else is done for it, so the verifier admits its price while this controller works through
+    // the rest of a burst; the next pass (queued behind the burst's other new offers) adds the
+    // finalizer and does the rest. Safe before the finalizer: the route is owned (the garbage
+    // collector takes it with the offer), and nothing that needs cleanup exists yet.
+    if (offer.metadata.deletionTimestamp === undefined && !(offer.metadata.finalizers ?? []).includes(finalizer)) {
+      const desired = Children.desired(offer, settings)
+      const routeRef = refOf(offer, Names.paymentRoute(name))
+      const mine = manifestsOf(applied, offer)
+      // Not when this run already sent it (its watch event may still be on the way).
+      const sent = mine.has(`${PaymentRoute.kind}/${routeRef.namespace}/${routeRef.name}`)
+      if (Result.isSuccess(desired) && !sent && Option.isNone(cached(context, PaymentRoute, routeRef))) {
+        yield* applyChild(
+          client,
+          context,
+          mine,
+          PaymentRoute,
+          desired.success.paymentRoute,
+          { fieldManager: settings.fieldManager, force: true },
+          true
+        )
+        return Action.requeueAfter(Duration.zero)
+      }
+    }
+
     return yield* Finalizer.run({
       kind: ServiceOffer,
       object: offer,
@@ -354,7 +407,17 @@ export const reconcile = (observed: Offer, context: Controller.Context, applied:
             result._tag === "Done" ? Effect.sync(() => applied.delete(Store.keyOf(current))) : Effect.void
           )
         ),
-      apply: (current) => apply(current, context, manifestsOf(applied, current))
+      apply: (current) => {
+        const mine = manifestsOf(applied, current)
+        // What the payment-gate-first pass remembered serves this pass only.
+        return apply(current, context, mine).pipe(
+          Effect.ensuring(
+            Effect.sync(() => {
+              for (const memory of mine.values()) memory.returned = undefined
+            })
+          )
+        )
+      }
     })
   })
 

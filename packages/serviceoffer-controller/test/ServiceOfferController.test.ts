@@ -470,6 +470,29 @@ describe("ServiceOfferController", () => {
       }).pipe(Effect.provide(layer()), Idle.provide)
   )
 
+  it.effect(
+    "applies a new offer's PaymentRoute before its finalizer or anything else, and once: the pass right after reads what that apply returned",
+    () =>
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const fake = yield* FakeKube.FakeKube
+        for (const name of ["a", "b", "c"]) yield* client.create(ServiceOffer, offer(name).build())
+        yield* fake.clearRequests
+        yield* start
+        const writes = (yield* fake.requests)
+          .filter((r) => r.verb !== "get" && r.verb !== "list" && r.verb !== "watch")
+          .map((r) => `${r.verb} ${r.kind}${r.subresource === undefined ? "" : `/${r.subresource}`} ${r.name}`)
+        for (const name of ["a", "b", "c"]) {
+          const own = writes.filter((w) => w.endsWith(` ${name}`) || w.includes(` ${name}-`) || w.endsWith(`.${name}`))
+          // The price first, then the finalizer, and the price is not sent again.
+          expect(own.slice(0, 2)).toEqual([`apply PaymentRoute ${name}-payment`, `patch ServiceOffer ${name}`])
+          expect(own.filter((w) => w.startsWith("apply PaymentRoute"))).toHaveLength(1)
+        }
+        yield* admit("a")
+        expect(yield* conditionsOf("a")).toMatchObject({ PaymentGateReady: "True/Admitted" })
+      }).pipe(Effect.provide(layer()), Idle.provide)
+  )
+
   it.effect("reports an unhealthy upstream, with the probe's reason", () =>
     Effect.gen(function* () {
       probes.set(`${ns}/down`, {
