@@ -3,7 +3,8 @@
  * of times and hoping the work is done.
  *
  * `provide` runs a test on a scheduler that counts the tasks it has queued and not yet run (every
- * fiber step the runtime schedules: a fork, a resumption, a yield). `quiesce` yields until that
+ * fiber step the runtime schedules: a fork, a resumption, a yield), wrapping the scheduler in place
+ * (under `it.effect`, TestClock's, so `TestClock.adjust` still waits for the fibers it wakes). `quiesce` yields until that
  * count is zero twice in a row, a macrotask apart: at that point every fiber is suspended, waiting
  * on the clock (`TestClock`), a queue, a deferred or outside I/O, so nothing more happens until the
  * test moves the clock or acts. With an in-memory API server (`FakeKube`) that means every watch
@@ -17,11 +18,18 @@
  */
 import { Effect, Scheduler } from "effect"
 
-/** The default scheduler, plus a count of the tasks queued and not yet run. */
+/**
+ * The scheduler in place (TestClock's, which `TestClock.adjust` needs to see woken fibers run to
+ * their next sleep), plus a count of the tasks queued and not yet run.
+ */
 class CountingScheduler implements Scheduler.Scheduler {
-  readonly executionMode = "async" as const
+  readonly executionMode: Scheduler.Scheduler["executionMode"]
   pending = 0
-  private readonly inner = new Scheduler.MixedScheduler()
+  private readonly inner: Scheduler.Scheduler
+  constructor(inner: Scheduler.Scheduler) {
+    this.inner = inner
+    this.executionMode = inner.executionMode
+  }
   shouldYield(fiber: Parameters<Scheduler.Scheduler["shouldYield"]>[0]) {
     return this.inner.shouldYield(fiber)
   }
@@ -46,7 +54,9 @@ class CountingScheduler implements Scheduler.Scheduler {
  * @category combinators
  */
 export const provide = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.suspend(() => Effect.provideService(effect, Scheduler.Scheduler, new CountingScheduler()))
+  Effect.flatMap(Effect.service(Scheduler.Scheduler), (parent) =>
+    Effect.provideService(effect, Scheduler.Scheduler, new CountingScheduler(parent))
+  )
 
 /**
  * Yields until no other fiber can run (see the module header), for at most `limit` rounds. Needs
