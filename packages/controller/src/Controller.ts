@@ -144,8 +144,9 @@ const tracked = (
 }
 
 /**
- * Runs the controller until interrupted. Interrupting it stops the watchers and interrupts
- * in-flight reconciles.
+ * Runs the controller until interrupted. Interrupting it ends its subscriptions to the informers
+ * (whose watches go on when the process provides them: `Informers`) and interrupts in-flight
+ * reconciles.
  *
  * @category constructors
  */
@@ -208,10 +209,9 @@ export const run = <P extends ResourceKind, E, R>(
         Effect.gen(function* () {
           const id = kindId(kind)
           const isPrimary = id === primaryId
-          const changes = yield* informer.subscribe
           const listed = yield* Deferred.make<void>()
           listing.push(Deferred.await(listed))
-          yield* changes.pipe(
+          yield* informer.changes.pipe(
             Stream.runForEach((change) =>
               Effect.suspend(() => {
                 switch (change._tag) {

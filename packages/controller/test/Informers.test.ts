@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Option, Scope, Stream } from "effect"
 import * as Informers from "@obol/controller/Informers"
-import type * as Reflector from "@obol/controller/Reflector"
+import * as Reflector from "@obol/controller/Reflector"
+import * as ResourceKind from "@obol/kube/ResourceKind"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as FakeKube from "@obol/kube/testing/FakeKube"
 import { Widget, widget } from "./utils/kinds.ts"
@@ -45,8 +46,8 @@ describe("Informers", () => {
         yield* client.create(Widget, widget("a"))
         const first = yield* informers.informer(Widget, { namespace: "ns" })
         const second = yield* informers.informer(Widget, { namespace: "ns" })
-        const one = yield* record(yield* first.subscribe)
-        const two = yield* record(yield* second.subscribe)
+        const one = yield* record(first.changes)
+        const two = yield* record(second.changes)
         yield* settle
         yield* client.create(Widget, widget("b"))
         yield* settle
@@ -69,7 +70,7 @@ describe("Informers", () => {
         yield* informer.store.waitUntilReady
         yield* client.create(Widget, widget("b"))
         yield* settle
-        const late = yield* record(yield* informer.subscribe)
+        const late = yield* record(informer.changes)
         yield* client.delete(Widget, { namespace: "ns", name: "a" })
         yield* settle
         expect(late).toEqual(["Restarted:a,b", "Deleted:a"])
@@ -86,7 +87,7 @@ describe("Informers", () => {
         // A leader-only controller that stops when leadership is lost.
         yield* Effect.gen(function* () {
           const informer = yield* informers.informer(Widget, { namespace: "ns" })
-          yield* record(yield* informer.subscribe)
+          yield* record(informer.changes)
           yield* informer.store.waitUntilReady
         }).pipe(Effect.scoped)
         yield* client.create(Widget, widget("b"))
@@ -150,6 +151,53 @@ describe("Informers", () => {
         // Its watch stopped with the scope: the store no longer follows.
         expect(informer.store.size()).toBe(1)
       }).pipe(Effect.provide(Layer.fresh(FakeKube.layer)))
+    )
+  )
+
+  it.effect("gives two first callers at once one watch, and a metadata-only view of a kind its own", () =>
+    Idle.provide(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const informers = yield* Informers.Informers
+        yield* client.create(Widget, widget("a"))
+        const [one, two] = yield* Effect.all(
+          [informers.informer(Widget, { namespace: "ns" }), informers.informer(Widget, { namespace: "ns" })],
+          { concurrency: "unbounded" }
+        )
+        const meta = yield* informers.informer(ResourceKind.metadataOnly(Widget), { namespace: "ns" })
+        yield* settle
+        expect(one.store).toBe(two.store)
+        expect(meta.store).not.toBe(one.store)
+        expect(Option.getOrThrow(one.store.get("ns/a")).spec.size).toBe(1)
+        expect("spec" in Option.getOrThrow(meta.store.get("ns/a"))).toBe(false)
+        expect(yield* widgetRequests("list")).toBe(2)
+      }).pipe(Effect.scoped, provide)
+    )
+  )
+
+  it.effect("says for good that an informer stopped on a defect, instead of looking ready with a frozen store", () =>
+    Idle.provide(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        const informers = yield* Informers.Informers
+        yield* client.create(Widget, widget("a"))
+        const informer = yield* informers.informer(
+          Widget,
+          { namespace: "ns" },
+          {
+            bySize: (w) => {
+              if (w.spec.size > 100) throw new Error("an index that cannot take it")
+              return [String(w.spec.size)]
+            }
+          }
+        )
+        yield* settle
+        expect(informer.error()).toBeUndefined()
+        yield* client.create(Widget, widget("b", 101))
+        yield* settle
+        expect(informer.error()?.message).toContain("the Widget informer stopped")
+        expect(Reflector.readiness([informer])()).toMatchObject({ ready: false })
+      }).pipe(Effect.scoped, provide)
     )
   )
 })

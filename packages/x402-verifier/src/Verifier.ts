@@ -394,8 +394,8 @@ export const informer = (settings: Settings) =>
       }
       yield* Stream.mergeAll(
         [
-          ...(yield* Effect.forEach(routes, (r) => r.subscribe)).map((changes) => changes.pipe(Stream.map(onRoute))),
-          ...(yield* Effect.forEach(offers, (r) => r.subscribe)).map((changes) => changes.pipe(Stream.map(onOffer()))),
+          ...routes.map((r) => r.changes.pipe(Stream.map(onRoute))),
+          ...offers.map((r) => r.changes.pipe(Stream.map(onOffer()))),
           ...(Option.isSome(credentials)
             ? [
                 credentials.value.changes.pipe(
