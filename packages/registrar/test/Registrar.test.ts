@@ -89,18 +89,19 @@ describe("registrar", () => {
           expect(w.chain.calls).toBe(1)
           expect(yield* status("weather")).toMatchObject({ phase: "Failed" })
           expect((yield* status("weather")).errorMessage).toMatch(/^Rpc: .*connect ECONNREFUSED/u)
-          // Backoff 1 s, 2 s, 4 s (±10 %): nothing runs early, each retry runs on time.
+          // Backoff 1 s, 2 s, 4 s (±10 %): nothing runs early, each retry runs on time. Retries are
+          // due within [0.9, 1.1] s, [2.7, 3.3] s and [6.3, 7.7] s of the first failure.
           const attemptsAfter = function* (millis: number) {
             yield* TestClock.adjust(millis)
             yield* settle
             return w.chain.calls
           }
-          expect(yield* attemptsAfter(850)).toBe(1)
-          expect(yield* attemptsAfter(300)).toBe(2)
-          expect(yield* attemptsAfter(1_500)).toBe(2)
-          expect(yield* attemptsAfter(800)).toBe(3)
-          expect(yield* attemptsAfter(3_000)).toBe(3)
-          expect(yield* attemptsAfter(1_500)).toBe(4)
+          expect(yield* attemptsAfter(850)).toBe(1) // 0.85 s
+          expect(yield* attemptsAfter(300)).toBe(2) // 1.15 s
+          expect(yield* attemptsAfter(1_500)).toBe(2) // 2.65 s
+          expect(yield* attemptsAfter(800)).toBe(3) // 3.45 s
+          expect(yield* attemptsAfter(2_800)).toBe(3) // 6.25 s
+          expect(yield* attemptsAfter(1_500)).toBe(4) // 7.75 s
           w.chain.down = false
           yield* TestClock.adjust("9 seconds")
           yield* settle
