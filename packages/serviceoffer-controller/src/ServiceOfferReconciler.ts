@@ -154,8 +154,10 @@ type ChildManifests = Map<
     /**
      * What the payment-gate-first pass's apply answered, for the pass right after it (a requeue
      * at once, before the watch event can have arrived) to read instead of applying again. Used
-     * at most once and dropped by the end of the next pass, so an object deleted before the
-     * cache ever saw it is applied again.
+     * at most once and dropped by the end of the next pass that gets that far, so an object
+     * deleted before the cache ever saw it is applied again. (The entries of an offer deleted
+     * before that pass are pruned by a later payment-gate-first pass once entries outnumber
+     * twice the cached offers.)
      */
     returned?: unknown
   }
@@ -170,6 +172,10 @@ const manifestsOf = (applied: Applied, offer: Offer): ChildManifests => {
   }
   return mine
 }
+
+/** A child's entry in {@link ChildManifests}: `kind/namespace/name`. */
+const childKey = (kind: ResourceKind.ResourceKind, ref: { readonly namespace: string; readonly name: string }) =>
+  `${kind.kind}/${ref.namespace}/${ref.name}`
 
 /**
  * Server-side applies a child, unless this run applied exactly this manifest before and the cache
@@ -192,7 +198,7 @@ const applyChild = <K extends ResourceKind.ResourceKind>(
   const manifest = ApplyConfiguration.toManifest<K>(config)
   const { apiVersion: _apiVersion, kind: _kind, ...fields } = manifest
   const ref = { namespace: manifest.metadata.namespace ?? "default", name: manifest.metadata.name }
-  const key = `${kind.kind}/${ref.namespace}/${ref.name}`
+  const key = childKey(kind, ref)
   const wanted = Canonical.canonical(manifest)
   const current = cached(context, kind, ref)
   const memory = applied.get(key)
@@ -380,14 +386,18 @@ export const reconcile = (observed: Offer, context: Controller.Context, applied:
     if (offer.metadata.deletionTimestamp === undefined && !(offer.metadata.finalizers ?? []).includes(finalizer)) {
       const desired = Children.desired(offer, settings)
       const routeRef = refOf(offer, Names.paymentRoute(name))
-      const mine = manifestsOf(applied, offer)
       // Not when this run already sent it (its watch event may still be on the way).
-      const sent = mine.has(`${PaymentRoute.kind}/${routeRef.namespace}/${routeRef.name}`)
+      const sent = applied.get(Store.keyOf(offer))?.has(childKey(PaymentRoute, routeRef)) === true
       if (Result.isSuccess(desired) && !sent && Option.isNone(cached(context, PaymentRoute, routeRef))) {
+        // An offer deleted before its next pass (no finalizer yet, so no cleanup) leaves its
+        // entry behind: drop the entries of offers gone from the cache once they pile up.
+        if (applied.size > 2 * context.store(ServiceOffer).size() + 16) {
+          for (const key of applied.keys()) if (Option.isNone(context.store(ServiceOffer).get(key))) applied.delete(key)
+        }
         yield* applyChild(
           client,
           context,
-          mine,
+          manifestsOf(applied, offer),
           PaymentRoute,
           desired.success.paymentRoute,
           { fieldManager: settings.fieldManager, force: true },
@@ -544,7 +554,11 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
       // any HTTPRoute of the namespace reach that upstream).
       yield* withdrawRoute
       const routeRef = refOf(offer, Names.paymentRoute(name))
-      if (Option.isSome(cached(context, PaymentRoute, routeRef))) yield* deleteIfPresent(client, PaymentRoute, routeRef)
+      // Also one this run applied that the cache has not shown yet (the payment-gate-first pass).
+      if (Option.isSome(cached(context, PaymentRoute, routeRef)) || applied.has(childKey(PaymentRoute, routeRef))) {
+        yield* deleteIfPresent(client, PaymentRoute, routeRef)
+        applied.delete(childKey(PaymentRoute, routeRef))
+      }
       yield* removeGrants(client, context, offer)
       verdicts = {
         ...probed,
