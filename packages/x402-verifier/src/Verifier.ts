@@ -34,7 +34,6 @@ import { Health } from "@obol/controller/Health"
 import * as Informers from "@obol/controller/Informers"
 import * as Reflector from "@obol/controller/Reflector"
 import * as Store from "@obol/controller/Store"
-import type * as Watcher from "@obol/controller/Watcher"
 import * as ApplyConfiguration from "@obol/kube/ApplyConfiguration"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
@@ -344,33 +343,26 @@ export const informer = (settings: Settings) =>
         )
       })
 
+      type Offer = typeof OfferIdentity.schema.Type
+      const identity = (o: Offer | undefined) =>
+        o === undefined ? undefined : `${o.metadata.uid}|${o.metadata.creationTimestamp}`
       /**
-       * Whether an offer event changes anything a decision reads (uid, age, presence); other offer
-       * changes (status, labels) are skipped. One memory per watch.
+       * Whether an offer change touches anything a decision reads (uid, age, presence), judged
+       * against what the store held before; other offer changes (status, labels) are skipped.
        */
-      const offerChanges = () => {
-        const identities = new Map<string, string>()
-        return (event: Watcher.Event<typeof OfferIdentity.schema.Type>) => {
-          const identity = (o: typeof OfferIdentity.schema.Type) => `${o.metadata.uid}|${o.metadata.creationTimestamp}`
-          switch (event._tag) {
-            case "Error":
-              return false
-            case "Restarted":
-              identities.clear()
-              for (const o of event.objects) identities.set(Store.keyOf(o), identity(o))
-              return true
-            case "Applied": {
-              const key = Store.keyOf(event.object)
-              const before = identities.get(key)
-              identities.set(key, identity(event.object))
-              return before !== identity(event.object)
-            }
-            case "Deleted":
-              return identities.delete(Store.keyOf(event.object))
-          }
+      const offerChanged = (change: Reflector.Change<Offer>) => {
+        switch (change._tag) {
+          case "Error":
+            return false
+          case "Restarted":
+            return true
+          case "Applied":
+            return identity(change.previous) !== identity(change.object)
+          case "Deleted":
+            return change.previous !== undefined
         }
       }
-      const onRoute = (event: Watcher.Event<PaymentRoute>) => {
+      const onRoute = (event: Reflector.Change<PaymentRoute>) => {
         switch (event._tag) {
           case "Error":
             return false
@@ -383,19 +375,16 @@ export const informer = (settings: Settings) =>
             return true
         }
       }
-      const onOffer = () => {
-        const changes = offerChanges()
-        return (event: Watcher.Event<typeof OfferIdentity.schema.Type>) => {
-          if (!changes(event)) return false
-          if (event._tag === "Restarted") touched.allOffers = true
-          else if (event._tag !== "Error") touched.offers.add(Store.keyOf(event.object))
-          return true
-        }
+      const onOffer = (event: Reflector.Change<Offer>) => {
+        if (!offerChanged(event)) return false
+        if (event._tag === "Restarted") touched.allOffers = true
+        else if (event._tag !== "Error") touched.offers.add(Store.keyOf(event.object))
+        return true
       }
       yield* Stream.mergeAll(
         [
           ...routes.map((r) => r.changes.pipe(Stream.map(onRoute))),
-          ...offers.map((r) => r.changes.pipe(Stream.map(onOffer()))),
+          ...offers.map((r) => r.changes.pipe(Stream.map(onOffer))),
           ...(Option.isSome(credentials)
             ? [
                 credentials.value.changes.pipe(
