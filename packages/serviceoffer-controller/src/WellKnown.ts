@@ -180,8 +180,8 @@ export const routes = (identity: Identity, options: { readonly namespace?: strin
       const informers = yield* Informers.current
       const offerInformer = yield* informers.informer(ServiceOffer, options)
       const requestInformer = yield* informers.informer(RegistrationRequest, options)
-      const offers = { store: offerInformer.store as Store.Store<Offer> }
-      const requests = { store: requestInformer.store as Store.Store<Request> }
+      const offers: Store.Store<Offer> = offerInformer.store
+      const requests: Store.Store<Request> = requestInformer.store
       const health = yield* Effect.serviceOption(Health)
       if (Option.isSome(health)) {
         yield* health.value.register("well-known", Reflector.readiness([offerInformer, requestInformer]))
@@ -190,24 +190,24 @@ export const routes = (identity: Identity, options: { readonly namespace?: strin
         "GET",
         "/.well-known/agent-registration.json",
         Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
-          if (!offers.store.isReady() || !requests.store.isReady()) {
+          if (!offers.isReady() || !requests.isReady()) {
             return HttpServerResponse.text("registration cache not synced yet\n", { status: 503 })
           }
           const selector = new URL(request.url, "http://localhost").searchParams.get("offer")
           if (selector === null) {
-            return HttpServerResponse.jsonUnsafe(document(identity, offers.store.list(), requests.store.list()))
+            return HttpServerResponse.jsonUnsafe(document(identity, offers.list(), requests.list()))
           }
           const [namespace, name, ...rest] = selector.split("/")
           const offer =
             rest.length === 0 && namespace !== undefined && namespace !== "" && name !== undefined
-              ? Option.getOrUndefined(offers.store.get(Store.key({ namespace, name })))
+              ? Option.getOrUndefined(offers.get(Store.key({ namespace, name })))
               : undefined
           return offer === undefined || !isRegistered(offer)
             ? HttpServerResponse.jsonUnsafe(
                 { error: `no registered offer ${selector} (expected ?offer=<namespace>/<name>)` },
                 { status: 404 }
               )
-            : HttpServerResponse.jsonUnsafe(agentDocument(identity, offer, requestOf(requests.store.list(), offer)))
+            : HttpServerResponse.jsonUnsafe(agentDocument(identity, offer, requestOf(requests.list(), offer)))
         })
       )
     })
