@@ -254,24 +254,34 @@ export const run = <P extends ResourceKind, E, R>(
           )
         })
 
-      const primary = yield* inform(
-        options.for,
-        { ...selection, ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }) },
-        options.indexes as Watched["indexes"]
-      )
-      const owned = yield* Effect.forEach(options.owns ?? [], (kind) => inform(kind, selection, undefined))
-      const mapped = yield* Effect.forEach(options.watches ?? [], (w) => inform(w.kind, selection, w.indexes))
-      yield* follow(options.for, primary, Triggers.self(predicate))
-      for (const [i, kind] of (options.owns ?? []).entries()) {
-        yield* follow(kind, owned[i]!, Triggers.owners(options.for))
-      }
-      for (const [i, w] of (options.watches ?? []).entries()) {
-        yield* follow(
-          w.kind,
-          mapped[i]!,
-          Triggers.mapped((object) => w.map(object as never, context))
-        )
-      }
+      // Every kind's informer first, so a mapper reading `context` finds every store, then follow each.
+      const followed = [
+        {
+          kind: options.for as ResourceKind,
+          informer: yield* inform(
+            options.for,
+            { ...selection, ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }) },
+            options.indexes as Watched["indexes"]
+          ),
+          trigger: Triggers.self(predicate)
+        },
+        ...(yield* Effect.forEach(options.owns ?? [], (kind) =>
+          Effect.map(inform(kind, selection, undefined), (informer) => ({
+            kind,
+            informer,
+            trigger: Triggers.owners(options.for)
+          }))
+        )),
+        ...(yield* Effect.forEach(options.watches ?? [], (w) =>
+          Effect.map(inform(w.kind, selection, w.indexes), (informer) => ({
+            kind: w.kind,
+            informer,
+            trigger: Triggers.mapped((object) => w.map(object as never, context))
+          }))
+        ))
+      ]
+      for (const { kind, informer, trigger } of followed) yield* follow(kind, informer, trigger)
+      const primary = followed[0]!.informer.store
 
       // Every kind's first list is queued before the first reconcile, so the keys it names run once.
       yield* Effect.all(listing, { discard: true })
@@ -287,7 +297,7 @@ export const run = <P extends ResourceKind, E, R>(
 
       const work = (key: Store.Key): Effect.Effect<Scheduler.Outcome, never, R> =>
         Effect.gen(function* () {
-          const cached = primary.store.get(key)
+          const cached = primary.get(key)
           if (Option.isNone(cached)) return { _tag: "Succeeded" } as const
           if (!tracker.isFresh(key, cached.value.metadata.resourceVersion)) {
             // Run again when the watch brings our write (above); the poll only covers a lost event.
