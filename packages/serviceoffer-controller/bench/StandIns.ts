@@ -12,6 +12,7 @@ import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as ServiceOfferFixture from "@obol/api/testing/ServiceOfferFixture"
 import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import type * as KubeClient from "@obol/kube/KubeClient"
+import * as GatewayStandIn from "@obol/kube/testing/GatewayStandIn"
 
 /** The `i`th benchmark offer in `namespace`: pay-on-success, priced per request, its own path. */
 export const offer = (namespace: string, i: number) =>
@@ -31,34 +32,13 @@ export const admit = (client: KubeClient.Shape, namespace: string, route: typeof
     )
     .pipe(Effect.ignore)
 
-const condition = (type: string) => ({
-  type,
-  status: "True",
-  reason: type,
-  message: "",
-  lastTransitionTime: "2026-11-27T00:00:00Z"
-})
-
 /** Plays the Gateway (Traefik's controller name and Gateway): Accepted and ResolvedRefs. */
 export const accept = (client: KubeClient.Shape, namespace: string, name: string) =>
   client
     .patch(
       HTTPRoute,
       { namespace, name },
-      {
-        type: "merge",
-        patch: {
-          status: {
-            parents: [
-              {
-                parentRef: { namespace: "traefik", name: "traefik-gateway", sectionName: "web" },
-                controllerName: "traefik.io/gateway-controller",
-                conditions: [condition("Accepted"), condition("ResolvedRefs")]
-              }
-            ]
-          }
-        }
-      },
+      { type: "merge", patch: { status: GatewayStandIn.acceptedStatus() } },
       { subresource: "status" }
     )
     .pipe(Effect.ignore)

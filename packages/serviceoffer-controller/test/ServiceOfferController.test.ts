@@ -17,6 +17,7 @@ import * as ServiceOfferController from "@obol/serviceoffer-controller/ServiceOf
 import * as ServiceOfferReconciler from "@obol/serviceoffer-controller/ServiceOfferReconciler"
 import * as UpstreamProbe from "@obol/serviceoffer-controller/UpstreamProbe"
 import * as Idle from "@obol/controller/testing/Idle"
+import * as GatewayStandIn from "@obol/kube/testing/GatewayStandIn"
 
 const settle = Idle.quiesce
 
@@ -71,30 +72,10 @@ const admit = (name: string) =>
 const accept = (name: string) =>
   Effect.gen(function* () {
     const client = yield* KubeClient.KubeClient
-    const condition = (type: string) => ({
-      type,
-      status: "True",
-      reason: type,
-      message: "",
-      lastTransitionTime: "2026-11-27T00:00:00Z"
-    })
     yield* client.patch(
       HTTPRoute,
       { namespace: ns, name: `so-${name}` },
-      {
-        type: "merge",
-        patch: {
-          status: {
-            parents: [
-              {
-                parentRef: { namespace: "traefik", name: "traefik-gateway", sectionName: "web" },
-                controllerName: "traefik.io/gateway-controller",
-                conditions: [condition("Accepted"), condition("ResolvedRefs")]
-              }
-            ]
-          }
-        }
-      },
+      { type: "merge", patch: { status: GatewayStandIn.acceptedStatus() } },
       { subresource: "status" }
     )
     yield* settle

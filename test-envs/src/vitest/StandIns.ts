@@ -4,6 +4,7 @@
  * status) and the Gateway (accepting an HTTPRoute on its status), plus a wait for an offer's
  * Ready condition. Each writes exactly what the real component would write, nothing more.
  */
+import * as GatewayStandIn from "@obol/kube/testing/GatewayStandIn"
 import { expect } from "vitest"
 import { eventually, request } from "./TestCluster.ts"
 
@@ -32,33 +33,10 @@ export const admit = async (namespace: string, offer: string): Promise<void> => 
 export const accept = async (namespace: string, offer: string): Promise<void> => {
   const path = httpRoute(namespace, `so-${offer}`)
   await eventually("the HTTPRoute", async () => ((await request("GET", path)).status === 200 ? true : undefined))
-  const condition = (type: string) => ({
-    type,
-    status: "True",
-    reason: type,
-    message: "test gateway",
-    lastTransitionTime: "2026-11-27T00:00:00Z"
-  })
   const res = await request(
     "PATCH",
     `${path}/status`,
-    {
-      status: {
-        parents: [
-          {
-            parentRef: {
-              group: "gateway.networking.k8s.io",
-              kind: "Gateway",
-              namespace: "traefik",
-              name: "traefik-gateway",
-              sectionName: "web"
-            },
-            controllerName: "traefik.io/gateway-controller",
-            conditions: [condition("Accepted"), condition("ResolvedRefs")]
-          }
-        ]
-      }
-    },
+    { status: GatewayStandIn.acceptedStatus() },
     "application/merge-patch+json"
   )
   expect(res.status, res.body).toBe(200)
