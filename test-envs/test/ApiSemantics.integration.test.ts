@@ -4,25 +4,15 @@
  */
 import { describe, expect, it } from "vitest"
 import { request, useNamespace } from "../src/vitest/TestCluster.ts"
+import * as Conformance from "@obol/kube/testing/Conformance"
 
 const namespace = useNamespace("api-semantics")
 const path = (name: string) => `/apis/obol.org/v1alpha1/namespaces/${namespace()}/serviceoffers/${name}`
 const apply = (target: string, body: unknown) =>
   request("PATCH", `${target}?fieldManager=semantics-test&force=true`, body, "application/apply-patch+yaml")
 
-const offer = (name: string, price = "0.001") => ({
-  apiVersion: "obol.org/v1alpha1",
-  kind: "ServiceOffer",
-  metadata: { name, namespace: namespace() },
-  spec: {
-    upstream: { service: "demo", port: 8080 },
-    payment: {
-      network: "base-sepolia",
-      payTo: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
-      price: { perRequest: price }
-    }
-  }
-})
+/** A ServiceOffer in this file's namespace, the conformance suite's. */
+const offer = (name: string, price = "0.001") => Conformance.offer(namespace(), name, price)
 
 describe("API semantics on the real API server", () => {
   it("bumps generation on a spec write but not on a status write", async () => {
