@@ -13,6 +13,8 @@
  *    controller's own writes (its resourceVersion is the one our write returned: `Echoes`) queues
  *    nothing: the reconcile that wrote it already knew, and a reconcile that wants another pass
  *    asks for it.
+ *    Keys are queued with a priority (`Triggers.priority`): a primary object seen for the first
+ *    time runs ahead of every other due key, a relist's keys behind them.
  * 3. **Sync**: no reconcile runs before every kind's first full list is in its store and has
  *    queued the keys it names (so a key named by several kinds' lists runs once).
  * 4. **Reconcile** (span `Controller.reconcile` with the controller and key): read the object from
@@ -198,8 +200,8 @@ export const run = <P extends ResourceKind, E, R>(
             ? options.predicate
             : Triggers.generationChanged
       const listing: Array<Effect.Effect<void>> = []
-      const scheduleAll = (keys: Iterable<Store.Key>) =>
-        Effect.forEach(keys, (k) => scheduler.schedule(k), { discard: true })
+      const scheduleAll = (keys: Iterable<Store.Key>, priority: Scheduler.Priority) =>
+        Effect.forEach(keys, (k) => scheduler.schedule(k, 0, priority), { discard: true })
 
       /**
        * Queues the primary keys a kind's changes name, except for the echo of our own write; a
@@ -222,7 +224,10 @@ export const run = <P extends ResourceKind, E, R>(
                     // Objects deleted while no watch was open are missing from the relist; their
                     // deletion is an event too (client-go's DeletedFinalStateUnknown).
                     return Effect.andThen(
-                      scheduleAll(trigger(change, undefined, change.vanished)),
+                      scheduleAll(
+                        trigger(change, undefined, change.vanished),
+                        Triggers.priority(change, undefined, isPrimary)
+                      ),
                       Deferred.done(listed, Exit.void)
                     )
                   case "Applied": {
@@ -236,7 +241,10 @@ export const run = <P extends ResourceKind, E, R>(
                     }
                     // Our own write coming back: the reconcile that made it already knew.
                     if (echoes.isEcho(id, key, version)) return Effect.void
-                    return scheduleAll(trigger(change, change.previous, []))
+                    return scheduleAll(
+                      trigger(change, change.previous, []),
+                      Triggers.priority(change, change.previous, isPrimary)
+                    )
                   }
                   case "Deleted": {
                     const key = Store.keyOf(change.object)
@@ -245,7 +253,10 @@ export const run = <P extends ResourceKind, E, R>(
                       awaitingFresh.delete(key)
                       tracker.forget(key)
                     }
-                    return scheduleAll(trigger(change, change.previous, []))
+                    return scheduleAll(
+                      trigger(change, change.previous, []),
+                      Triggers.priority(change, change.previous, isPrimary)
+                    )
                   }
                 }
               })

@@ -2,7 +2,12 @@
  * The work queue of a controller: keys wait here until they are due, then one worker runs them.
  *
  * Contract:
- * - **Dedupe.** A key is queued at most once; scheduling it again keeps the earlier run time.
+ * - **Dedupe.** A key is queued at most once; scheduling it again keeps the earlier run time and
+ *   the higher priority.
+ * - **Priority.** Among the keys that are due, a higher priority runs first, then the earlier run
+ *   time (controller-runtime's priority queue has the same rule). A requeue and a retry are
+ *   `normal`; only `schedule` asks for another. A key waiting for its time is not run early
+ *   because of its priority.
  * - **Per-key serialisation.** A key never runs twice at once. A key scheduled while it runs is
  *   run again after the current run ends (the change that scheduled it may not have been seen).
  * - **Bounded concurrency.** At most `concurrency` keys run at once.
@@ -15,9 +20,10 @@
  *   finish before interrupting it.
  *
  * Time is read only through Effect's `Clock` and randomness through `Random`, so `TestClock`
- * drives every timer in tests. Waiting keys sit in a min-heap by run time (`internal/dueQueue`),
- * so picking the next one costs O(log n) however many keys wait; keys due at the same time run in
- * key order. This module knows nothing about Kubernetes objects.
+ * drives every timer in tests. Waiting keys sit in heaps by run time and priority
+ * (`internal/dueQueue`), so picking the next one costs O(log n) however many keys wait; keys due
+ * at the same time with the same priority run in key order. This module knows nothing about
+ * Kubernetes objects: what deserves a higher priority is the caller's decision.
  *
  * @since 0.1.0
  */
@@ -34,6 +40,25 @@ export type Outcome =
   | { readonly _tag: "Succeeded"; readonly requeueAfter?: Duration.Duration }
   | { readonly _tag: "Failed"; readonly retryAfter?: Duration.Duration }
   | { readonly _tag: "Terminal" }
+
+/**
+ * How urgently a key should run once it is due: higher first. Any number will do; these are the
+ * levels the controller uses.
+ *
+ * @category models
+ */
+export type Priority = number
+
+/**
+ * @category models
+ */
+export const Priority = {
+  /** Behind everything else that is due (e.g. a relist of objects the controller has seen before). */
+  low: -1,
+  normal: 0,
+  /** Ahead of everything else that is due (e.g. an object seen for the first time). */
+  high: 1
+} as const
 
 /**
  * @category models
@@ -59,8 +84,11 @@ export interface Options {
  * @category models
  */
 export interface Scheduler {
-  /** Queues `key` to run after `delay` (default now). The earliest pending time wins. */
-  readonly schedule: (key: string, delay?: Duration.Input) => Effect.Effect<void>
+  /**
+   * Queues `key` to run after `delay` (default now) with `priority` (default normal). The earliest
+   * pending time and the highest pending priority win.
+   */
+  readonly schedule: (key: string, delay?: Duration.Input, priority?: Priority) => Effect.Effect<void>
   /** Runs due keys with `work`, forever. Interrupting it interrupts running work. */
   readonly run: <R>(work: (key: string) => Effect.Effect<Outcome, never, R>) => Effect.Effect<never, never, R>
   /** Keys waiting (not running). */
@@ -72,6 +100,7 @@ export interface Scheduler {
 interface Pending {
   runAt: number
   addedAt: number
+  priority: Priority
 }
 
 /**
@@ -98,18 +127,21 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
     const wake = yield* Queue.sliding<void>(1)
     const workers = yield* FiberSet.make<void>()
 
-    const rememberRerun = (key: string, runAt: number, now: number) => {
+    const rememberRerun = (key: string, runAt: number, now: number, priority: Priority) => {
       const existing = rescheduled.get(key)
-      if (existing === undefined || runAt < existing.runAt)
-        rescheduled.set(key, { runAt, addedAt: existing?.addedAt ?? now })
+      if (existing === undefined) rescheduled.set(key, { runAt, addedAt: now, priority })
+      else {
+        existing.runAt = Math.min(existing.runAt, runAt)
+        existing.priority = Math.max(existing.priority, priority)
+      }
     }
 
-    const schedule = (key: string, delay: Duration.Input = 0) =>
+    const schedule = (key: string, delay: Duration.Input = 0, priority: Priority = Priority.normal) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const runAt = now + Duration.toMillis(Duration.fromInputUnsafe(delay))
-        if (running.has(key)) rememberRerun(key, runAt, now)
-        else pending.offer(key, runAt, now)
+        if (running.has(key)) rememberRerun(key, runAt, now, priority)
+        else pending.offer(key, runAt, now, priority)
         yield* Metric.update(adds, 1)
         yield* Metric.update(depthGauge, pending.size())
         Queue.offerUnsafe(wake, undefined)
@@ -150,16 +182,17 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
         const again = rescheduled.get(key)
         if (again !== undefined) {
           rescheduled.delete(key)
-          pending.offer(key, again.runAt, again.addedAt)
+          pending.offer(key, again.runAt, again.addedAt, again.priority)
         }
         yield* Metric.update(depthGauge, pending.size())
         Queue.offerUnsafe(wake, undefined)
       })
 
     const nextDue = (now: number): DueQueue.Entry | { wait: number | undefined } => {
-      const first = pending.peek()
-      if (first === undefined) return { wait: undefined }
-      return first.runAt <= now ? first : { wait: first.runAt - now }
+      const first = pending.peek(now)
+      if (first !== undefined) return first
+      const runAt = pending.nextRunAt()
+      return { wait: runAt === undefined ? undefined : runAt - now }
     }
 
     const run = <R>(work: (key: string) => Effect.Effect<Outcome, never, R>): Effect.Effect<never, never, R> =>
@@ -168,7 +201,7 @@ export const make = (options: Options): Effect.Effect<Scheduler, never, Scope.Sc
           const now = yield* Clock.currentTimeMillis
           const due = running.size < concurrency ? nextDue(now) : { wait: undefined }
           if ("key" in due) {
-            pending.poll()
+            pending.poll(now)
             running.add(due.key)
             // From when the key became due (controller-runtime's rule): a requeue-after's delay is
             // not time spent in the queue.

@@ -6,11 +6,12 @@
  * missing; the controller feeds the stores and applies the echo and freshness rules around them.
  *
  * It does not read the API, schedule anything or decide whether an event is our own write's echo
- * (`Echoes`): it only names keys.
+ * (`Echoes`): it only names keys, and (`priority`) how urgently they should run.
  *
  * @since 0.1.0
  */
 import type { ResourceKind } from "@obol/kube/ResourceKind"
+import { Priority } from "./Scheduler.ts"
 import * as Store from "./Store.ts"
 import type * as Watcher from "./Watcher.ts"
 
@@ -118,3 +119,31 @@ export const controllerOwnerKeys =
  * @category constructors
  */
 export const owners = (owner: ResourceKind): Trigger => mapped(controllerOwnerKeys(owner))
+
+/**
+ * How urgently the keys an event names should run, once due:
+ * - `high`: a primary object seen for the first time outside a relist. Its first pass is what a
+ *   user waits for (for a ServiceOffer, the payment gate), so it goes ahead of the later passes of
+ *   objects already being worked on; in a burst of creates every new object gets its first pass
+ *   before any of them gets its second.
+ * - `low`: the keys of a relist (start-up, or a watch that had to list again). They have been
+ *   worked on before or are about to be in bulk, and must not hold up changes that arrive
+ *   meanwhile (controller-runtime gives its initial list the same low priority).
+ * - `normal`: everything else (changes, owned and mapped objects, deletions).
+ *
+ * @category priorities
+ */
+export const priority = (
+  event: Watcher.Event<Store.KubeObject>,
+  previous: Store.KubeObject | undefined,
+  isPrimary: boolean
+): Priority => {
+  switch (event._tag) {
+    case "Restarted":
+      return Priority.low
+    case "Applied":
+      return isPrimary && previous === undefined ? Priority.high : Priority.normal
+    default:
+      return Priority.normal
+  }
+}

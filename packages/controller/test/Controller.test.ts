@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Layer } from "effect"
+import { Deferred, Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { ConfigMap } from "@obol/kube/builtin/ConfigMap"
 import * as KubeClient from "@obol/kube/KubeClient"
@@ -294,6 +294,31 @@ describe("Controller", () => {
         yield* client.create(ConfigMap, configMap("points-at-a", { labels: { widget: "a" } }))
         yield* settle
         expect(runs).toEqual(["a", "a"])
+      })
+    )
+  )
+
+  it.effect("runs a new object first, a change next, and what the start-up list queued last", () =>
+    withFake(
+      Effect.gen(function* () {
+        const client = yield* KubeClient.KubeClient
+        for (const name of ["a", "b", "c"]) yield* client.create(Widget, widget(name))
+        const gate = yield* Deferred.make<void>()
+        // One worker, held by the first key of the start-up list while the others wait behind it.
+        const { runs } = yield* start(
+          (object, n) =>
+            object.metadata.name === "a" && n === 1
+              ? Effect.as(Deferred.await(gate), Action.awaitChange)
+              : Effect.succeed(Action.awaitChange),
+          { concurrency: 1 }
+        )
+        expect(runs).toEqual(["a"])
+        yield* client.patch(Widget, { namespace: "ns", name: "c" }, { type: "merge", patch: { spec: { size: 2 } } })
+        yield* client.create(Widget, widget("new"))
+        yield* settle
+        yield* Deferred.succeed(gate, undefined)
+        yield* settle
+        expect(runs).toEqual(["a", "new", "c", "b"])
       })
     )
   )

@@ -243,6 +243,47 @@ describe("Scheduler", () => {
     })
   )
 
+  it.effect("runs a due key of higher priority first, then the rest by run time, never one before its time", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      const { scheduler, log } = yield* harness({}, (key) =>
+        key === "busy" ? Effect.as(Deferred.await(gate), succeed) : Effect.succeed(succeed)
+      )
+      yield* scheduler.schedule("busy")
+      yield* settleAt(1)
+      // While the one worker is busy: follow-ups, a relist entry, a new key, and one not yet due.
+      yield* scheduler.schedule("followup-b", 0)
+      yield* scheduler.schedule("followup-a", "1 second")
+      yield* scheduler.schedule("relisted", 0, Scheduler.Priority.low)
+      yield* scheduler.schedule("new", "2 seconds", Scheduler.Priority.high)
+      yield* scheduler.schedule("urgent-later", "30 seconds", Scheduler.Priority.high)
+      yield* settleAt(5)
+      yield* Deferred.succeed(gate, undefined)
+      yield* settleAt(60)
+      expect(log).toEqual(["busy@0", "new@6", "followup-b@6", "followup-a@6", "relisted@6", "urgent-later@31"])
+    })
+  )
+
+  it.effect("keeps the higher priority of a key scheduled again while it waits or runs", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      const { scheduler, log } = yield* harness({}, (key, n) =>
+        key === "a" && n === 1 ? Effect.as(Deferred.await(gate), succeed) : Effect.succeed(succeed)
+      )
+      yield* scheduler.schedule("a")
+      yield* settleAt(1)
+      yield* scheduler.schedule("b")
+      yield* scheduler.schedule("c")
+      yield* scheduler.schedule("c", 0, Scheduler.Priority.high)
+      yield* scheduler.schedule("c", 0, Scheduler.Priority.low)
+      yield* scheduler.schedule("a", 0, Scheduler.Priority.high) // a is running: its rerun is high
+      yield* scheduler.schedule("a")
+      yield* Deferred.succeed(gate, undefined)
+      yield* settleAt(1)
+      expect(log).toEqual(["a@0", "a@1", "c@1", "b@1"])
+    })
+  )
+
   it.effect("moves a key ahead when scheduled earlier, and not back when scheduled later", () =>
     Effect.gen(function* () {
       const { scheduler, log } = yield* harness({}, () => Effect.succeed(succeed))

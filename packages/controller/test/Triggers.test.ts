@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { Priority } from "@obol/controller/Scheduler"
 import * as Triggers from "@obol/controller/Triggers"
 import type * as Store from "@obol/controller/Store"
 import type * as Watcher from "@obol/controller/Watcher"
@@ -61,5 +62,18 @@ describe("Triggers.mapped", () => {
     expect(trigger(applied(object("x")), undefined, [])).toEqual(["ns/for-x"])
     expect(trigger(deleted(object("x")), undefined, [])).toEqual(["ns/for-x"])
     expect(trigger(restarted(object("x")), undefined, [object("y")])).toEqual(["ns/for-x", "ns/for-y"])
+  })
+})
+
+describe("Triggers.priority", () => {
+  it.each([
+    ["a primary object seen for the first time", applied(object("a")), undefined, true, Priority.high],
+    ["a change of a primary object already cached", applied(object("a")), object("a"), true, Priority.normal],
+    ["a new object of another kind", applied(object("child", ownedBy("a"))), undefined, false, Priority.normal],
+    ["a deletion", deleted(object("a")), object("a"), true, Priority.normal],
+    ["a relist of the primary kind", restarted(object("a")), undefined, true, Priority.low],
+    ["a relist of another kind", restarted(object("child", ownedBy("a"))), undefined, false, Priority.low]
+  ] as const)("%s", (_name, event, previous, isPrimary, expected) => {
+    expect(Triggers.priority(event, previous, isPrimary)).toBe(expected)
   })
 })
