@@ -17,16 +17,18 @@
  *    time runs ahead of every other due key, a relist's keys behind them.
  * 3. **Sync**: no reconcile runs before every kind's first full list is in its store and has
  *    queued the keys it names (so a key named by several kinds' lists runs once).
- * 4. **Reconcile** (span `Controller.reconcile` with the controller and key): read the object from
- *    the store (gone: nothing to do); if the cache is older than our own last write, hold the key
- *    until the watch brings that write; otherwise run `reconcile(object)`.
+ * 4. **Reconcile** (span `Controller.reconcile` with the controller and key): read the object
+ *    (gone: nothing to do) and run `reconcile(object)`. Reads, of the primary and through
+ *    `context.store(kind).get`, see this controller's own writes (`OwnWrites`): the object a write
+ *    answered stands in for a cache entry older than it until the watch brings it, so no pass
+ *    works from a state older than its own last write, and none waits for the watch either.
  * 5. **Outcome** (`Outcome.of`, a pure policy): an `Action` is success (requeue after a delay, or
  *    wait for a change); a `Terminal` failure is counted, logged and published as a Warning Event,
  *    never retried; any other failure or defect is retried with per-key backoff.
  *
  * Guarantees: a key is never reconciled twice at once; at most `concurrency` reconciles run;
  * reconcile sees the object as stored, never an event. The reconciler's Kubernetes writes go
- * through a `KubeClient` that records what we wrote (the fresh-read guard).
+ * through a `KubeClient` that records what we wrote (echoes and own writes).
  *
  * Caveats: the reconciler must be idempotent: it may run again at any time, and it never learns
  * why it runs (kube-rs hides the reason on purpose, and so do we). It must not count on its own
@@ -35,7 +37,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Deferred, Duration, Effect, Exit, Layer, Metric, Option, Stream } from "effect"
+import { Clock, Deferred, Effect, Exit, Layer, Metric, Option, Stream } from "effect"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeError from "@obol/kube/KubeError"
 import type { ResourceKind } from "@obol/kube/ResourceKind"
@@ -50,8 +52,8 @@ import * as Reflector from "./Reflector.ts"
 import * as Scheduler from "./Scheduler.ts"
 import * as Store from "./Store.ts"
 import * as Triggers from "./Triggers.ts"
+import * as OwnWrites from "./OwnWrites.ts"
 import * as Watcher from "./Watcher.ts"
-import * as WriteTracker from "./WriteTracker.ts"
 
 type ObjectOf<K extends ResourceKind> = K["schema"]["Type"] & Store.KubeObject
 
@@ -69,7 +71,9 @@ export interface Watched<K extends ResourceKind = ResourceKind> {
 }
 
 /**
- * What reconcile gets besides the object: read access to every watched kind's cache.
+ * What reconcile gets besides the object: read access to every watched kind's cache. `get` also
+ * sees this controller's own writes that the cache does not hold yet (`OwnWrites`); `list` and
+ * `byIndex` are the cache's alone.
  *
  * @category models
  */
@@ -103,36 +107,31 @@ export interface Options<P extends ResourceKind, E, R> {
   readonly predicate?: "generation" | "any" | Triggers.Predicate
   readonly watcher?: Watcher.Options
   readonly scheduler?: Omit<Scheduler.Options, "name" | "concurrency">
-  /**
-   * A key whose cache entry is older than our own write runs when the watch brings that write;
-   * this re-check covers an event that never comes (a relist). Default 50 ms.
-   */
-  readonly freshReadPoll?: Duration.Input
+  /** How many of its own writes the controller holds until its caches catch up. Default 10,000. */
+  readonly ownWritesCapacity?: number
 }
 
 const kindId = (kind: ResourceKind) => `${kind.apiVersion}/${kind.kind}`
 
 /**
- * The client a reconcile writes through: it notes the resourceVersion of every object written
- * (so the watch event that echoes it does not queue the primary again) and, for the primary kind,
- * the fresh-read guard's newest write.
+ * The client a reconcile writes through: it notes the resourceVersion of every object written (so
+ * the watch event that echoes it does not queue the primary again) and holds the written object
+ * for reads until the cache has it, when `holds` says the kind's watch will bring it.
  */
 const tracked = (
   client: KubeClient.Shape,
-  primary: ResourceKind,
-  tracker: WriteTracker.WriteTracker,
-  echoes: Echoes.Echoes
+  ownWrites: OwnWrites.OwnWrites,
+  echoes: Echoes.Echoes,
+  holds: (id: string, object: Store.KubeObject) => boolean
 ): KubeClient.Shape => {
-  const primaryId = kindId(primary)
   const note = <A>(kind: ResourceKind, effect: Effect.Effect<A, KubeError.KubeError>) =>
     Effect.tap(effect, (object) =>
       Effect.sync(() => {
-        const { metadata } = object as Store.KubeObject
-        if (metadata === undefined) return
+        const written = object as Store.KubeObject
+        if (written.metadata === undefined) return
         const id = kindId(kind)
-        const key = Store.keyOf(object as Store.KubeObject)
-        echoes.record(id, key, metadata.resourceVersion)
-        if (id === primaryId) tracker.record(key, metadata.resourceVersion)
+        echoes.record(id, Store.keyOf(written), written.metadata.resourceVersion)
+        if (holds(id, written)) ownWrites.record(id, written)
       })
     )
   return {
@@ -165,27 +164,45 @@ export const run = <P extends ResourceKind, E, R>(
         concurrency: options.concurrency ?? 1
       })
       const primaryId = kindId(options.for)
-      const tracker = WriteTracker.make()
+      const ownWrites = OwnWrites.make(options.ownWritesCapacity)
       const echoes = Echoes.make()
-      /** Keys whose turn came while their cache entry was older than our write: run on catch-up. */
-      const awaitingFresh = new Set<Store.Key>()
       const informers = yield* Informers.current
       const selection = {
         ...options.watcher,
         ...(options.namespace === undefined ? {} : { namespace: options.namespace })
       }
       const watched = new Map<string, Informers.Informer<Store.KubeObject>>()
+      /** Each kind's store as reconciles read it: `get` sees our own writes. */
+      const readable = new Map<string, Store.Store<Store.KubeObject>>()
+      /** Per kind, whether its watch will bring an object we wrote (so holding it ends). */
+      const selected = new Map<string, (object: Store.KubeObject) => boolean>()
       const inform = (kind: ResourceKind, watcherOptions: Watcher.Options, indexes: Watched["indexes"]) =>
         Effect.tap(informers.informer(kind, watcherOptions, indexes as never), (informer) =>
-          Effect.sync(() => void watched.set(kindId(kind), informer))
+          Effect.sync(() => {
+            const id = kindId(kind)
+            watched.set(id, informer)
+            readable.set(id, {
+              ...informer.store,
+              get: (key) => ownWrites.read(id, key, informer.store.get(key))
+            })
+            // A label or field selector we cannot evaluate here: hold only primaries (we reconcile
+            // what the selection gave us; one that leaves it comes back as a deletion).
+            const filtered = watcherOptions.labelSelector !== undefined || watcherOptions.fieldSelector !== undefined
+            selected.set(
+              id,
+              (object) =>
+                (watcherOptions.namespace === undefined || object.metadata.namespace === watcherOptions.namespace) &&
+                (!filtered || id === primaryId)
+            )
+          })
         )
       const context: Context = {
         store: (kind) => {
-          const informer = watched.get(kindId(kind))
-          if (informer === undefined) {
+          const store = readable.get(kindId(kind))
+          if (store === undefined) {
             throw new Error(`Controller ${options.name} does not watch ${kind.kind}: add it to "owns" or "watches"`)
           }
-          return informer.store as never
+          return store as never
         }
       }
       const health = yield* Effect.serviceOption(Health)
@@ -204,8 +221,8 @@ export const run = <P extends ResourceKind, E, R>(
         Effect.forEach(keys, (k) => scheduler.schedule(k, 0, priority), { discard: true })
 
       /**
-       * Queues the primary keys a kind's changes name, except for the echo of our own write; a
-       * primary key held back for a stale cache runs once the cache catches up.
+       * Queues the primary keys a kind's changes name, except for the echo of our own write, and
+       * lets go of our own writes the cache now holds.
        */
       const follow = (kind: ResourceKind, informer: Informers.Informer<Store.KubeObject>, trigger: Triggers.Trigger) =>
         Effect.gen(function* () {
@@ -221,6 +238,7 @@ export const run = <P extends ResourceKind, E, R>(
                     return Effect.void
                   case "Restarted":
                     echoes.forgetKind(id)
+                    ownWrites.relisted(id, change.objects)
                     // Objects deleted while no watch was open are missing from the relist; their
                     // deletion is an event too (client-go's DeletedFinalStateUnknown).
                     return Effect.andThen(
@@ -232,15 +250,9 @@ export const run = <P extends ResourceKind, E, R>(
                     )
                   case "Applied": {
                     const key = Store.keyOf(change.object)
-                    // A key held back for a stale cache runs as soon as the cache holds our write.
-                    const version = change.object.metadata.resourceVersion
-                    if (isPrimary && awaitingFresh.has(key) && tracker.isFresh(key, version)) {
-                      awaitingFresh.delete(key)
-                      echoes.isEcho(id, key, version)
-                      return scheduler.schedule(key)
-                    }
+                    ownWrites.seen(id, change.object)
                     // Our own write coming back: the reconcile that made it already knew.
-                    if (echoes.isEcho(id, key, version)) return Effect.void
+                    if (echoes.isEcho(id, key, change.object.metadata.resourceVersion)) return Effect.void
                     return scheduleAll(
                       trigger(change, change.previous, []),
                       Triggers.priority(change, change.previous, isPrimary)
@@ -249,10 +261,7 @@ export const run = <P extends ResourceKind, E, R>(
                   case "Deleted": {
                     const key = Store.keyOf(change.object)
                     echoes.forget(id, key)
-                    if (isPrimary) {
-                      awaitingFresh.delete(key)
-                      tracker.forget(key)
-                    }
+                    ownWrites.forget(id, key)
                     return scheduleAll(
                       trigger(change, change.previous, []),
                       Triggers.priority(change, change.previous, isPrimary)
@@ -292,7 +301,7 @@ export const run = <P extends ResourceKind, E, R>(
         ))
       ]
       for (const { kind, informer, trigger } of followed) yield* follow(kind, informer, trigger)
-      const primary = followed[0]!.informer.store
+      const primary = readable.get(primaryId)!
 
       // Every kind's first list is queued before the first reconcile, so the keys it names run once.
       yield* Effect.all(listing, { discard: true })
@@ -301,8 +310,7 @@ export const run = <P extends ResourceKind, E, R>(
       )
 
       const recorder = yield* Effect.serviceOption(EventRecorder)
-      const freshReadPoll = Duration.fromInputUnsafe(options.freshReadPoll ?? "50 millis")
-      const client$ = tracked(client, options.for, tracker, echoes)
+      const client$ = tracked(client, ownWrites, echoes, (id, object) => selected.get(id)?.(object) === true)
       const active = Metrics.activeWorkers.pipe(Metric.withAttributes(attributes))
       let running = 0
 
@@ -310,12 +318,6 @@ export const run = <P extends ResourceKind, E, R>(
         Effect.gen(function* () {
           const cached = primary.get(key)
           if (Option.isNone(cached)) return { _tag: "Succeeded" } as const
-          if (!tracker.isFresh(key, cached.value.metadata.resourceVersion)) {
-            // Run again when the watch brings our write (above); the poll only covers a lost event.
-            awaitingFresh.add(key)
-            return { _tag: "Succeeded", requeueAfter: freshReadPoll } as const
-          }
-          awaitingFresh.delete(key)
           running++
           yield* Metric.update(active, running)
           const started = yield* Clock.currentTimeMillis

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer } from "effect"
+import { Clock, Deferred, Effect, Fiber, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { ConfigMap } from "@obol/kube/builtin/ConfigMap"
 import * as KubeClient from "@obol/kube/KubeClient"
@@ -20,7 +20,7 @@ type Reconcile = Controller.Options<typeof Widget, unknown, KubeClient.KubeClien
 
 /** Starts a controller whose reconcile logs `name` per run and then does `then`. */
 const start = (
-  then: (object: Parameters<Reconcile>[0], n: number) => ReturnType<Reconcile> = () =>
+  then: (object: Parameters<Reconcile>[0], n: number, context: Controller.Context) => ReturnType<Reconcile> = () =>
     Effect.succeed(Action.awaitChange),
   options: Partial<Controller.Options<typeof Widget, unknown, KubeClient.KubeClient>> = {}
 ) =>
@@ -30,12 +30,12 @@ const start = (
     const fiber = yield* Controller.run({
       name: "widgets",
       for: Widget,
-      reconcile: (object) => {
+      reconcile: (object, context) => {
         const name = object.metadata.name ?? ""
         const n = (counts.get(name) ?? 0) + 1
         counts.set(name, n)
         runs.push(name)
-        return then(object, n)
+        return then(object, n, context)
       },
       scheduler: { jitter: 0, backoffBase: "1 second" },
       ...options
@@ -403,67 +403,72 @@ describe("Controller", () => {
     )
   )
 
-  it.effect("does not reconcile from a cache entry older than its own last write", () =>
+  it.effect("reconciles from its own last write, at once, when the cache is older than it", () =>
     withFake(
       Effect.gen(function* () {
         const client = yield* KubeClient.KubeClient
+        const fake = yield* FakeKube.FakeKube
         yield* client.create(Widget, widget("a"))
-        const seen: Array<{ rv: string | undefined; written: string | undefined }> = []
+        const seen: Array<{ size: unknown; rv: string | undefined; written: string | undefined }> = []
         let lastWritten: string | undefined
-        yield* start(
-          (object, n) =>
-            Effect.gen(function* () {
-              seen.push({ rv: object.metadata.resourceVersion, written: lastWritten })
-              if (n > 3) return Action.awaitChange
-              const k = yield* KubeClient.KubeClient
-              const written = yield* k.patch(
-                Widget,
-                { namespace: "ns", name: "a" },
-                {
-                  type: "merge",
-                  patch: { spec: { size: n + 1 } }
-                }
-              )
-              lastWritten = written.metadata.resourceVersion
-              return Action.requeueAfter(0)
-            }).pipe(Effect.orDie),
-          { freshReadPoll: "10 millis" }
+        yield* start((object, n) =>
+          Effect.gen(function* () {
+            seen.push({ size: object.spec.size, rv: object.metadata.resourceVersion, written: lastWritten })
+            if (n > 3) return Action.awaitChange
+            const k = yield* KubeClient.KubeClient
+            const written = yield* k.patch(
+              Widget,
+              { namespace: "ns", name: "a" },
+              { type: "merge", patch: { spec: { size: n + 1 } } }
+            )
+            lastWritten = written.metadata.resourceVersion
+            return Action.requeueAfter(0)
+          }).pipe(Effect.orDie)
         )
-        yield* TestClock.adjust("1 second")
-        yield* settle
-        expect(seen.length).toBe(4)
+        expect(seen.map((s) => s.size)).toEqual([1, 2, 3, 4])
         for (const { rv, written } of seen) {
           if (written !== undefined) expect(Number(rv)).toBeGreaterThanOrEqual(Number(written))
         }
+        // No time passed: no pass waited for a poll or a timer.
+        expect(yield* Clock.currentTimeMillis).toBe(0)
+        expect((yield* fake.requests).filter((r) => r.verb === "get")).toEqual([])
       })
     )
   )
 
-  it.effect("runs a key held back for a stale cache as soon as the watch brings its write, not at the next poll", () =>
+  it.effect("reads its own child writes through the context until the cache holds them, then the cache", () =>
     withFake(
       Effect.gen(function* () {
         const client = yield* KubeClient.KubeClient
         yield* client.create(Widget, widget("a"))
-        let runs = 0
+        const reads: Array<string | undefined> = []
         yield* start(
-          (_object, n) =>
+          (object, n, context) =>
             Effect.gen(function* () {
-              runs = n
-              if (n > 3) return Action.awaitChange
               const k = yield* KubeClient.KubeClient
-              yield* k.patch(
-                Widget,
-                { namespace: "ns", name: "a" },
-                { type: "merge", patch: { spec: { size: n + 1 } } }
-              )
-              return Action.requeueAfter(0)
+              reads.push(Option.getOrUndefined(context.store(ConfigMap).get("ns/a-child"))?.data?.["pass"])
+              if (n === 1) {
+                const owner = { apiVersion: "test.obol.org/v1", kind: "Widget", name: "a", controller: true }
+                yield* k.apply(
+                  ConfigMap,
+                  configMap("a-child", { ownerReferences: [{ ...owner, uid: object.metadata.uid! }] }, { pass: "1" }),
+                  { fieldManager: "widgets" }
+                )
+                return Action.requeueAfter(0)
+              }
+              return Action.awaitChange
             }).pipe(Effect.orDie),
-          // A poll that never comes in this test: only the watch event can let the key run.
-          { freshReadPoll: "1 hour" }
+          { owns: [ConfigMap] }
         )
-        yield* TestClock.adjust("1 second")
+        expect(reads).toEqual([undefined, "1"])
+        // Someone else's later write reaches the cache and is what the next pass reads.
+        yield* client.patch(
+          ConfigMap,
+          { namespace: "ns", name: "a-child" },
+          { type: "merge", patch: { data: { pass: "theirs" } } }
+        )
         yield* settle
-        expect(runs).toBe(4)
+        expect(reads).toEqual([undefined, "1", "theirs"])
       })
     )
   )

@@ -146,22 +146,12 @@ const cached = <K extends ResourceKind.ResourceKind>(
  */
 export type Applied = Map<string, ChildManifests>
 
-/** One offer's part of {@link Applied}. */
-type ChildManifests = Map<
-  string,
-  {
-    readonly manifest: string
-    /**
-     * What the payment-gate-first pass's apply answered, for the pass right after it (a requeue
-     * at once, before the watch event can have arrived) to read instead of applying again. Used
-     * at most once and dropped by the end of the next pass that gets that far, so an object
-     * deleted before the cache ever saw it is applied again. (The entries of an offer deleted
-     * before that pass are pruned by a later payment-gate-first pass once entries outnumber
-     * twice the cached offers.)
-     */
-    returned?: unknown
-  }
->
+/**
+ * One offer's part of {@link Applied}: each child's last applied manifest, canonical. (The entries
+ * of an offer deleted before it got its finalizer, so without a cleanup, are pruned by a later
+ * payment-gate-first pass once entries outnumber twice the cached offers.)
+ */
+type ChildManifests = Map<string, string>
 
 const manifestsOf = (applied: Applied, offer: Offer): ChildManifests => {
   const key = Store.keyOf(offer)
@@ -182,9 +172,8 @@ const childKey = (kind: ResourceKind.ResourceKind, ref: { readonly namespace: st
  * shows the object still holding every field of it (`Canonical.contains`): that apply would change
  * nothing. Both are needed: the cache alone cannot tell a field we stopped setting (which an apply
  * removes) from one someone else set, and the memory alone cannot see someone change our fields.
- * A cache that does not have the object yet right after our apply (its watch event is on the way)
- * is answered once with what that apply returned; a cache that is behind otherwise only costs an
- * apply that was not needed.
+ * Right after our apply, before its watch event, the controller's context reads what the apply
+ * answered (`@obol/controller/OwnWrites`), so the next pass does not apply it again.
  */
 const applyChild = <K extends ResourceKind.ResourceKind>(
   client: KubeClient.Shape,
@@ -192,8 +181,7 @@ const applyChild = <K extends ResourceKind.ResourceKind>(
   applied: ChildManifests,
   kind: K,
   config: NoInfer<ApplyConfiguration.ApplyConfiguration<K>>,
-  options: KubeClient.ApplyOptions,
-  remember = false
+  options: KubeClient.ApplyOptions
 ) => {
   const manifest = ApplyConfiguration.toManifest<K>(config)
   const { apiVersion: _apiVersion, kind: _kind, ...fields } = manifest
@@ -201,22 +189,12 @@ const applyChild = <K extends ResourceKind.ResourceKind>(
   const key = childKey(kind, ref)
   const wanted = Canonical.canonical(manifest)
   const current = cached(context, kind, ref)
-  const memory = applied.get(key)
-  if (memory?.manifest === wanted) {
-    if (Option.isSome(current)) {
-      memory.returned = undefined
-      if (Canonical.contains(current.value, fields)) return Effect.succeed(current.value as K["schema"]["Type"])
-    } else if (memory.returned !== undefined) {
-      const returned = memory.returned
-      memory.returned = undefined
-      return Effect.succeed(returned as K["schema"]["Type"])
-    }
+  if (applied.get(key) === wanted && Option.isSome(current) && Canonical.contains(current.value, fields)) {
+    return Effect.succeed(current.value as K["schema"]["Type"])
   }
   applied.delete(key)
   return ApplyConfiguration.apply(client, kind, config, options).pipe(
-    Effect.tap((returned) =>
-      Effect.sync(() => applied.set(key, remember ? { manifest: wanted, returned } : { manifest: wanted }))
-    )
+    Effect.tap(() => Effect.sync(() => applied.set(key, wanted)))
   )
 }
 
@@ -386,23 +364,17 @@ export const reconcile = (observed: Offer, context: Controller.Context, applied:
     if (offer.metadata.deletionTimestamp === undefined && !(offer.metadata.finalizers ?? []).includes(finalizer)) {
       const desired = Children.desired(offer, settings)
       const routeRef = refOf(offer, Names.paymentRoute(name))
-      // Not when this run already sent it (its watch event may still be on the way).
-      const sent = applied.get(Store.keyOf(offer))?.has(childKey(PaymentRoute, routeRef)) === true
-      if (Result.isSuccess(desired) && !sent && Option.isNone(cached(context, PaymentRoute, routeRef))) {
+      // The context reads our own writes: a route this run sent counts even before its watch event.
+      if (Result.isSuccess(desired) && Option.isNone(cached(context, PaymentRoute, routeRef))) {
         // An offer deleted before its next pass (no finalizer yet, so no cleanup) leaves its
         // entry behind: drop the entries of offers gone from the cache once they pile up.
         if (applied.size > 2 * context.store(ServiceOffer).size() + 16) {
           for (const key of applied.keys()) if (Option.isNone(context.store(ServiceOffer).get(key))) applied.delete(key)
         }
-        yield* applyChild(
-          client,
-          context,
-          manifestsOf(applied, offer),
-          PaymentRoute,
-          desired.success.paymentRoute,
-          { fieldManager: settings.fieldManager, force: true },
-          true
-        )
+        yield* applyChild(client, context, manifestsOf(applied, offer), PaymentRoute, desired.success.paymentRoute, {
+          fieldManager: settings.fieldManager,
+          force: true
+        })
         return Action.requeueAfter(Duration.zero)
       }
     }
@@ -417,17 +389,7 @@ export const reconcile = (observed: Offer, context: Controller.Context, applied:
             result._tag === "Done" ? Effect.sync(() => applied.delete(Store.keyOf(current))) : Effect.void
           )
         ),
-      apply: (current) => {
-        const mine = manifestsOf(applied, current)
-        // What the payment-gate-first pass remembered serves this pass only.
-        return apply(current, context, mine).pipe(
-          Effect.ensuring(
-            Effect.sync(() => {
-              for (const memory of mine.values()) memory.returned = undefined
-            })
-          )
-        )
-      }
+      apply: (current) => apply(current, context, manifestsOf(applied, current))
     })
   })
 
