@@ -157,6 +157,18 @@ export const run = <P extends ResourceKind, E, R>(
   Effect.scoped(
     Effect.gen(function* () {
       const client = yield* KubeClient.KubeClient
+      const kinds = [options.for, ...(options.owns ?? []), ...(options.watches ?? []).map((w) => w.kind)].map(kindId)
+      const twice = kinds.find((id, i) => kinds.indexOf(id) !== i)
+      if (twice !== undefined) {
+        // One store per kind per controller: a second entry would silently replace the first's
+        // trigger or indexes.
+        return yield* Effect.die(
+          new Error(
+            `Controller ${options.name} names ${twice} twice in for/owns/watches: name each kind once ` +
+              "(a watched kind's map can return the owner's key too)"
+          )
+        )
+      }
       const attributes = { controller: options.name }
       const scheduler = yield* Scheduler.make({
         ...options.scheduler,

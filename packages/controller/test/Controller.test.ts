@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Fiber, Layer, Option } from "effect"
+import { Cause, Clock, Deferred, Effect, Exit, Fiber, Layer, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { ConfigMap } from "@obol/kube/builtin/ConfigMap"
 import * as KubeClient from "@obol/kube/KubeClient"
@@ -469,6 +469,21 @@ describe("Controller", () => {
         )
         yield* settle
         expect(reads).toEqual([undefined, "1", "theirs"])
+      })
+    )
+  )
+
+  it.effect("refuses a kind named twice, saying which", () =>
+    withFake(
+      Effect.gen(function* () {
+        const exit = yield* Controller.run({
+          name: "widgets",
+          for: Widget,
+          owns: [ConfigMap],
+          watches: [{ kind: ConfigMap, map: () => [] }],
+          reconcile: () => Effect.succeed(Action.awaitChange)
+        }).pipe(Effect.exit)
+        expect(Exit.isFailure(exit) && String(Cause.squash(exit.cause))).toContain("names v1/ConfigMap twice")
       })
     )
   )
