@@ -4,19 +4,25 @@
  * - `@x402/express` 2.27 on Express 5 (`express-server.mjs`), one route priced like the verifier's;
  * - the verifier from the TypeScript sources (`bin/x402-verifier.mjs`, what `npx x402-verifier` runs);
  * - the verifier as the image runs it: the esbuild bundle `npm run image` ships (`@obol/image/Bundle`),
- *   built here into a scratch directory, run as `node x402-verifier.mjs`.
+ *   built here into a scratch directory, run as `node x402-verifier.mjs`, with a kubeconfig file
+ *   (`bundle`) and as in a pod (`in-cluster`, see {@link inCluster}): the path the image takes.
  * Each is started alone with `NODE_ENV=production` against a stub facilitator (its `/supported`),
  * the verifier against a real API server holding one ServiceOffer and the PaymentRoute it owns.
  * Figures, per process: resident memory (`VmRSS`) and V8 heap (`process.memoryUsage()`, read through
- * `memory-probe.mjs`) 2 s after its first 402; the peak (`VmHWM`) and the heap after
- * BENCH_REQUESTS (default 20,000) unpaid requests from `load.mjs` (32 keep-alive connections).
+ * `memory-probe.mjs`) 2 s after its first 402; the peak (`VmHWM`), the heap after, and the CPU time
+ * the server spent (user + system, from `/proc`) per 1,000 of BENCH_REQUESTS (default 20,000)
+ * unpaid requests from `load.mjs` (32 keep-alive connections): CPU per request, unlike requests per
+ * second, does not depend on what else the machine's cores are doing.
  *
  * Run: `node packages/x402-verifier/bench/memory.bench.ts` (BENCH_VERIFIER_NODE_ARGS: Node flags
- * for the two verifier processes only, e.g. `--max-semi-space-size=2`; BENCH_ONLY: a comma-separated
- * subset of `express,bundle,sources`, default all three; the ratios are against the first one run).
- * With KUBECONFIG set it uses that
- * cluster, otherwise it starts a control plane of its own. The first run installs the pinned
- * `@x402/express` and Express into `$TMPDIR/x402-express-bench` (BENCH_EXPRESS_DIR) with npm.
+ * for the verifier processes only, e.g. `--max-semi-space-size=2`; BENCH_ONLY: a comma-separated
+ * subset of `express,bundle,in-cluster,sources`, default all four; the ratios are against the first
+ * one run; BENCH_RUNS, default 1: rounds of every process in turn, each figure the median over the
+ * rounds, with the range when they differ; BENCH_BEFORE: comma-separated directories each holding
+ * an `x402-verifier.mjs` (and its chunks) bundled earlier, e.g. from another commit, each measured
+ * in-cluster too as a row of its own, so a change is compared in one command). With KUBECONFIG set it uses that cluster, otherwise it
+ * starts a control plane of its own. The first run installs the pinned `@x402/express` and Express
+ * into `$TMPDIR/x402-express-bench` (BENCH_EXPRESS_DIR) with npm.
  */
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { execFile, execFileSync, spawn } from "node:child_process"
@@ -26,15 +32,18 @@ import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
+import { parseAllDocuments } from "yaml"
 import * as Bundle from "@obol/image/Bundle"
 import { ControlPlane } from "@obol/test-envs/ControlPlane"
 import * as Fixtures from "@obol/test-envs/Fixtures"
 import * as Ports from "@obol/test-envs/Ports"
 
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 20_000)
+const RUNS = Number(process.env["BENCH_RUNS"] ?? 1)
+const BEFORE = (process.env["BENCH_BEFORE"] ?? "").split(",").filter((dir) => dir !== "")
 /** Node flags for the verifier processes only (not the reference), to try V8 settings. */
 const VERIFIER_FLAGS = (process.env["BENCH_VERIFIER_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")
-const ONLY = new Set((process.env["BENCH_ONLY"] ?? "express,bundle,sources").split(",").map((p) => p.trim()))
+const ONLY = new Set((process.env["BENCH_ONLY"] ?? "express,bundle,in-cluster,sources").split(",").map((p) => p.trim()))
 const root = join(import.meta.dirname, "..", "..", "..")
 const probe = join(import.meta.dirname, "memory-probe.mjs")
 const run = promisify(execFile)
@@ -75,7 +84,7 @@ const stubFacilitator = async () => {
 const kubectl = (kubeconfig: string, args: ReadonlyArray<string>, input?: unknown) =>
   execFileSync("kubectl", ["--kubeconfig", kubeconfig, ...args], {
     encoding: "utf8",
-    ...(input === undefined ? {} : { input: JSON.stringify(input) })
+    ...(input === undefined ? {} : { input: typeof input === "string" ? input : JSON.stringify(input) })
   })
 
 /** A namespace with one ServiceOffer and the PaymentRoute it owns, as the controller writes it. */
@@ -93,11 +102,86 @@ const seed = (kubeconfig: string) => {
   return namespace
 }
 
+/**
+ * What a pod of the verifier's Deployment is given, in `namespace`: its ServiceAccount holding the
+ * ClusterRole of `deploy/x402-verifier/rbac.yaml` through a RoleBinding (as that file says for one
+ * watched namespace), a token for it, the cluster's CA, and the API server's address.
+ */
+const serviceAccount = (kubeconfig: string, namespace: string) => {
+  const manifests = parseAllDocuments(readFileSync(join(root, "deploy", "x402-verifier", "rbac.yaml"), "utf8")).map(
+    (d) => d.toJS() as { kind: string; metadata: { name: string } }
+  )
+  const role = manifests.find((m) => m.kind === "ClusterRole")!
+  kubectl(kubeconfig, ["apply", "-f", "-"], role)
+  kubectl(kubeconfig, ["-n", namespace, "create", "serviceaccount", "x402-verifier"])
+  kubectl(kubeconfig, [
+    "-n",
+    namespace,
+    "create",
+    "rolebinding",
+    "x402-verifier",
+    `--clusterrole=${role.metadata.name}`,
+    `--serviceaccount=${namespace}:x402-verifier`
+  ])
+  const token = kubectl(kubeconfig, ["-n", namespace, "create", "token", "x402-verifier", "--duration=2h"]).trim()
+  const view = (path: string) =>
+    kubectl(kubeconfig, ["config", "view", "--raw", "--minify", "-o", `jsonpath={.clusters[0].cluster.${path}}`])
+  const server = new URL(view("server"))
+  return {
+    token,
+    ca: Buffer.from(view("certificate-authority-data"), "base64").toString("utf8"),
+    host: server.hostname,
+    port: server.port === "" ? "443" : server.port
+  }
+}
+
+/**
+ * The verifier as in a pod, on this machine's file system: a private mount namespace
+ * (`unshare --mount`) with an empty tmpfs over `/run` (`/var/run` links there) holding the
+ * service account's `token`, `ca.crt` and `namespace` at `/var/run/secrets/kubernetes.io/serviceaccount`,
+ * `KUBERNETES_SERVICE_HOST`/`PORT` naming the API server and no `KUBECONFIG` (HOME is a scratch
+ * directory, so no `~/.kube/config` either): `@obol/kube/KubeConfig` takes its in-cluster path.
+ * Needs root; the node process is the `unshare` process's only child (`sh` execs it).
+ */
+const inCluster = {
+  available: () => process.getuid?.() === 0,
+  script: `
+set -e
+mount -t tmpfs -o mode=0755,size=1m tmpfs /run
+dir=/run/secrets/kubernetes.io/serviceaccount
+mkdir -p "$dir"
+printf %s "$SA_TOKEN" >"$dir/token"; printf %s "$SA_CA" >"$dir/ca.crt"; printf %s "$SA_NAMESPACE" >"$dir/namespace"
+unset SA_TOKEN SA_CA SA_NAMESPACE
+exec "$@"
+`
+}
+
 const status = (pid: number, field: "VmRSS" | "VmHWM" | "RssAnon" | "RssFile") => {
   const line = readFileSync(`/proc/${pid}/status`, "utf8")
     .split("\n")
     .find((l) => l.startsWith(`${field}:`))
   return Number(line?.split(/\s+/u)[1] ?? 0) * 1024
+}
+
+/** User + system CPU time of a process so far, in milliseconds (`/proc/<pid>/stat`, at 100 ticks/s). */
+const cpuMs = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** The only child of `pid` (the node process `unshare --fork` starts), once it is there. */
+const childOf = async (pid: number) => {
+  for (let i = 0; i < 500; i++) {
+    const children = existsSync(`/proc/${pid}/task/${pid}/children`)
+      ? readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim()
+      : ""
+    if (children !== "" && readFileSync(`/proc/${children}/cmdline`, "utf8").startsWith(process.execPath)) {
+      return Number(children)
+    }
+    await sleep(10)
+  }
+  throw new Error(`no node process under ${pid}`)
 }
 
 const first402 = async (url: string, exited: () => string | undefined) => {
@@ -137,19 +221,31 @@ interface Figures {
   readonly heapAfter: number
   readonly rssAfter: number
   readonly rps: number
+  /** CPU milliseconds per 1,000 requests. */
+  readonly cpu: number
+}
+
+/** How one server is started: `node [--import probe] args` in `cwd`, or inside a wrapper. */
+interface Start {
+  readonly label: string
+  readonly args: ReadonlyArray<string>
+  readonly cwd: string
+  /** The whole environment (NODE_ENV=production is added). */
+  readonly env: Record<string, string | undefined>
+  readonly url: string
+  /** A command that ends by exec'ing its arguments (node and its arguments), and the node process's pid. */
+  readonly wrapper?: { readonly command: string; readonly args: ReadonlyArray<string> }
 }
 
 /** Starts one server, waits for its first 402, and measures it idle, then under load. */
-const measure = async (
-  label: string,
-  args: ReadonlyArray<string>,
-  cwd: string,
-  env: Record<string, string>,
-  url: string
-): Promise<Figures> => {
-  const child = spawn(process.execPath, ["--import", probe, ...args], {
-    cwd,
-    env: { ...process.env, NODE_ENV: "production", ...env },
+const measure = async (start: Start): Promise<Figures> => {
+  const { label, url } = start
+  const node = [process.execPath, "--import", probe, ...start.args]
+  const [command, ...args] =
+    start.wrapper === undefined ? node : [start.wrapper.command, ...start.wrapper.args, ...node]
+  const child = spawn(command!, args, {
+    cwd: start.cwd,
+    env: { ...start.env, NODE_ENV: "production" },
     stdio: ["ignore", "ignore", "pipe"]
   })
   let stderr = ""
@@ -161,20 +257,24 @@ const measure = async (
     }
   })
   const closed = new Promise<void>((resolve) => child.on("close", () => resolve()))
+  let pid = child.pid!
   const heap = () =>
     new Promise<Probe>((resolve) => {
       waiters.push((line) => resolve(JSON.parse(line)))
-      child.kill("SIGUSR2")
+      process.kill(pid, "SIGUSR2")
     })
   try {
+    if (start.wrapper !== undefined) pid = await childOf(child.pid!)
     const readyMs = await first402(url, () =>
       child.exitCode === null ? undefined : `${label} exited ${child.exitCode}: ${stderr}`
     )
     await sleep(2000)
     const idle = await heap()
-    const rss = status(child.pid!, "VmRSS")
-    const rssFile = status(child.pid!, "RssFile")
+    const rss = status(pid, "VmRSS")
+    const rssFile = status(pid, "RssFile")
+    const cpuBefore = cpuMs(pid)
     const { stdout } = await run(process.execPath, [join(import.meta.dirname, "load.mjs"), url, "32", String(REQUESTS)])
+    const cpu = ((cpuMs(pid) - cpuBefore) / REQUESTS) * 1000
     const load = JSON.parse(stdout) as { rps: number; done: number }
     if (load.done !== REQUESTS) throw new Error(`${label}: ${load.done} of ${REQUESTS} requests answered`)
     const after = await heap()
@@ -188,16 +288,28 @@ const measure = async (
       external: idle.external,
       scriptSource: idle.scriptSource,
       spaces: idle.spaces,
-      peak: status(child.pid!, "VmHWM"),
+      peak: status(pid, "VmHWM"),
       heapAfter: after.heapUsed,
-      rssAfter: status(child.pid!, "VmRSS"),
-      rps: load.rps
+      rssAfter: status(pid, "VmRSS"),
+      rps: load.rps,
+      cpu
     }
   } finally {
-    child.kill("SIGTERM")
+    if (child.exitCode === null) process.kill(pid, "SIGTERM")
     await closed
   }
 }
+
+/** The median of the rounds' values, with the range when they differ: `89 (88–91)`. */
+const summary = (values: ReadonlyArray<number>, show: (n: number) => string) => {
+  const sorted = values.toSorted((a, b) => a - b)
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!
+  const [lo, hi] = [show(sorted[0]!), show(sorted.at(-1)!)]
+  return lo === hi ? show(median) : `${show(median)} (${lo}–${hi})`
+}
+
+const medianOf = (values: ReadonlyArray<number>) =>
+  values.toSorted((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!
 
 const main = async (kubeconfig: string) => {
   const scratch = mkdtempSync(join(tmpdir(), "verifier-memory-"))
@@ -207,13 +319,17 @@ const main = async (kubeconfig: string) => {
     writeFileSync(join(scratch, "x402-verifier.mjs"), bundle!.code)
     const namespace = seed(kubeconfig)
     const reference = expressDir()
-    const verifier = async (label: string, args: ReadonlyArray<string>, cwd: string) => {
+    const withoutKube = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => name !== "KUBECONFIG" && !name.startsWith("KUBERNETES_"))
+    )
+    const verifier = async (label: string, args: ReadonlyArray<string>, cwd: string): Promise<Start> => {
       const [port, health] = await Effect.runPromise(Ports.freeN(2))
-      return measure(
+      return {
         label,
-        [...VERIFIER_FLAGS, ...args],
+        args: [...VERIFIER_FLAGS, ...args],
         cwd,
-        {
+        env: {
+          ...withoutKube,
           KUBECONFIG: kubeconfig,
           WATCH_NAMESPACE: namespace,
           FACILITATOR_URL: facilitator.url,
@@ -221,53 +337,145 @@ const main = async (kubeconfig: string) => {
           PORT: String(port),
           HEALTH_PORT: String(health)
         },
-        `http://127.0.0.1:${port}/verify/${namespace}/r4242`
-      )
+        url: `http://127.0.0.1:${port}/verify/${namespace}/r4242`
+      }
     }
-    const expressPort = await Effect.runPromise(Ports.free)
-    const rows: Array<Figures> = []
+    const starts: Array<() => Promise<Start>> = []
     if (ONLY.has("express")) {
-      rows.push(
-        await measure(
-          "@x402/express 2.27 (Express 5)",
-          ["express-server.mjs"],
-          reference,
-          { PORT: String(expressPort), FACILITATOR_URL: facilitator.url },
-          `http://127.0.0.1:${expressPort}/services/r4242/chat`
-        )
-      )
+      starts.push(async () => {
+        const port = await Effect.runPromise(Ports.free)
+        return {
+          label: "@x402/express 2.27 (Express 5)",
+          args: ["express-server.mjs"],
+          cwd: reference,
+          env: { ...withoutKube, PORT: String(port), FACILITATOR_URL: facilitator.url },
+          url: `http://127.0.0.1:${port}/services/r4242/chat`
+        }
+      })
     }
-    if (ONLY.has("bundle"))
-      rows.push(await verifier("x402-verifier, bundle (the image)", ["x402-verifier.mjs"], scratch))
+    if (ONLY.has("bundle")) {
+      starts.push(() => verifier("x402-verifier, bundle, kubeconfig file", ["x402-verifier.mjs"], scratch))
+    }
+    if (ONLY.has("in-cluster")) {
+      if (!inCluster.available()) console.error("in-cluster: skipped, it needs root (a mount namespace)")
+      else {
+        const account = serviceAccount(kubeconfig, namespace)
+        const home = mkdtempSync(join(scratch, "home-"))
+        const pod = (label: string, dir: string) => async (): Promise<Start> => {
+          const { env, ...start } = await verifier(label, ["x402-verifier.mjs"], dir)
+          const { KUBECONFIG: _, ...rest } = env
+          return {
+            ...start,
+            env: {
+              ...rest,
+              HOME: home,
+              KUBERNETES_SERVICE_HOST: account.host,
+              KUBERNETES_SERVICE_PORT: account.port,
+              SA_TOKEN: account.token,
+              SA_CA: account.ca,
+              SA_NAMESPACE: namespace
+            },
+            wrapper: {
+              command: "unshare",
+              args: ["--mount", "--propagation", "private", "--fork", "/bin/sh", "-c", inCluster.script, "pod"]
+            }
+          }
+        }
+        for (const dir of BEFORE) starts.push(pod(`x402-verifier, bundle from ${dir}, in-cluster`, dir))
+        starts.push(pod("x402-verifier, bundle, in-cluster (the image)", scratch))
+      }
+    }
     if (ONLY.has("sources")) {
-      rows.push(
-        await verifier(
+      starts.push(() =>
+        verifier(
           "x402-verifier, TypeScript sources",
           [join(root, "packages/x402-verifier/bin/x402-verifier.mjs")],
           root
         )
       )
     }
+    const rounds: Array<Array<Figures>> = []
+    for (let round = 0; round < RUNS; round++) {
+      const figures: Array<Figures> = []
+      for (const start of starts) figures.push(await measure(await start()))
+      rounds.push(figures)
+      if (RUNS > 1) console.error(`round ${round + 1} of ${RUNS} done`)
+    }
+    const rows = starts.map((_, i) => rounds.map((figures) => figures[i]!))
+    const of = (row: ReadonlyArray<Figures>, pick: (f: Figures) => number) => row.map(pick)
     const express = rows[0]!
+    const [expressRss, expressPeak] = [medianOf(of(express, (f) => f.rss)), medianOf(of(express, (f) => f.peak))]
+    const m =
+      (digits = 0) =>
+      (n: number) =>
+        mib(n, digits)
+    const ratio = (n: number) => `${n.toFixed(2)}x`
     console.log(
-      `\n${process.version}; started alone, one route, 2 s after the first 402; then ${REQUESTS} unpaid requests, 32 keep-alive connections`
+      `\n${process.version}; started alone, one route, 2 s after the first 402; then ${REQUESTS} unpaid requests, 32 keep-alive connections; ${RUNS} round(s), medians (range)`
     )
     console.log(
-      "| process | first 402 ms | RSS MiB | of which file-backed | heap used / total MiB | external MiB | RSS vs express | peak RSS under load MiB | peak vs express | heap used after load MiB | requests/s |"
+      "| process | first 402 ms | RSS MiB | of which file-backed | heap used / total MiB | RSS vs express | peak RSS under load MiB | peak vs express | heap used after load MiB | requests/s | CPU ms per 1,000 requests |"
     )
     console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for (const r of rows) {
-      console.log(
-        `| ${r.label} | ${r.readyMs.toFixed(0)} | ${mib(r.rss)} | ${mib(r.rssFile)} | ${mib(r.heapUsed)} / ${mib(r.heapTotal)} | ${mib(r.external)} | ${(r.rss / express.rss).toFixed(2)}x | ${mib(r.peak)} | ${(r.peak / express.peak).toFixed(2)}x | ${mib(r.heapAfter)} | ${r.rps.toFixed(0)} |`
-      )
+    for (const row of rows) {
+      const cells = [
+        row[0]!.label,
+        summary(
+          of(row, (f) => f.readyMs),
+          (n) => n.toFixed(0)
+        ),
+        summary(
+          of(row, (f) => f.rss),
+          m()
+        ),
+        summary(
+          of(row, (f) => f.rssFile),
+          m()
+        ),
+        `${summary(
+          of(row, (f) => f.heapUsed),
+          m(1)
+        )} / ${summary(
+          of(row, (f) => f.heapTotal),
+          m(1)
+        )}`,
+        summary(
+          of(row, (f) => f.rss / expressRss),
+          ratio
+        ),
+        summary(
+          of(row, (f) => f.peak),
+          m()
+        ),
+        summary(
+          of(row, (f) => f.peak / expressPeak),
+          ratio
+        ),
+        summary(
+          of(row, (f) => f.heapAfter),
+          m()
+        ),
+        summary(
+          of(row, (f) => f.rps),
+          (n) => n.toFixed(0)
+        ),
+        summary(
+          of(row, (f) => f.cpu),
+          (n) => n.toFixed(0)
+        )
+      ]
+      console.log(`| ${cells.join(" | ")} |`)
     }
-    console.log("\nthe same moment (2 s after the first 402), V8 by space: used / committed MiB")
+    console.log("\nthe same moment (2 s after the first 402), V8 by space: used / committed MiB (medians)")
     const spaces = ["new", "old", "code", "trusted", "large_object"] as const
     console.log(`| process | ${spaces.join(" | ")} | script source MiB |`)
     console.log(`|---|${spaces.map(() => "---:|").join("")}---:|`)
-    for (const r of rows) {
-      const cells = spaces.map((s) => `${mib(r.spaces[s]?.[0] ?? 0, 1)} / ${mib(r.spaces[s]?.[1] ?? 0, 1)}`)
-      console.log(`| ${r.label} | ${cells.join(" | ")} | ${mib(r.scriptSource, 1)} |`)
+    for (const row of rows) {
+      const cells = spaces.map(
+        (s) =>
+          `${mib(medianOf(of(row, (f) => f.spaces[s]?.[0] ?? 0)), 1)} / ${mib(medianOf(of(row, (f) => f.spaces[s]?.[1] ?? 0)), 1)}`
+      )
+      console.log(`| ${row[0]!.label} | ${cells.join(" | ")} | ${mib(medianOf(of(row, (f) => f.scriptSource)), 1)} |`)
     }
   } finally {
     facilitator.close()
