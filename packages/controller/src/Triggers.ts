@@ -131,6 +131,10 @@ export const owners = (owner: ResourceKind): Trigger => mapped(controllerOwnerKe
  *   meanwhile (controller-runtime gives its initial list the same low priority).
  * - `normal`: everything else (changes, owned and mapped objects, deletions).
  *
+ * The cost: while new objects arrive faster than the workers take their first passes, the later
+ * passes of everyone else wait (first passes should be short: the ServiceOffer controller's is one
+ * write). The wait ends with the burst; nothing waits forever unless creation never pauses.
+ *
  * @category priorities
  */
 export const priority = (
