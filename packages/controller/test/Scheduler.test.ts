@@ -37,6 +37,16 @@ const succeed: Scheduler.Outcome = { _tag: "Succeeded" }
 const fail: Scheduler.Outcome = { _tag: "Failed" }
 const settleAt = (seconds: number) => TestClock.adjust(Duration.seconds(seconds))
 
+/** A one-worker harness whose first run of `held` waits until `release`; every other run succeeds. */
+const holdingFirstRun = (held: string) =>
+  Effect.gen(function* () {
+    const gate = yield* Deferred.make<void>()
+    const started = yield* harness({}, (key, n) =>
+      key === held && n === 1 ? Effect.as(Deferred.await(gate), succeed) : Effect.succeed(succeed)
+    )
+    return { ...started, release: Deferred.succeed(gate, undefined) }
+  })
+
 describe("Scheduler", () => {
   it.effect("runs a key scheduled twice only once, at the earlier time", () =>
     Effect.gen(function* () {
@@ -245,10 +255,7 @@ describe("Scheduler", () => {
 
   it.effect("runs a due key of higher priority first, then the rest by run time, never one before its time", () =>
     Effect.gen(function* () {
-      const gate = yield* Deferred.make<void>()
-      const { scheduler, log } = yield* harness({}, (key) =>
-        key === "busy" ? Effect.as(Deferred.await(gate), succeed) : Effect.succeed(succeed)
-      )
+      const { scheduler, log, release } = yield* holdingFirstRun("busy")
       yield* scheduler.schedule("busy")
       yield* settleAt(1)
       // While the one worker is busy: follow-ups, a relist entry, a new key, and one not yet due.
@@ -258,7 +265,7 @@ describe("Scheduler", () => {
       yield* scheduler.schedule("new", "2 seconds", Scheduler.Priority.high)
       yield* scheduler.schedule("urgent-later", "30 seconds", Scheduler.Priority.high)
       yield* settleAt(5)
-      yield* Deferred.succeed(gate, undefined)
+      yield* release
       yield* settleAt(60)
       expect(log).toEqual(["busy@0", "new@6", "followup-b@6", "followup-a@6", "relisted@6", "urgent-later@31"])
     })
@@ -266,10 +273,7 @@ describe("Scheduler", () => {
 
   it.effect("keeps the higher priority of a key scheduled again while it waits or runs", () =>
     Effect.gen(function* () {
-      const gate = yield* Deferred.make<void>()
-      const { scheduler, log } = yield* harness({}, (key, n) =>
-        key === "a" && n === 1 ? Effect.as(Deferred.await(gate), succeed) : Effect.succeed(succeed)
-      )
+      const { scheduler, log, release } = yield* holdingFirstRun("a")
       yield* scheduler.schedule("a")
       yield* settleAt(1)
       yield* scheduler.schedule("b")
@@ -278,7 +282,7 @@ describe("Scheduler", () => {
       yield* scheduler.schedule("c", 0, Scheduler.Priority.low)
       yield* scheduler.schedule("a", 0, Scheduler.Priority.high) // a is running: its rerun is high
       yield* scheduler.schedule("a")
-      yield* Deferred.succeed(gate, undefined)
+      yield* release
       yield* settleAt(1)
       expect(log).toEqual(["a@0", "a@1", "c@1", "b@1"])
     })
@@ -300,10 +304,7 @@ describe("Scheduler", () => {
 
   it.effect("queues a key scheduled while it runs at the earliest time asked, among the other keys", () =>
     Effect.gen(function* () {
-      const gate = yield* Deferred.make<void>()
-      const { scheduler, log } = yield* harness({}, (key, n) =>
-        key === "a" && n === 1 ? Effect.as(Deferred.await(gate), succeed) : Effect.succeed(succeed)
-      )
+      const { scheduler, log, release } = yield* holdingFirstRun("a")
       yield* scheduler.schedule("a")
       yield* settleAt(1)
       // a is running: these wait until its run ends, then join the queue at 1 + 4 = 5 s.
@@ -312,7 +313,7 @@ describe("Scheduler", () => {
       yield* scheduler.schedule("b", "3 seconds")
       expect(yield* scheduler.depth).toBe(1) // only b waits; a's rerun is held until its run ends
       yield* settleAt(1)
-      yield* Deferred.succeed(gate, undefined) // a ends at 2 s
+      yield* release // a ends at 2 s
       yield* settleAt(10)
       expect(log).toEqual(["a@0", "b@4", "a@5"])
     })
