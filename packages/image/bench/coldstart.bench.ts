@@ -28,7 +28,7 @@ import {
   writeFileSync
 } from "node:fs"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join, relative } from "node:path"
 import { ControlPlane } from "@obol/test-envs/ControlPlane"
 import * as Ports from "@obol/test-envs/Ports"
 import * as Image from "../src/Image.ts"
@@ -68,7 +68,11 @@ const bundlesFromArchive = async (dir: string) => {
   const layers = manifest.layers.map((d: { digest: string; size: number }) => d)
   const app = layers.at(-1)
   for (const entry of await Effect.runPromise(Tar.read(blob(app.digest), "app layer"))) {
-    if (entry.type === "file") writeFileSync(join(dir, entry.path.split("/").at(-1)!), entry.content)
+    if (entry.type === "file") {
+      const path = join(dir, relative(Image.appDir.slice(1), entry.path))
+      mkdirSync(dirname(path), { recursive: true })
+      writeFileSync(path, entry.content)
+    }
   }
   return {
     layers: layers.map((d: { size: number }) => d.size) as Array<number>,

@@ -107,6 +107,10 @@ const checkStarts = (node: string, bundles: ReadonlyArray<Bundle.Bundle>) =>
           try: async () => {
             const file = join(dir, `${bundle.process}.mjs`)
             await writeFile(file, bundle.code)
+            for (const chunk of bundle.chunks) {
+              await mkdir(dirname(join(dir, chunk.path)), { recursive: true })
+              await writeFile(join(dir, chunk.path), chunk.code)
+            }
             const output = await new Promise<string>((resolve, reject) => {
               const child = spawn(node, [file, "--help"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
               let text = ""
@@ -163,7 +167,10 @@ export const run = Effect.fn("Build.run")(function* (options: Options) {
   const bundles = yield* Bundle.build(options.root, Image.processes)
   const bundleEnd = yield* Clock.currentTimeMillis
   for (const bundle of bundles) {
-    yield* step(`bundled ${bundle.process}.mjs (${mb(bundle.code.byteLength)}, ${bundle.inputs.length} modules)`)
+    const lazy = bundle.chunks.reduce((sum, chunk) => sum + chunk.code.byteLength, 0)
+    yield* step(
+      `bundled ${bundle.process}.mjs (${mb(bundle.code.byteLength)}, and ${bundle.chunks.length} chunks of ${mb(lazy)}; ${bundle.inputs.length} modules)`
+    )
   }
   yield* step(`bundling took ${seconds(bundleEnd - bundleStart)}`)
   const nodeDir = nodePackageDir()

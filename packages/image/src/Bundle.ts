@@ -1,14 +1,20 @@
 /**
  * One ESM file per process, bundled by esbuild from `packages/<process>/src/main.ts` with every
  * dependency inside, so the image needs no `node_modules` and `node /app/<process>.mjs` runs as
- * is (docs/adr/0009 has the measurements against shipping the TypeScript workspace).
+ * is (docs/adr/0009 has the measurements against shipping the TypeScript workspace); what it
+ * imports lazily is split into files of its own under `chunks/` next to it.
  *
  * How the bundle is shaped, and why:
  * - ESM for Node 24 (`platform: node`, `target: node24`), with a `require` made by
  *   `createRequire` so the CommonJS libraries inside (ws, js-yaml, …) can still `require` Node's
  *   built-ins;
- * - dynamic imports (`@obol/kube`'s lazy `import("@kubernetes/client-node")`) are inlined into the
- *   same file and still evaluated only when first used;
+ * - dynamic imports (`@obol/kube`'s lazy `import("@kubernetes/client-node")`, only for kubeconfig
+ *   files; `@effect/platform-node`'s undici client) are split into chunks (`splitting`), which Node
+ *   reads only when the import runs. V8 keeps the whole source of every script it loads, evaluated
+ *   or not: inlined, the 1.7 MiB of `@kubernetes/client-node` and undici that a pod never runs
+ *   stayed in every process's memory. Each process is bundled on its own, so its file and chunks
+ *   hold only its own code; a chunk is named by its content's hash, and two processes' identical
+ *   chunks are one file in the image;
  * - `@kubernetes/client-node`'s barrel (16 MB of generated API clients) is narrowed to the one
  *   export the code uses, `KubeConfig` (see {@link narrowClientNode}); the bundle is 5 MB, not 20;
  * - paths in the output are relative to the repository root, so the bytes do not depend on
@@ -26,7 +32,7 @@
  */
 import { Effect } from "effect"
 import * as esbuild from "esbuild"
-import { relative } from "node:path"
+import { join, relative } from "node:path"
 import type * as Image from "./Image.ts"
 import { ImageError } from "./ImageError.ts"
 
@@ -37,10 +43,32 @@ import { ImageError } from "./ImageError.ts"
  */
 export interface Bundle {
   readonly process: Image.Process
+  /** `<process>.mjs`, the file `node` runs. */
   readonly code: Uint8Array
-  /** The source files inside, relative to the repository root (`node_modules/effect/dist/…`). */
+  /**
+   * The files it imports, relative to its directory (`chunks/<name>-<hash>.mjs`): the parts it
+   * imports lazily, and the code those share with it.
+   */
+  readonly chunks: ReadonlyArray<Chunk>
+  /** The source files inside it and its chunks, relative to the repository root (`node_modules/effect/dist/…`). */
   readonly inputs: ReadonlyArray<string>
 }
+
+/**
+ * @category models
+ */
+export interface Chunk {
+  /** Relative to the directory of the process's file, e.g. `chunks/client-node-3FJ2KQ7X.mjs`. */
+  readonly path: string
+  readonly code: Uint8Array
+}
+
+/**
+ * Where chunks go, relative to the directory of the processes' files.
+ *
+ * @category constants
+ */
+export const chunkDir = "chunks"
 
 /**
  * The only module allowed to import `@kubernetes/client-node`, and the only export it uses.
@@ -128,6 +156,8 @@ export const options = (root: string, entryPoints: Readonly<Record<string, strin
     bundle: true,
     platform: "node",
     format: "esm",
+    splitting: true,
+    chunkNames: `${chunkDir}/[name]-[hash]`,
     target: "node24",
     banner: { js: banner },
     legalComments: "none",
@@ -141,7 +171,9 @@ export const options = (root: string, entryPoints: Readonly<Record<string, strin
   }) satisfies esbuild.BuildOptions
 
 /**
- * Bundles the processes, all in one esbuild run.
+ * Bundles the processes, each in an esbuild run of its own (so no chunk holds another process's
+ * code). Fails if two processes' chunks of the same name differ (their names carry a hash of their
+ * content, so they never should): the image holds one file per name.
  *
  * @category constructors
  */
@@ -149,11 +181,25 @@ export const build = (
   root: string,
   processes: ReadonlyArray<Image.Process>
 ): Effect.Effect<ReadonlyArray<Bundle>, ImageError> =>
+  Effect.forEach(processes, (process) => buildOne(root, process), { concurrency: "unbounded" }).pipe(
+    Effect.flatMap((bundles) => {
+      const seen = new Map<string, Uint8Array>()
+      for (const chunk of bundles.flatMap((bundle) => bundle.chunks)) {
+        const other = seen.get(chunk.path)
+        if (other !== undefined && Buffer.compare(other, chunk.code) !== 0) {
+          return Effect.fail(
+            new ImageError({ reason: "BundleFailed", message: `two different chunks named ${chunk.path}` })
+          )
+        }
+        seen.set(chunk.path, chunk.code)
+      }
+      return Effect.succeed(bundles)
+    })
+  )
+
+const buildOne = (root: string, process: Image.Process): Effect.Effect<Bundle, ImageError> =>
   Effect.tryPromise({
-    try: () =>
-      esbuild.build(
-        options(root, Object.fromEntries(processes.map((process) => [process, `packages/${process}/src/main.ts`])))
-      ),
+    try: () => esbuild.build(options(root, { [process]: `packages/${process}/src/main.ts` })),
     catch: (error) =>
       new ImageError({
         reason: "BundleFailed",
@@ -165,13 +211,16 @@ export const build = (
         const text = esbuild.formatMessagesSync(result.warnings, { kind: "warning", color: false }).join("\n")
         return Effect.fail(new ImageError({ reason: "BundleFailed", message: `esbuild warned:\n${text}` }))
       }
-      return Effect.forEach(processes, (process) => {
-        const file = `out/${process}.mjs`
-        const output = result.outputFiles.find((o) => relative(root, o.path) === file)
-        const meta = result.metafile.outputs[file]
-        return output === undefined || meta === undefined
-          ? Effect.fail(new ImageError({ reason: "BundleFailed", message: `esbuild wrote no ${file}` }))
-          : Effect.succeed({ process, code: output.contents, inputs: Object.keys(meta.inputs).toSorted() })
-      })
+      const file = `out/${process}.mjs`
+      const output = result.outputFiles.find((o) => relative(root, o.path) === file)
+      if (output === undefined) {
+        return Effect.fail(new ImageError({ reason: "BundleFailed", message: `esbuild wrote no ${file}` }))
+      }
+      const chunks = result.outputFiles
+        .filter((o) => o !== output)
+        .map((o) => ({ path: relative(join(root, "out"), o.path), code: o.contents }))
+        .toSorted((a, b) => (a.path < b.path ? -1 : 1))
+      const inputs = new Set(Object.values(result.metafile.outputs).flatMap((meta) => Object.keys(meta.inputs)))
+      return Effect.succeed({ process, code: output.contents, chunks, inputs: [...inputs].toSorted() })
     })
   )

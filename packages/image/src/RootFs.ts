@@ -8,7 +8,8 @@
  *    directories, empty mount points, and `/var/lib/dpkg/status.d/<package>` so image scanners
  *    see the package versions (the distroless convention). No shell, no package manager.
  * 2. {@link node}: `/usr/local/bin/node` and its licence.
- * 3. {@link app}: `/app/<process>.mjs` and the notices of the libraries bundled into them.
+ * 3. {@link app}: `/app/<process>.mjs`, the chunks they import lazily (`/app/chunks/`) and the
+ *    notices of the libraries bundled into them.
  *
  * Documentation, manual pages, locales, lintian overrides, gdb/Python helpers and glibc's iconv
  * modules (`gconv`, unused by Node, whose ICU does the conversions) are dropped. Directories are
@@ -216,21 +217,33 @@ export const node = (binary: Uint8Array, license: Uint8Array): ReadonlyArray<Tar
   ])
 
 /**
- * The application layer: one bundle per process and the third-party notices, read-only for
- * everyone but root.
+ * The application layer: one bundle per process, the chunks they import (`/app/chunks/…`; a chunk
+ * two processes share is one file, its name being a hash of its content) and the third-party
+ * notices, read-only for everyone but root.
  *
  * @category constructors
  */
 export const app = (
-  bundles: ReadonlyArray<{ readonly process: Image.Process; readonly code: Uint8Array }>,
+  bundles: ReadonlyArray<{
+    readonly process: Image.Process
+    readonly code: Uint8Array
+    readonly chunks?: ReadonlyArray<{ readonly path: string; readonly code: Uint8Array }>
+  }>,
   notices: string
-): ReadonlyArray<Tar.Entry> =>
-  withParents([
+): ReadonlyArray<Tar.Entry> => {
+  const chunks = new Map(
+    bundles
+      .flatMap((bundle) => bundle.chunks ?? [])
+      .map((chunk) => [`${Image.appDir.slice(1)}/${chunk.path}`, chunk.code])
+  )
+  return withParents([
     dir(Image.appDir.slice(1)),
     ...bundles.map(({ process, code }): Tar.Entry => ({
       type: "file",
       path: Image.bundle(process).slice(1),
       content: code
     })),
+    ...[...chunks].map(([path, content]): Tar.Entry => ({ type: "file", path, content })),
     text(`${Image.appDir.slice(1)}/THIRD-PARTY-NOTICES`, notices)
   ])
+}

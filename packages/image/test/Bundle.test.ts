@@ -2,9 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as esbuild from "esbuild"
 import { spawnSync } from "node:child_process"
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
+import { dirname, join, relative } from "node:path"
 import * as Bundle from "@obol/image/Bundle"
 
 const repositoryRoot = join(import.meta.dirname, "..", "..", "..")
@@ -20,32 +20,57 @@ const scratch = (files: Readonly<Record<string, string>>) => {
   return root
 }
 
+/** Bundles `entry` as `out.mjs`, its chunks written next to it in a scratch directory. */
 const bundle = (root: string, entry: string) =>
   Effect.promise(() =>
     esbuild.build(Bundle.options(root, { out: entry })).then(
-      (result) => ({ ok: true as const, code: result.outputFiles[0]!.text }),
+      (result) => {
+        const dir = mkdtempSync(join(tmpdir(), "bundle-run-"))
+        const outDir = join(root, "out")
+        for (const file of result.outputFiles) {
+          mkdirSync(dirname(join(dir, relative(outDir, file.path))), { recursive: true })
+          writeFileSync(join(dir, relative(outDir, file.path)), file.contents)
+        }
+        const text = (path: string) => result.outputFiles.find((f) => relative(outDir, f.path) === path)!.text
+        const chunks = result.outputFiles.map((f) => relative(outDir, f.path)).filter((p) => p !== "out.mjs")
+        return {
+          ok: true as const,
+          code: text("out.mjs"),
+          chunks: chunks.map((path) => ({ path, code: text(path) })),
+          out: join(dir, "out.mjs")
+        }
+      },
       (error: esbuild.BuildFailure) => ({ ok: false as const, errors: error.errors.map((e) => e.text) })
     )
   )
 
 describe("Bundle", () => {
-  it.effect("narrows @kubernetes/client-node to KubeConfig, still loaded lazily by a dynamic import", () =>
+  it.effect("narrows @kubernetes/client-node to KubeConfig, in a chunk read only when the dynamic import runs", () =>
     Effect.gen(function* () {
       const root = scratch({
         [Bundle.clientNodeImporter]:
-          'const m = await import("@kubernetes/client-node")\n' +
-          "console.log(typeof m.KubeConfig, Object.keys(m).join(','))\n"
+          "if (process.argv[2] === 'load') {\n" +
+          '  const m = await import("@kubernetes/client-node")\n' +
+          "  console.log(typeof m.KubeConfig, Object.keys(m).join(','))\n" +
+          "} else console.log('not loaded')\n"
       })
       const result = yield* bundle(root, Bundle.clientNodeImporter)
       expect(result.ok).toBe(true)
       if (!result.ok) return
       // the generated API clients (CoreV1Api and friends) are not in the bundle
-      expect(result.code).not.toContain("class CoreV1Api")
-      const out = join(mkdtempSync(join(tmpdir(), "bundle-run-")), "out.mjs")
-      writeFileSync(out, result.code)
-      const run = spawnSync(process.execPath, [out], { encoding: "utf8" })
-      expect(run.stderr).toBe("")
-      expect(run.stdout).toBe("function KubeConfig\n")
+      expect([result.code, ...result.chunks.map((c) => c.code)].join("\n")).not.toContain("class CoreV1Api")
+      // KubeConfig (and undici, which it imports) is in a chunk under chunks/, not in the file node runs
+      const clientNode = result.chunks.find((c) => /^chunks\/client-node-\w+\.mjs$/u.test(c.path))
+      expect(clientNode?.code).toContain("loadFromCluster")
+      expect(result.code).not.toContain("loadFromCluster")
+      const loaded = spawnSync(process.execPath, [result.out, "load"], { encoding: "utf8" })
+      expect(loaded.stderr).toBe("")
+      expect(loaded.stdout).toBe("function KubeConfig\n")
+      // without the import Node never reads the chunk: the program runs with the chunk gone
+      rmSync(join(dirname(result.out), clientNode!.path))
+      const lazy = spawnSync(process.execPath, [result.out], { encoding: "utf8" })
+      expect(lazy.stderr).toBe("")
+      expect(lazy.stdout).toBe("not loaded\n")
     })
   )
 
@@ -66,9 +91,7 @@ describe("Bundle", () => {
       if (!result.ok) return
       expect(result.code).not.toMatch(/from\s*["']node:http["']/u)
       expect(result.code).toContain('require("node:http")')
-      const out = join(mkdtempSync(join(tmpdir(), "bundle-run-")), "out.mjs")
-      writeFileSync(out, result.code)
-      const run = spawnSync(process.execPath, [out], { encoding: "utf8" })
+      const run = spawnSync(process.execPath, [result.out], { encoding: "utf8" })
       expect(run.stderr).toBe("")
       expect(run.stdout).toBe("function Payment Required 0\n")
     })

@@ -146,6 +146,28 @@ describe("RootFs", () => {
       expect(node.find((e) => e.path === "usr/local/bin/node")).toMatchObject({ type: "file", mode: 0o755 })
       const app = RootFs.app([{ process: "x402-verifier", code: Buffer.from("export {}") }], "notices")
       expect(paths(app)).toEqual(["app", "app/THIRD-PARTY-NOTICES", "app/x402-verifier.mjs"])
+      // chunks next to the bundles; one two processes share is written once
+      const shared = { path: "chunks/client-node-AAAA.mjs", code: Buffer.from("export const k = 1") }
+      const withChunks = RootFs.app(
+        [
+          { process: "x402-verifier", code: Buffer.from("a"), chunks: [shared] },
+          {
+            process: "registrar",
+            code: Buffer.from("b"),
+            chunks: [shared, { path: "chunks/c-BBBB.mjs", code: Buffer.from("c") }]
+          }
+        ],
+        "notices"
+      )
+      expect(paths(withChunks)).toEqual([
+        "app",
+        "app/THIRD-PARTY-NOTICES",
+        "app/chunks",
+        "app/chunks/c-BBBB.mjs",
+        "app/chunks/client-node-AAAA.mjs",
+        "app/registrar.mjs",
+        "app/x402-verifier.mjs"
+      ])
       yield* Effect.void
     })
   )

@@ -30,7 +30,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { promisify } from "node:util"
 import { parseAllDocuments } from "yaml"
 import * as Bundle from "@obol/image/Bundle"
@@ -317,6 +317,10 @@ const main = async (kubeconfig: string) => {
   try {
     const [bundle] = await Effect.runPromise(Bundle.build(root, ["x402-verifier"]))
     writeFileSync(join(scratch, "x402-verifier.mjs"), bundle!.code)
+    for (const chunk of bundle!.chunks) {
+      mkdirSync(dirname(join(scratch, chunk.path)), { recursive: true })
+      writeFileSync(join(scratch, chunk.path), chunk.code)
+    }
     const namespace = seed(kubeconfig)
     const reference = expressDir()
     const withoutKube = Object.fromEntries(
