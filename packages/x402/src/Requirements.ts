@@ -1,11 +1,14 @@
 /**
- * What a 402 answer carries: the x402 v2 `PAYMENT-REQUIRED` header (base64 JSON, via
- * `@x402/core`'s codec) and a JSON body in the v1 shape, so both generations of clients can pay.
- * One route yields one "exact" requirement with the resource URL and description filled in.
+ * What a 402 answer carries: the x402 v2 `PAYMENT-REQUIRED` header (base64 of the JSON's UTF-8
+ * bytes: `@x402/core`'s `encodePaymentRequiredHeader`, to the byte) and a JSON body in the v1
+ * shape, so both generations of clients can pay. One route yields one "exact" requirement with the
+ * resource URL and description filled in.
+ *
+ * Only `@x402/core`'s types are imported: its `http` entry point evaluates zod and every x402
+ * schema when loaded, for one line of base64 here (the verifier's memory, docs/benchmarks.md).
  *
  * @since 0.1.0
  */
-import { encodePaymentRequiredHeader } from "@x402/core/http"
 import type { PaymentRequired, PaymentRequirements } from "@x402/core/types"
 import type { PaymentRequirementsV1 } from "@x402/core/types/v1"
 
@@ -121,7 +124,7 @@ const build = (route: Route, resource: Resource, error: string): PaymentRequired
   const body = Object.freeze({ x402Version: 1 as const, error, accepts: [requirementV1(route, resource)] })
   return Object.freeze({
     headers: Object.freeze({
-      "PAYMENT-REQUIRED": encodePaymentRequiredHeader(required),
+      "PAYMENT-REQUIRED": Buffer.from(JSON.stringify(required), "utf8").toString("base64"),
       "Content-Type": "application/json",
       "Cache-Control": "no-store"
     }),

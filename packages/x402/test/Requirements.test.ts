@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { decodePaymentRequiredHeader } from "@x402/core/http"
+import { decodePaymentRequiredHeader, encodePaymentRequiredHeader } from "@x402/core/http"
 import { EVM_NETWORK_CHAIN_ID_MAP } from "@x402/evm/v1"
 import * as Networks from "@obol/x402/Networks"
 import * as Requirements from "@obol/x402/Requirements"
@@ -57,6 +57,14 @@ describe("Requirements", () => {
       ]
     })
   })
+  it("encodes the header to the byte as @x402/core's encodePaymentRequiredHeader, non-ASCII text included", () => {
+    const described = { ...route, description: "météo, 0,001 USDC — 天气 🌦" }
+    const answer = Requirements.paymentRequired(described, { url: "https://seller.example/services/météo?q=ü" })
+    const decoded = decodePaymentRequiredHeader(answer.headers["PAYMENT-REQUIRED"])
+    expect(decoded.resource?.description).toBe(described.description)
+    expect(answer.headers["PAYMENT-REQUIRED"]).toBe(encodePaymentRequiredHeader(decoded))
+  })
+
   it("names every default network as x402 v1 clients do (@x402/evm's v1 chain table)", () => {
     const v1 = EVM_NETWORK_CHAIN_ID_MAP as Record<string, number>
     for (const network of Networks.defaults) {
