@@ -167,9 +167,9 @@ export const run = Effect.fn("Build.run")(function* (options: Options) {
   const bundles = yield* Bundle.build(options.root, Image.processes)
   const bundleEnd = yield* Clock.currentTimeMillis
   for (const bundle of bundles) {
-    const lazy = bundle.chunks.reduce((sum, chunk) => sum + chunk.code.byteLength, 0)
+    const bytes = bundle.chunks.reduce((sum, chunk) => sum + chunk.code.byteLength, bundle.code.byteLength)
     yield* step(
-      `bundled ${bundle.process}.mjs (${mb(bundle.code.byteLength)}, and ${bundle.chunks.length} chunks of ${mb(lazy)}; ${bundle.inputs.length} modules)`
+      `bundled ${bundle.process}.mjs with ${bundle.chunks.length} chunks (${mb(bytes)}, ${bundle.inputs.length} modules)`
     )
   }
   yield* step(`bundling took ${seconds(bundleEnd - bundleStart)}`)

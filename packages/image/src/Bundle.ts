@@ -15,6 +15,9 @@
  *   stayed in every process's memory. Each process is bundled on its own, so its file and chunks
  *   hold only its own code; a chunk is named by its content's hash, and two processes' identical
  *   chunks are one file in the image;
+ * - the code a process loads at start is cut into chunks of about {@link maxEagerChunkBytes}
+ *   (see {@link cutPoints}): V8 compiles a module's top-level code in one go, and the compiler's
+ *   memory for a 0.85 MB module (10 MiB) stayed with the C allocator after start;
  * - `@kubernetes/client-node`'s barrel (16 MB of generated API clients) is narrowed to the one
  *   export the code uses, `KubeConfig` (see {@link narrowClientNode}); the bundle is 5 MB, not 20;
  * - paths in the output are relative to the repository root, so the bytes do not depend on
@@ -137,6 +140,82 @@ export const requireNodeHttp: esbuild.Plugin = {
   }
 }
 
+/**
+ * About how much of the code a process loads at start one chunk holds (esbuild's output bytes).
+ *
+ * **Details**: V8 compiles each module's top-level code in one go, in memory taken from the C
+ * allocator (about 12 bytes per byte of source: 10 MiB for one 0.85 MB module, the verifier's eager
+ * code in two modules made glibc's heap 14.5 MiB, of which 11 MiB free and kept after start). Cut
+ * into chunks of this size, each compiles in 2–3 MiB that the next one reuses. Much smaller chunks
+ * cost more than they save: with ~70 of them, Node's module loader ran hot enough for V8 to compile
+ * it optimized, and 5 MiB more of the node binary was resident (docs/benchmarks.md).
+ *
+ * @category constants
+ */
+export const maxEagerChunkBytes = 192 * 1024
+
+/**
+ * The entry points that cut a process's eager code into chunks, from a build without them: the
+ * modules its file and the chunks it imports statically hold, in their order in the output, cut
+ * into `ceil(total / maxBytes)` runs of about equal bytes. Each run becomes an entry point that
+ * imports its modules (`import "<module>"`), and esbuild puts a module in the chunk of the entry
+ * points that reach it: modules reached by different runs land in different chunks. The cutting
+ * entry points' own files are never imported, and are dropped. Evaluation order is still esbuild's
+ * (a chunk imports the chunks whose code it uses), and no module is added to what the process
+ * loads: only the chunks' import and export statements (2 % more bytes for the verifier).
+ *
+ * @category constructors
+ */
+export const cutPoints = (
+  metafile: esbuild.Metafile,
+  entry: string,
+  maxBytes: number
+): ReadonlyArray<ReadonlyArray<string>> => {
+  const eager = [entry]
+  for (let i = 0; i < eager.length; i++) {
+    for (const imported of metafile.outputs[eager[i]!]?.imports ?? []) {
+      if (imported.kind === "import-statement" && !imported.external && !eager.includes(imported.path)) {
+        eager.push(imported.path)
+      }
+    }
+  }
+  // Modules of a plugin's namespace (`narrow-client-node:…`) have no file to import.
+  const modules = eager.flatMap((output) =>
+    Object.entries(metafile.outputs[output]!.inputs)
+      .filter(([path]) => !path.includes(":"))
+      .map(([path, { bytesInOutput }]) => ({ path, bytes: bytesInOutput }))
+  )
+  const total = modules.reduce((sum, module) => sum + module.bytes, 0)
+  const runs = Math.ceil(total / maxBytes)
+  if (runs <= 1) return []
+  const cuts: Array<Array<string>> = Array.from({ length: runs }, () => [])
+  let done = 0
+  for (const module of modules) {
+    cuts[Math.min(runs - 1, Math.floor((done / total) * runs))]!.push(module.path)
+    done += module.bytes
+  }
+  return cuts.filter((cut) => cut.length > 0)
+}
+
+const cutPrefix = "obol-cut-"
+
+/** Resolves the cutting entry points (`obol-cut-<n>`) to modules importing their runs. */
+const cutEntries = (root: string, cuts: ReadonlyArray<ReadonlyArray<string>>): esbuild.Plugin => ({
+  name: "cut-eager-code",
+  setup(build) {
+    build.onResolve({ filter: new RegExp(`^${cutPrefix}\\d+$`) }, (args) =>
+      args.kind === "entry-point" ? { path: args.path, namespace: "cut-eager-code" } : undefined
+    )
+    build.onLoad({ filter: /.*/, namespace: "cut-eager-code" }, (args) => ({
+      contents: cuts[Number(args.path.slice(cutPrefix.length))]!.map(
+        (path) => `import ${JSON.stringify(join(root, path))}\n`
+      ).join(""),
+      resolveDir: root,
+      loader: "js"
+    }))
+  }
+})
+
 const banner =
   'import { createRequire as __obolCreateRequire } from "node:module";\n' +
   "const require = __obolCreateRequire(import.meta.url);"
@@ -171,17 +250,22 @@ export const options = (root: string, entryPoints: Readonly<Record<string, strin
   }) satisfies esbuild.BuildOptions
 
 /**
- * Bundles the processes, each in an esbuild run of its own (so no chunk holds another process's
- * code). Fails if two processes' chunks of the same name differ (their names carry a hash of their
- * content, so they never should): the image holds one file per name.
+ * Bundles the processes, each on its own (so no chunk holds another process's code): one esbuild
+ * run, and a second one with the {@link cutPoints} when its eager code is larger than
+ * `maxEagerChunkBytes` (default {@link maxEagerChunkBytes}). Fails if two processes' chunks of the
+ * same name differ (their names carry a hash of their content, so they never should): the image
+ * holds one file per name.
  *
  * @category constructors
  */
 export const build = (
   root: string,
-  processes: ReadonlyArray<Image.Process>
+  processes: ReadonlyArray<Image.Process>,
+  settings: { readonly maxEagerChunkBytes?: number } = {}
 ): Effect.Effect<ReadonlyArray<Bundle>, ImageError> =>
-  Effect.forEach(processes, (process) => buildOne(root, process), { concurrency: "unbounded" }).pipe(
+  Effect.forEach(processes, (process) => buildOne(root, process, settings.maxEagerChunkBytes ?? maxEagerChunkBytes), {
+    concurrency: "unbounded"
+  }).pipe(
     Effect.flatMap((bundles) => {
       const seen = new Map<string, Uint8Array>()
       for (const chunk of bundles.flatMap((bundle) => bundle.chunks)) {
@@ -197,30 +281,62 @@ export const build = (
     })
   )
 
-const buildOne = (root: string, process: Image.Process): Effect.Effect<Bundle, ImageError> =>
-  Effect.tryPromise({
-    try: () => esbuild.build(options(root, { [process]: `packages/${process}/src/main.ts` })),
-    catch: (error) =>
-      new ImageError({
-        reason: "BundleFailed",
-        message: `esbuild: ${error instanceof Error ? error.message : String(error)}`
-      })
-  }).pipe(
-    Effect.flatMap((result) => {
-      if (result.warnings.length > 0) {
-        const text = esbuild.formatMessagesSync(result.warnings, { kind: "warning", color: false }).join("\n")
-        return Effect.fail(new ImageError({ reason: "BundleFailed", message: `esbuild warned:\n${text}` }))
+const esbuildFailed = (error: unknown) =>
+  new ImageError({
+    reason: "BundleFailed",
+    message: `esbuild: ${error instanceof Error ? error.message : String(error)}`
+  })
+
+const noWarnings = (result: esbuild.BuildResult) => {
+  if (result.warnings.length === 0) return Effect.void
+  const text = esbuild.formatMessagesSync(result.warnings, { kind: "warning", color: false }).join("\n")
+  return Effect.fail(new ImageError({ reason: "BundleFailed", message: `esbuild warned:\n${text}` }))
+}
+
+const buildOne = (root: string, process: Image.Process, maxBytes: number): Effect.Effect<Bundle, ImageError> =>
+  Effect.gen(function* () {
+    const entries = { [process]: `packages/${process}/src/main.ts` }
+    const file = `out/${process}.mjs`
+    const whole = yield* Effect.tryPromise({ try: () => esbuild.build(options(root, entries)), catch: esbuildFailed })
+    yield* noWarnings(whole)
+    const cuts = cutPoints(whole.metafile, file, maxBytes)
+    const result =
+      cuts.length === 0
+        ? whole
+        : yield* Effect.tryPromise({
+            try: () => {
+              const base = options(root, {
+                ...entries,
+                ...Object.fromEntries(cuts.map((_, i) => [`${cutPrefix}${i}`, `${cutPrefix}${i}`]))
+              })
+              return esbuild.build({
+                ...base,
+                plugins: [...base.plugins, cutEntries(root, cuts)],
+                // The runs' bare imports of side-effect-free modules are what they are for.
+                logOverride: { "ignored-bare-import": "silent" }
+              })
+            },
+            catch: esbuildFailed
+          })
+    yield* noWarnings(result)
+    const output = result.outputFiles.find((o) => relative(root, o.path) === file)
+    if (output === undefined) {
+      return yield* new ImageError({ reason: "BundleFailed", message: `esbuild wrote no ${file}` })
+    }
+    const cutFile = (path: string) => path.startsWith(`out/${cutPrefix}`)
+    for (const [path, meta] of Object.entries(result.metafile.outputs)) {
+      if (!cutFile(path) && meta.imports.some((imported) => cutFile(imported.path))) {
+        return yield* new ImageError({ reason: "BundleFailed", message: `${path} imports a cutting entry point` })
       }
-      const file = `out/${process}.mjs`
-      const output = result.outputFiles.find((o) => relative(root, o.path) === file)
-      if (output === undefined) {
-        return Effect.fail(new ImageError({ reason: "BundleFailed", message: `esbuild wrote no ${file}` }))
-      }
-      const chunks = result.outputFiles
-        .filter((o) => o !== output)
-        .map((o) => ({ path: relative(join(root, "out"), o.path), code: o.contents }))
-        .toSorted((a, b) => (a.path < b.path ? -1 : 1))
-      const inputs = new Set(Object.values(result.metafile.outputs).flatMap((meta) => Object.keys(meta.inputs)))
-      return Effect.succeed({ process, code: output.contents, chunks, inputs: [...inputs].toSorted() })
-    })
-  )
+    }
+    const chunks = result.outputFiles
+      .filter((o) => o !== output && !cutFile(relative(root, o.path)))
+      .map((o) => ({ path: relative(join(root, "out"), o.path), code: o.contents }))
+      .toSorted((a, b) => (a.path < b.path ? -1 : 1))
+    const inputs = new Set(
+      Object.entries(result.metafile.outputs)
+        .filter(([path]) => !cutFile(path))
+        .flatMap(([, meta]) => Object.keys(meta.inputs))
+    )
+    return { process, code: output.contents, chunks, inputs: [...inputs].toSorted() }
+  })

@@ -97,6 +97,47 @@ describe("Bundle", () => {
     })
   )
 
+  it.effect(
+    "cuts the code a process loads at start into chunks of about maxEagerChunkBytes, evaluated in the same order",
+    () =>
+      Effect.gen(function* () {
+        // Five modules of ~4 KB with top-level effects, two sharing a third; the order they run in
+        // is what Node gives the sources unbundled.
+        const body = (name: string) =>
+          `globalThis.order.push("${name}")\nexport const ${name} = ${JSON.stringify("x".repeat(4000))}.length\n`
+        const dir = "packages/x402-verifier/src"
+        const root = scratch({
+          [`${dir}/order.ts`]: "globalThis.order = []\n",
+          [`${dir}/a.ts`]: body("a"),
+          [`${dir}/b.ts`]: body("b"),
+          [`${dir}/shared.ts`]: body("shared"),
+          [`${dir}/c.ts`]: `import { shared } from "./shared.ts"\n${body("c")}export const cs = c + shared\n`,
+          [`${dir}/d.ts`]: `import { shared } from "./shared.ts"\n${body("d")}export const ds = d + shared\n`,
+          [`${dir}/main.ts`]:
+            'import "./order.ts"\nimport { a } from "./a.ts"\nimport { b } from "./b.ts"\n' +
+            'import { cs } from "./c.ts"\nimport { ds } from "./d.ts"\n' +
+            "console.log(globalThis.order.join(' '), a + b + cs + ds)\n"
+        })
+        const unbundled = spawnSync(process.execPath, [join(root, dir, "main.ts")], { encoding: "utf8" })
+        expect(unbundled.stdout).toBe("a b shared c d 24000\n")
+        const [built] = yield* Bundle.build(root, ["x402-verifier"], { maxEagerChunkBytes: 9000 })
+        const out = mkdtempSync(join(tmpdir(), "bundle-run-"))
+        writeFileSync(join(out, "x402-verifier.mjs"), built!.code)
+        for (const chunk of built!.chunks) {
+          mkdirSync(dirname(join(out, chunk.path)), { recursive: true })
+          writeFileSync(join(out, chunk.path), chunk.code)
+        }
+        const sizes = built!.chunks.map((chunk) => chunk.code.byteLength).filter((bytes) => bytes > 2000)
+        expect(sizes.length).toBeGreaterThanOrEqual(2)
+        expect(Math.max(...sizes)).toBeLessThan(13_000)
+        // the cutting entry points are not shipped
+        expect(built!.chunks.map((chunk) => chunk.path).filter((path) => !path.startsWith("chunks/"))).toEqual([])
+        const run = spawnSync(process.execPath, [join(out, "x402-verifier.mjs")], { encoding: "utf8" })
+        expect(run.stderr).toBe("")
+        expect(run.stdout).toBe(unbundled.stdout)
+      })
+  )
+
   it.effect("refuses @kubernetes/client-node imported from anywhere else, saying where the rule lives", () =>
     Effect.gen(function* () {
       const root = scratch({ "packages/x/src/Other.ts": 'export { CoreV1Api } from "@kubernetes/client-node"\n' })

@@ -12,7 +12,10 @@
  * `memory-probe.mjs`) 2 s after its first 402; the peak (`VmHWM`), the heap after, and the CPU time
  * the server spent (user + system, from `/proc`) per 1,000 of BENCH_REQUESTS (default 20,000)
  * unpaid requests from `load.mjs` (32 keep-alive connections): CPU per request, unlike requests per
- * second, does not depend on what else the machine's cores are doing.
+ * second, does not depend on what else the machine's cores are doing. Where the resident memory
+ * is, at rest and right after the load: V8's spaces, the file-backed pages (`RssFile`: mostly the
+ * node binary's code that has run) and the C allocator's main heap (`[heap]` in `/proc/<pid>/smaps`,
+ * which keeps what it freed).
  *
  * Run: `node packages/x402-verifier/bench/memory.bench.ts` (BENCH_VERIFIER_NODE_ARGS: Node flags
  * for the verifier processes only, e.g. `--max-semi-space-size=2`; BENCH_ONLY: a comma-separated
@@ -163,6 +166,13 @@ const status = (pid: number, field: "VmRSS" | "VmHWM" | "RssAnon" | "RssFile") =
   return Number(line?.split(/\s+/u)[1] ?? 0) * 1024
 }
 
+/** Resident bytes of the C allocator's main heap (`[heap]` in `/proc/<pid>/smaps`). */
+const mallocHeap = (pid: number) => {
+  const smaps = readFileSync(`/proc/${pid}/smaps`, "utf8")
+  const at = smaps.indexOf(" [heap]\n")
+  return at < 0 ? 0 : Number(/^Rss:\s+(\d+) kB$/mu.exec(smaps.slice(at))?.[1] ?? 0) * 1024
+}
+
 /** User + system CPU time of a process so far, in milliseconds (`/proc/<pid>/stat`, at 100 ticks/s). */
 const cpuMs = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
@@ -212,6 +222,7 @@ interface Figures {
   readonly readyMs: number
   readonly rss: number
   readonly rssFile: number
+  readonly malloc: number
   readonly heapUsed: number
   readonly heapTotal: number
   readonly external: number
@@ -220,6 +231,10 @@ interface Figures {
   readonly peak: number
   readonly heapAfter: number
   readonly rssAfter: number
+  /** Right after the load: V8's spaces, the file-backed part of RSS and the C allocator's main heap. */
+  readonly spacesAfter: Record<string, readonly [used: number, committed: number]>
+  readonly rssFileAfter: number
+  readonly mallocAfter: number
   readonly rps: number
   /** CPU milliseconds per 1,000 requests. */
   readonly cpu: number
@@ -272,6 +287,7 @@ const measure = async (start: Start): Promise<Figures> => {
     const idle = await heap()
     const rss = status(pid, "VmRSS")
     const rssFile = status(pid, "RssFile")
+    const malloc = mallocHeap(pid)
     const cpuBefore = cpuMs(pid)
     const { stdout } = await run(process.execPath, [join(import.meta.dirname, "load.mjs"), url, "32", String(REQUESTS)])
     const cpu = ((cpuMs(pid) - cpuBefore) / REQUESTS) * 1000
@@ -283,6 +299,7 @@ const measure = async (start: Start): Promise<Figures> => {
       readyMs,
       rss,
       rssFile,
+      malloc,
       heapUsed: idle.heapUsed,
       heapTotal: idle.heapTotal,
       external: idle.external,
@@ -291,6 +308,9 @@ const measure = async (start: Start): Promise<Figures> => {
       peak: status(pid, "VmHWM"),
       heapAfter: after.heapUsed,
       rssAfter: status(pid, "VmRSS"),
+      spacesAfter: after.spaces,
+      rssFileAfter: status(pid, "RssFile"),
+      mallocAfter: mallocHeap(pid),
       rps: load.rps,
       cpu
     }
@@ -470,17 +490,34 @@ const main = async (kubeconfig: string) => {
       ]
       console.log(`| ${cells.join(" | ")} |`)
     }
-    console.log("\nthe same moment (2 s after the first 402), V8 by space: used / committed MiB (medians)")
     const spaces = ["new", "old", "code", "trusted", "large_object"] as const
-    console.log(`| process | ${spaces.join(" | ")} | script source MiB |`)
-    console.log(`|---|${spaces.map(() => "---:|").join("")}---:|`)
-    for (const row of rows) {
-      const cells = spaces.map(
-        (s) =>
-          `${mib(medianOf(of(row, (f) => f.spaces[s]?.[0] ?? 0)), 1)} / ${mib(medianOf(of(row, (f) => f.spaces[s]?.[1] ?? 0)), 1)}`
-      )
-      console.log(`| ${row[0]!.label} | ${cells.join(" | ")} | ${mib(medianOf(of(row, (f) => f.scriptSource)), 1)} |`)
+    const bySpace = (
+      label: string,
+      pick: (f: Figures) => Figures["spaces"],
+      extra: ReadonlyArray<readonly [string, (f: Figures) => number]>
+    ) => {
+      console.log(`\n${label}, V8 by space: used / committed MiB (medians)`)
+      console.log(`| process | ${[...spaces, ...extra.map(([name]) => name)].join(" | ")} |`)
+      console.log(`|---|${[...spaces, ...extra].map(() => "---:|").join("")}`)
+      for (const row of rows) {
+        const cells = spaces.map(
+          (s) =>
+            `${mib(medianOf(of(row, (f) => pick(f)[s]?.[0] ?? 0)), 1)} / ${mib(medianOf(of(row, (f) => pick(f)[s]?.[1] ?? 0)), 1)}`
+        )
+        const more = extra.map(([, get]) => mib(medianOf(of(row, get)), 1))
+        console.log(`| ${row[0]!.label} | ${[...cells, ...more].join(" | ")} |`)
+      }
     }
+    bySpace("2 s after the first 402", (f) => f.spaces, [
+      ["script source MiB", (f) => f.scriptSource],
+      ["file-backed MiB", (f) => f.rssFile],
+      ["C heap MiB", (f) => f.malloc]
+    ])
+    bySpace("right after the load", (f) => f.spacesAfter, [
+      ["RSS MiB", (f) => f.rssAfter],
+      ["file-backed MiB", (f) => f.rssFileAfter],
+      ["C heap MiB", (f) => f.mallocAfter]
+    ])
   } finally {
     facilitator.close()
     rmSync(scratch, { recursive: true, force: true })
