@@ -3,9 +3,11 @@
  * controller, verifier and registrar processes, Traefik with a 100 ms provider throttle, its own
  * control plane). For `BENCH_OFFERS` offers (default 100), one at a time (each after the previous
  * one answered 402) and then all at once: the time from the server-side apply returning (what
- * `kubectl apply` sends) to the first 402 on the offer's path, polled every 5 ms. Baseline in the
+ * `kubectl apply` sends) to the first 402 on the offer's path, polled every 5 ms. Baselines in the
  * same run: the API server's own create → watch-event round trip for a ConfigMap, as in the
- * controller-only benchmark (`packages/serviceoffer-controller/bench`).
+ * controller-only benchmark (`packages/serviceoffer-controller/bench`), and Traefik's own: a bare
+ * HTTPRoute to the demo upstream (no controller, no gate) applied → its first 200 through Traefik,
+ * one at a time with the same pause.
  *
  * Run: `npm run bench -w @obol/test-envs`. This is a measurement, not a test: it asserts nothing.
  */
@@ -63,15 +65,55 @@ const apply = async (name: string) => {
   if (res.status !== 201 && res.status !== 200) throw new Error(`apply ${name}: ${res.status} ${res.body}`)
 }
 
-/** Milliseconds from `since` until the path answers 402 through the Gateway. */
-const first402 = async (name: string, since: number) => {
+/** Milliseconds from `since` until `path` answers `status` through the Gateway, polled every 5 ms. */
+const firstAnswer = async (path: string, status: number, since: number) => {
   for (;;) {
-    const res = await fetch(`${stack.gatewayUrl}/services/${name}/x`).catch(() => undefined)
+    const res = await fetch(`${stack.gatewayUrl}${path}`).catch(() => undefined)
     if (res !== undefined) await res.arrayBuffer()
-    if (res?.status === 402) return performance.now() - since
-    if (performance.now() - since > 120_000) throw new Error(`${name}: no 402 within 120 s (last ${res?.status})`)
+    if (res?.status === status) return performance.now() - since
+    if (performance.now() - since > 120_000) throw new Error(`${path}: no ${status} within 120 s (last ${res?.status})`)
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
+}
+
+/** Milliseconds from `since` until the offer's path answers 402 through the Gateway. */
+const first402 = (name: string, since: number) => firstAnswer(`/services/${name}/x`, 402, since)
+
+/** Traefik's own share: a bare HTTPRoute to the demo upstream applied → its first 200 through Traefik. */
+const bareRoute = async (name: string) => {
+  const started = performance.now()
+  const res = await api(
+    "PATCH",
+    `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes/${name}?fieldManager=bench&force=true`,
+    {
+      apiVersion: "gateway.networking.k8s.io/v1",
+      kind: "HTTPRoute",
+      metadata: { name, namespace: ns },
+      spec: {
+        parentRefs: [
+          {
+            group: "gateway.networking.k8s.io",
+            kind: "Gateway",
+            namespace: stack.namespaces.gateway,
+            name: stack.gateway.name,
+            sectionName: "web"
+          }
+        ],
+        rules: [
+          {
+            matches: [{ path: { type: "PathPrefix", value: `/${name}` } }],
+            filters: [
+              { type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } }
+            ],
+            backendRefs: [{ name: stack.upstream.service, port: stack.upstream.port }]
+          }
+        ]
+      }
+    },
+    "application/apply-patch+yaml"
+  )
+  if (res.status !== 201 && res.status !== 200) throw new Error(`apply ${name}: ${res.status} ${res.body}`)
+  return firstAnswer(`/${name}/health`, 200, started)
 }
 
 /** The API server's own round trip: a ConfigMap created → its watch event, up to 50 times. */
@@ -152,6 +194,11 @@ const observe = Effect.gen(function* () {
 
 try {
   const base = await baseline()
+  const bare: Array<number> = []
+  for (let i = 0; i < Math.min(N, 20); i++) {
+    if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs))
+    bare.push(await bareRoute(`bare-${i}`))
+  }
   const oneAtATime: Array<number> = []
   const breakdown: Record<"route" | "admitted" | "httpRoute" | "accepted" | "served", Array<number>> = {
     route: [],
@@ -188,6 +235,9 @@ try {
   console.log("| what | p50 ms | p99 ms |")
   console.log("|---|---:|---:|")
   console.log(row("ConfigMap created → its watch event (API server baseline)", base))
+  console.log(
+    row(`bare HTTPRoute applied → first 200 through Traefik (Traefik's baseline, ${bare.length} routes)`, bare)
+  )
   console.log(row("one offer at a time: applied → 402 through Traefik", oneAtATime))
   console.log(row(`${N} offers at once: applied → 402 through Traefik`, burst))
   console.log("\none offer at a time, where the time goes (each stage from the previous one, first seen in a watch)")
