@@ -147,8 +147,9 @@ export const requireNodeHttp: esbuild.Plugin = {
  * allocator (about 12 bytes per byte of source: 10 MiB for one 0.85 MB module, the verifier's eager
  * code in two modules made glibc's heap 14.5 MiB, of which 11 MiB free and kept after start). Cut
  * into chunks of this size, each compiles in 2–3 MiB that the next one reuses. Much smaller chunks
- * cost more than they save: with ~70 of them, Node's module loader ran hot enough for V8 to compile
- * it optimized, and 5 MiB more of the node binary was resident (docs/benchmarks.md).
+ * cost more than they save: the verifier's eager code in 32 or 45 chunks (96 or 64 KiB) made Node's
+ * module resolution hot enough for V8's optimizing compilers at start, and 5 MiB more of the node
+ * binary was resident; 16 (192 KiB) and 26 (128 KiB) did not (docs/benchmarks.md).
  *
  * @category constants
  */

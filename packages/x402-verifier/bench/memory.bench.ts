@@ -11,21 +11,26 @@
  * Figures, per process: resident memory (`VmRSS`) and V8 heap (`process.memoryUsage()`, read through
  * `memory-probe.mjs`) 2 s after its first 402; the peak (`VmHWM`), the heap after, and the CPU time
  * the server spent (user + system, from `/proc`) per 1,000 of BENCH_REQUESTS (default 20,000)
- * unpaid requests from `load.mjs` (32 keep-alive connections): CPU per request, unlike requests per
- * second, does not depend on what else the machine's cores are doing. Where the resident memory
+ * unpaid requests from `load.mjs` (32 keep-alive connections): CPU per request depends much less
+ * than requests per second on what else the machine's cores are doing. Where the resident memory
  * is, at rest and right after the load: V8's spaces, the file-backed pages (`RssFile`: mostly the
  * node binary's code that has run) and the C allocator's main heap (`[heap]` in `/proc/<pid>/smaps`,
  * which keeps what it freed).
  *
- * Run: `node packages/x402-verifier/bench/memory.bench.ts` (BENCH_VERIFIER_NODE_ARGS: Node flags
- * for the verifier processes only, e.g. `--max-semi-space-size=2`; BENCH_ONLY: a comma-separated
- * subset of `express,bundle,in-cluster,sources`, default all four; the ratios are against the first
- * one run; BENCH_RUNS, default 1: rounds of every process in turn, each figure the median over the
- * rounds, with the range when they differ; BENCH_BEFORE: comma-separated directories each holding
- * an `x402-verifier.mjs` (and its chunks) bundled earlier, e.g. from another commit, each measured
- * in-cluster too as a row of its own, so a change is compared in one command). With KUBECONFIG set it uses that cluster, otherwise it
- * starts a control plane of its own. The first run installs the pinned `@x402/express` and Express
- * into `$TMPDIR/x402-express-bench` (BENCH_EXPRESS_DIR) with npm.
+ * Run: `node packages/x402-verifier/bench/memory.bench.ts`. Settings:
+ * - BENCH_VERIFIER_NODE_ARGS: Node flags for the verifier processes only, e.g.
+ *   `--max-semi-space-size=2`; several sets separated by `|` give a row each, measured in turn in
+ *   every round (`|--max-semi-space-size=4`: without, then with);
+ * - BENCH_ONLY: a comma-separated subset of `express,bundle,in-cluster,sources`, default all four
+ *   (the ratios are against the first one run);
+ * - BENCH_RUNS, default 1: rounds of every process in turn; each figure is the median over the
+ *   rounds, with the range when they differ;
+ * - BENCH_BEFORE: comma-separated directories each holding an `x402-verifier.mjs` (and its chunks)
+ *   bundled earlier, e.g. from another commit, each measured in-cluster too as a row of its own, so
+ *   a change is compared in one command.
+ * With KUBECONFIG set it uses that cluster, otherwise it starts a control plane of its own. The
+ * first run installs the pinned `@x402/express` and Express into `$TMPDIR/x402-express-bench`
+ * (BENCH_EXPRESS_DIR) with npm.
  */
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { execFile, execFileSync, spawn } from "node:child_process"
@@ -44,8 +49,10 @@ import * as Ports from "@obol/test-envs/Ports"
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 20_000)
 const RUNS = Number(process.env["BENCH_RUNS"] ?? 1)
 const BEFORE = (process.env["BENCH_BEFORE"] ?? "").split(",").filter((dir) => dir !== "")
-/** Node flags for the verifier processes only (not the reference), to try V8 settings. */
-const VERIFIER_FLAGS = (process.env["BENCH_VERIFIER_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")
+/** Sets of Node flags for the verifier processes only (not the reference), to try V8 settings: a row each. */
+const VERIFIER_FLAGS = (process.env["BENCH_VERIFIER_NODE_ARGS"] ?? "")
+  .split("|")
+  .map((set) => set.split(" ").filter((a) => a !== ""))
 const ONLY = new Set((process.env["BENCH_ONLY"] ?? "express,bundle,in-cluster,sources").split(",").map((p) => p.trim()))
 const root = join(import.meta.dirname, "..", "..", "..")
 const probe = join(import.meta.dirname, "memory-probe.mjs")
@@ -215,6 +222,8 @@ const first402 = async (url: string, exited: () => string | undefined) => {
 interface Probe extends NodeJS.MemoryUsage {
   readonly spaces: Record<string, readonly [used: number, committed: number]>
   readonly scriptSource: number
+  /** Milliseconds spent in garbage collection so far: young (scavenges) and the rest. */
+  readonly gc: { readonly minor: number; readonly major: number }
 }
 
 interface Figures {
@@ -238,6 +247,9 @@ interface Figures {
   readonly rps: number
   /** CPU milliseconds per 1,000 requests. */
   readonly cpu: number
+  /** Garbage-collection milliseconds per 1,000 requests: young collections, and the rest. */
+  readonly gcMinor: number
+  readonly gcMajor: number
 }
 
 /** How one server is started: `node [--import probe] args` in `cwd`, or inside a wrapper. */
@@ -312,7 +324,9 @@ const measure = async (start: Start): Promise<Figures> => {
       rssFileAfter: status(pid, "RssFile"),
       mallocAfter: mallocHeap(pid),
       rps: load.rps,
-      cpu
+      cpu,
+      gcMinor: ((after.gc.minor - idle.gc.minor) / REQUESTS) * 1000,
+      gcMajor: ((after.gc.major - idle.gc.major) / REQUESTS) * 1000
     }
   } finally {
     if (child.exitCode === null) process.kill(pid, "SIGTERM")
@@ -346,11 +360,16 @@ const main = async (kubeconfig: string) => {
     const withoutKube = Object.fromEntries(
       Object.entries(process.env).filter(([name]) => name !== "KUBECONFIG" && !name.startsWith("KUBERNETES_"))
     )
-    const verifier = async (label: string, args: ReadonlyArray<string>, cwd: string): Promise<Start> => {
+    const verifier = async (
+      label: string,
+      args: ReadonlyArray<string>,
+      cwd: string,
+      flags: ReadonlyArray<string>
+    ): Promise<Start> => {
       const [port, health] = await Effect.runPromise(Ports.freeN(2))
       return {
-        label,
-        args: [...VERIFIER_FLAGS, ...args],
+        label: flags.length === 0 ? label : `${label}, ${flags.join(" ")}`,
+        args: [...flags, ...args],
         cwd,
         env: {
           ...withoutKube,
@@ -378,15 +397,17 @@ const main = async (kubeconfig: string) => {
       })
     }
     if (ONLY.has("bundle")) {
-      starts.push(() => verifier("x402-verifier, bundle, kubeconfig file", ["x402-verifier.mjs"], scratch))
+      for (const flags of VERIFIER_FLAGS) {
+        starts.push(() => verifier("x402-verifier, bundle, kubeconfig file", ["x402-verifier.mjs"], scratch, flags))
+      }
     }
     if (ONLY.has("in-cluster")) {
       if (!inCluster.available()) console.error("in-cluster: skipped, it needs root (a mount namespace)")
       else {
         const account = serviceAccount(kubeconfig, namespace)
         const home = mkdtempSync(join(scratch, "home-"))
-        const pod = (label: string, dir: string) => async (): Promise<Start> => {
-          const { env, ...start } = await verifier(label, ["x402-verifier.mjs"], dir)
+        const pod = (label: string, dir: string, flags: ReadonlyArray<string>) => async (): Promise<Start> => {
+          const { env, ...start } = await verifier(label, ["x402-verifier.mjs"], dir, flags)
           const { KUBECONFIG: _, ...rest } = env
           return {
             ...start,
@@ -405,18 +426,23 @@ const main = async (kubeconfig: string) => {
             }
           }
         }
-        for (const dir of BEFORE) starts.push(pod(`x402-verifier, bundle from ${dir}, in-cluster`, dir))
-        starts.push(pod("x402-verifier, bundle, in-cluster (the image)", scratch))
+        for (const flags of VERIFIER_FLAGS) {
+          for (const dir of BEFORE) starts.push(pod(`x402-verifier, bundle from ${dir}, in-cluster`, dir, flags))
+          starts.push(pod("x402-verifier, bundle, in-cluster (the image)", scratch, flags))
+        }
       }
     }
     if (ONLY.has("sources")) {
-      starts.push(() =>
-        verifier(
-          "x402-verifier, TypeScript sources",
-          [join(root, "packages/x402-verifier/bin/x402-verifier.mjs")],
-          root
+      for (const flags of VERIFIER_FLAGS) {
+        starts.push(() =>
+          verifier(
+            "x402-verifier, TypeScript sources",
+            [join(root, "packages/x402-verifier/bin/x402-verifier.mjs")],
+            root,
+            flags
+          )
         )
-      )
+      }
     }
     const rounds: Array<Array<Figures>> = []
     for (let round = 0; round < RUNS; round++) {
@@ -438,9 +464,9 @@ const main = async (kubeconfig: string) => {
       `\n${process.version}; started alone, one route, 2 s after the first 402; then ${REQUESTS} unpaid requests, 32 keep-alive connections; ${RUNS} round(s), medians (range)`
     )
     console.log(
-      "| process | first 402 ms | RSS MiB | of which file-backed | heap used / total MiB | RSS vs express | peak RSS under load MiB | peak vs express | heap used after load MiB | requests/s | CPU ms per 1,000 requests |"
+      "| process | first 402 ms | RSS MiB | of which file-backed | heap used / total MiB | RSS vs express | peak RSS under load MiB | peak vs express | heap used after load MiB | requests/s | CPU ms per 1,000 requests | of which GC, young + full |"
     )
-    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for (const row of rows) {
       const cells = [
         row[0]!.label,
@@ -486,7 +512,14 @@ const main = async (kubeconfig: string) => {
         summary(
           of(row, (f) => f.cpu),
           (n) => n.toFixed(0)
-        )
+        ),
+        `${summary(
+          of(row, (f) => f.gcMinor),
+          (n) => n.toFixed(1)
+        )} + ${summary(
+          of(row, (f) => f.gcMajor),
+          (n) => n.toFixed(1)
+        )}`
       ]
       console.log(`| ${cells.join(" | ")} |`)
     }
