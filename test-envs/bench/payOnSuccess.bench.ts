@@ -26,6 +26,7 @@ import { toClientEvmSigner } from "@x402/evm"
 import { registerExactEvmScheme } from "@x402/evm/exact/client"
 import { Effect, Exit, Scope } from "effect"
 import { privateKeyToAccount } from "viem/accounts"
+import * as Fixtures from "../src/Fixtures.ts"
 import * as Stack from "../src/Stack.ts"
 
 const REQUESTS = Number(process.env["BENCH_REQUESTS"] ?? 2000)
@@ -70,31 +71,15 @@ const offer = (name: string, settlement: "upfront" | "onSuccess") =>
 
 /** Traefik → echo with no gate: the HTTPRoute the controller writes for an offer, minus the Middleware. */
 const plainRoute = () =>
-  applied(`/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes/bench-plain`, {
-    apiVersion: "gateway.networking.k8s.io/v1",
-    kind: "HTTPRoute",
-    metadata: { name: "bench-plain", namespace: ns },
-    spec: {
-      parentRefs: [
-        {
-          group: "gateway.networking.k8s.io",
-          kind: "Gateway",
-          namespace: stack.namespaces.gateway,
-          name: stack.gateway.name,
-          sectionName: "web"
-        }
-      ],
-      rules: [
-        {
-          matches: [{ path: { type: "PathPrefix", value: "/plain" } }],
-          filters: [
-            { type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } }
-          ],
-          backendRefs: [{ name: stack.upstream.service, port: stack.upstream.port }]
-        }
-      ]
-    }
-  })
+  applied(
+    `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes/bench-plain`,
+    Fixtures.plainHttpRoute(ns, "bench-plain", {
+      gateway: { namespace: stack.namespaces.gateway, name: stack.gateway.name },
+      prefix: "/plain",
+      service: stack.upstream.service,
+      port: stack.upstream.port
+    })
+  )
 
 const untilStatus = async (url: string, status: number) => {
   const since = performance.now()

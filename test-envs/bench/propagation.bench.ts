@@ -19,6 +19,7 @@ import { HTTPRoute } from "@obol/kube/builtin/HTTPRoute"
 import * as KubeClient from "@obol/kube/KubeClient"
 import * as KubeConfig from "@obol/kube/KubeConfig"
 import * as NodeKubeClient from "@obol/kube/NodeKubeClient"
+import * as Fixtures from "../src/Fixtures.ts"
 import * as Stack from "../src/Stack.ts"
 
 const N = Number(process.env["BENCH_OFFERS"] ?? 100)
@@ -85,31 +86,12 @@ const bareRoute = async (name: string) => {
   const res = await api(
     "PATCH",
     `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes/${name}?fieldManager=bench&force=true`,
-    {
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "HTTPRoute",
-      metadata: { name, namespace: ns },
-      spec: {
-        parentRefs: [
-          {
-            group: "gateway.networking.k8s.io",
-            kind: "Gateway",
-            namespace: stack.namespaces.gateway,
-            name: stack.gateway.name,
-            sectionName: "web"
-          }
-        ],
-        rules: [
-          {
-            matches: [{ path: { type: "PathPrefix", value: `/${name}` } }],
-            filters: [
-              { type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } }
-            ],
-            backendRefs: [{ name: stack.upstream.service, port: stack.upstream.port }]
-          }
-        ]
-      }
-    },
+    Fixtures.plainHttpRoute(ns, name, {
+      gateway: { namespace: stack.namespaces.gateway, name: stack.gateway.name },
+      prefix: `/${name}`,
+      service: stack.upstream.service,
+      port: stack.upstream.port
+    }),
     "application/apply-patch+yaml"
   )
   if (res.status !== 201 && res.status !== 200) throw new Error(`apply ${name}: ${res.status} ${res.body}`)

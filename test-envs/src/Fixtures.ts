@@ -1,6 +1,7 @@
 /**
- * Manifests for tests and benchmarks: a ServiceOffer, and a PaymentRoute as the
- * serviceoffer-controller writes it (or, with its options, as an attacker would). Plain JSON as
+ * Manifests for tests and benchmarks: a ServiceOffer, a PaymentRoute as the
+ * serviceoffer-controller writes it (or, with its options, as an attacker would), and an HTTPRoute
+ * with no gate at all. Plain JSON as
  * sent to the API server; nothing here talks to one (`vitest/Sellers.ts` does).
  */
 
@@ -86,5 +87,45 @@ export const paymentRoute = (namespace: string, offer: string, options: RouteOpt
     maxTimeoutSeconds: 300,
     ...(options.settlement === undefined ? {} : { settlement: options.settlement }),
     ...(options.upstream === undefined ? {} : { upstream: options.upstream })
+  }
+})
+
+/**
+ * An HTTPRoute with no gate: `prefix` on the Gateway's `web` listener to `service:port`, the prefix
+ * cut off (the HTTPRoute the controller writes for an upfront offer, minus its Middleware). The
+ * benches' baseline for Traefik alone.
+ */
+export const plainHttpRoute = (
+  namespace: string,
+  name: string,
+  options: {
+    readonly gateway: { readonly namespace: string; readonly name: string }
+    readonly prefix: string
+    readonly service: string
+    readonly port: number
+  }
+) => ({
+  apiVersion: "gateway.networking.k8s.io/v1",
+  kind: "HTTPRoute",
+  metadata: { name, namespace },
+  spec: {
+    parentRefs: [
+      {
+        group: "gateway.networking.k8s.io",
+        kind: "Gateway",
+        namespace: options.gateway.namespace,
+        name: options.gateway.name,
+        sectionName: "web"
+      }
+    ],
+    rules: [
+      {
+        matches: [{ path: { type: "PathPrefix", value: options.prefix } }],
+        filters: [
+          { type: "URLRewrite", urlRewrite: { path: { type: "ReplacePrefixMatch", replacePrefixMatch: "/" } } }
+        ],
+        backendRefs: [{ name: options.service, port: options.port }]
+      }
+    ]
   }
 })
