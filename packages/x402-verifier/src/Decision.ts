@@ -92,21 +92,39 @@ export const local = (input: {
   readonly route: Option.Option<Requirements.Route>
   readonly headers: Readonly<Record<string, string | undefined>>
   readonly resource: Requirements.Resource
-}): Local => {
-  const answered = (answer: Answer): Local => ({ _tag: "Answered", answer })
-  if (Option.isNone(input.route)) {
-    return answered(
-      json(503, "Unknown", { error: "this offer has no admitted price yet; try again shortly" }, { "Retry-After": "5" })
-    )
+}): Local => localFor(Option.getOrUndefined(input.route), input.headers, input.resource)
+
+const noAdmittedPrice: Local = {
+  _tag: "Answered",
+  answer: json(
+    503,
+    "Unknown",
+    { error: "this offer has no admitted price yet; try again shortly" },
+    { "Retry-After": "5" }
+  )
+}
+
+/**
+ * {@link local} with its input as arguments, the route `undefined` when there is none (no
+ * objects built per request for the call).
+ *
+ * @category constructors
+ */
+export const localFor = (
+  route: Requirements.Route | undefined,
+  headers: Readonly<Record<string, string | undefined>>,
+  resource: Requirements.Resource
+): Local => {
+  if (route === undefined) return noAdmittedPrice
+  const read = Payment.fromHeaders(headers)
+  if (Result.isFailure(read)) {
+    return { _tag: "Answered", answer: json(400, "Malformed", { error: read.failure.message }) }
   }
-  const route = input.route.value
-  const read = Payment.fromHeaders(input.headers)
-  if (Result.isFailure(read)) return answered(json(400, "Malformed", { error: read.failure.message }))
-  if (Option.isNone(read.success)) return answered(required(route, input.resource, "Required"))
+  if (Option.isNone(read.success)) return { _tag: "Answered", answer: required(route, resource, "Required") }
   const payment = read.success.value
   const wrong = Payment.mismatch(payment, route)
-  if (wrong !== undefined) return answered(required(route, input.resource, "Mismatch", wrong))
-  return { _tag: "Settle", route, payment, resource: input.resource }
+  if (wrong !== undefined) return { _tag: "Answered", answer: required(route, resource, "Mismatch", wrong) }
+  return { _tag: "Settle", route, payment, resource }
 }
 
 /**

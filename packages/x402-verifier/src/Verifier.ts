@@ -459,8 +459,6 @@ export const notLoaded = (pin: Pin): Decision.Answer => ({
   }
 })
 
-const header = (headers: Readonly<Record<string, string | undefined>>, name: string) => headers[name.toLowerCase()]
-
 /**
  * A browser's 402 is a page with the same PAYMENT-REQUIRED header (`Paywall.ts`); every other
  * answer, and every answer to a client that prefers JSON, is returned as it is.
@@ -508,59 +506,97 @@ export const handle = (
   never,
   Facilitator.Facilitator
 > => {
-  const uri = header(request.headers, "X-Forwarded-Uri") ?? "/"
-  const proto = header(request.headers, "X-Forwarded-Proto") ?? "http"
-  const host = header(request.headers, "X-Forwarded-Host") ?? "localhost"
-  const url = `${proto}://${host}${uri}`
+  const local = handleLocal(table, request.identity, request.pin, request.headers, settings)
+  return Effect.map(local._tag === "Handled" ? Effect.succeed(local) : settleHandled(local), ({ answer, offer }) => ({
+    answer,
+    offer
+  }))
+}
+
+/** What {@link handleLocal} decides: the answer, or the payment still to settle. */
+type Handled =
+  | {
+      readonly _tag: "Handled"
+      readonly answer: Decision.Answer | "Pass"
+      readonly offer: string | undefined
+    }
+  | {
+      readonly _tag: "Settle"
+      readonly decided: Decision.Checked
+      readonly route: Routes.Loaded
+      readonly offer: string
+      readonly accept: string | undefined
+      readonly url: string
+    }
+
+const handledAnswer = (
+  answer: Decision.Answer | "Pass",
+  offer: string | undefined
+): Extract<Handled, { readonly _tag: "Handled" }> => ({
+  _tag: "Handled",
+  answer,
+  offer
+})
+
+const malformedUri = (error: string): Decision.Answer => ({
+  status: 400,
+  outcome: "Malformed",
+  headers: { "Content-Type": "application/json" },
+  body: { error }
+})
+
+const unknownPath: Decision.Answer = {
+  status: 403,
+  outcome: "Unknown",
+  headers: { "Content-Type": "application/json" },
+  body: { error: "no paid route matches this path" }
+}
+
+/**
+ * The synchronous part of {@link handle}: everything but the facilitator's verify and settle, as
+ * plain calls (no effect, closure or option built per request on the way to a 402).
+ */
+const handleLocal = (
+  table: RouteTable.RouteTable<Routes.Loaded>,
+  identity: string | undefined,
+  pin: Pin | undefined,
+  headers: Readonly<Record<string, string | undefined>>,
+  settings: Pick<Settings, "allowUnknownPaths">
+): Handled => {
+  // Node's header records are lower-cased.
+  const uri = headers["x-forwarded-uri"] ?? "/"
+  const url = `${headers["x-forwarded-proto"] ?? "http"}://${headers["x-forwarded-host"] ?? "localhost"}${uri}`
   let route: Option.Option<RouteTable.Route<Routes.Loaded>>
-  if (request.identity !== undefined) {
-    route = table.byOffer(request.identity)
-    const pin = request.pin
+  if (identity !== undefined) {
+    route = table.byOffer(identity)
     if (Option.isSome(route) && pin !== undefined && !serves(route.value.value, pin)) {
-      return Effect.succeed({ offer: route.value.offer, answer: notLoaded(pin) })
+      return handledAnswer(notLoaded(pin), route.value.offer)
     }
   } else {
     const path = PathMatch.normalize(uri)
-    if (Result.isFailure(path)) {
-      return Effect.succeed({
-        offer: undefined,
-        answer: {
-          status: 400,
-          outcome: "Malformed",
-          headers: { "Content-Type": "application/json" },
-          body: { error: path.failure }
-        }
-      } as const)
-    }
+    if (Result.isFailure(path)) return handledAnswer(malformedUri(path.failure), undefined)
     route = table.match(path.success)
-    if (Option.isNone(route)) {
-      return Effect.succeed({
-        offer: undefined,
-        answer: settings.allowUnknownPaths
-          ? "Pass"
-          : ({
-              status: 403,
-              outcome: "Unknown",
-              headers: { "Content-Type": "application/json" },
-              body: { error: "no paid route matches this path" }
-            } as const)
-      })
-    }
+    if (Option.isNone(route)) return handledAnswer(settings.allowUnknownPaths ? "Pass" : unknownPath, undefined)
   }
+  const loaded = Option.isSome(route) ? route.value.value : undefined
   const offer = Option.isSome(route) ? route.value.offer : undefined
-  const decided = Decision.local({
-    route: Option.map(route, (r) => r.value.requirement),
-    headers: request.headers,
-    resource: { url }
-  })
-  const paywall = (answer: Decision.Answer): Decision.Answer =>
-    Option.isSome(route)
-      ? forBrowsers(answer, route.value.value, { accept: header(request.headers, "Accept"), url })
-      : answer
-  return decided._tag === "Answered"
-    ? Effect.succeed({ answer: paywall(decided.answer), offer })
-    : Effect.map(Decision.settle(decided), (answer) => ({ answer: paywall(answer), offer }))
+  const decided = Decision.localFor(loaded?.requirement, headers, { url })
+  if (decided._tag === "Answered") {
+    return handledAnswer(
+      loaded === undefined ? decided.answer : forBrowsers(decided.answer, loaded, { accept: headers["accept"], url }),
+      offer
+    )
+  }
+  // A payment to settle has a route (`localFor` answers without one).
+  return { _tag: "Settle", decided, route: loaded!, offer: offer!, accept: headers["accept"], url }
 }
+
+const settleHandled = (
+  pending: Extract<Handled, { readonly _tag: "Settle" }>
+): Effect.Effect<Extract<Handled, { readonly _tag: "Handled" }>, never, Facilitator.Facilitator> =>
+  Effect.map(Decision.settle(pending.decided), (answer) =>
+    handledAnswer(forBrowsers(answer, pending.route, { accept: pending.accept, url: pending.url }), pending.offer)
+  )
 
 /**
  * The counters of one offer.
@@ -663,45 +699,71 @@ export const routes = (settings: Pick<Settings, "allowUnknownPaths">) =>
     Effect.gen(function* () {
       const holder = yield* Table
       const facilitator = yield* Facilitator.Facilitator
-      const serve = (identity: string | undefined, pin?: Pin) =>
-        Effect.gen(function* () {
-          // Counters and the latency histogram are updated in one synchronous step at the end
-          // (`updateUnsafe` against this fibre's context): this is the hot path of every request.
-          const context = yield* Effect.context<never>()
-          const clock = Context.get(context, Clock.Clock)
-          const started = clock.currentTimeMillisUnsafe()
-          const request = yield* HttpServerRequest.HttpServerRequest
-          const headers = request.headers as Readonly<Record<string, string | undefined>>
-          const table = holder.get()
-          const { answer, offer } = yield* handle(
-            table,
-            identity === undefined ? { headers } : { identity, headers, ...(pin === undefined ? {} : { pin }) },
-            settings
-          ).pipe(Effect.provideService(Facilitator.Facilitator, facilitator))
-          const offerCounters = counters(table, offer)
-          offerCounters.requests.updateUnsafe(1, context)
-          if (answer !== "Pass") {
-            if (answer.outcome === "Required") offerCounters.required.updateUnsafe(1, context)
-            if (answer.outcome === "Settled") {
-              offerCounters.verified.updateUnsafe(1, context)
-              offerCounters.charged.updateUnsafe(1, context)
-            }
-            if (failures.has(answer.outcome)) offerCounters.failed.updateUnsafe(1, context)
+      // The hot path of every request, as plain calls: one effect per request (`withFiber`) and
+      // another only when a payment goes to the facilitator, no generator. Counters and the
+      // latency histogram are updated in one synchronous step at the end (`updateUnsafe` against
+      // the fibre's context).
+      const finish = (
+        context: Context.Context<never>,
+        clock: Clock.Clock,
+        started: number,
+        table: RouteTable.RouteTable<Routes.Loaded>,
+        answer: Decision.Answer | "Pass",
+        offer: string | undefined
+      ) => {
+        const offerCounters = counters(table, offer)
+        offerCounters.requests.updateUnsafe(1, context)
+        if (answer !== "Pass") {
+          if (answer.outcome === "Required") offerCounters.required.updateUnsafe(1, context)
+          if (answer.outcome === "Settled") {
+            offerCounters.verified.updateUnsafe(1, context)
+            offerCounters.charged.updateUnsafe(1, context)
           }
-          metrics.latency.updateUnsafe((clock.currentTimeMillisUnsafe() - started) / 1000, context)
-          return respond(answer)
-        })
+          if (failures.has(answer.outcome)) offerCounters.failed.updateUnsafe(1, context)
+        }
+        metrics.latency.updateUnsafe((clock.currentTimeMillisUnsafe() - started) / 1000, context)
+        return respond(answer)
+      }
+      const serve = (
+        context: Context.Context<never>,
+        identity: string | undefined,
+        pin: Pin | undefined
+      ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+        const clock = Context.get(context, Clock.Clock)
+        const started = clock.currentTimeMillisUnsafe()
+        const request = Context.getUnsafe(
+          context as Context.Context<HttpServerRequest.HttpServerRequest>,
+          HttpServerRequest.HttpServerRequest
+        )
+        const headers = request.headers as Readonly<Record<string, string | undefined>>
+        const table = holder.get()
+        const local = handleLocal(table, identity, pin, headers, settings)
+        if (local._tag === "Handled") {
+          return Effect.succeed(finish(context, clock, started, table, local.answer, local.offer))
+        }
+        return Effect.map(
+          Effect.provideService(settleHandled(local), Facilitator.Facilitator, facilitator),
+          (settled) => finish(context, clock, started, table, settled.answer, settled.offer)
+        )
+      }
       return Layer.mergeAll(
         HttpRouter.add(
           "*",
           "/verify/:namespace/:name",
-          Effect.gen(function* () {
-            const p = yield* HttpRouter.params
-            const pin = pinOf(yield* HttpServerRequest.ParsedSearchParams)
-            return yield* serve(`${p["namespace"]}/${p["name"]}`, pin)
+          Effect.withFiber((fiber) => {
+            const context = fiber.context as Context.Context<
+              HttpRouter.RouteContext | HttpServerRequest.ParsedSearchParams
+            >
+            const p = Context.getUnsafe(context, HttpRouter.RouteContext).params
+            const pin = pinOf(Context.getUnsafe(context, HttpServerRequest.ParsedSearchParams))
+            return serve(context as Context.Context<never>, `${p["namespace"]}/${p["name"]}`, pin)
           })
         ),
-        HttpRouter.add("*", "/verify", serve(undefined))
+        HttpRouter.add(
+          "*",
+          "/verify",
+          Effect.withFiber((fiber) => serve(fiber.context as Context.Context<never>, undefined, undefined))
+        )
       )
     })
   )

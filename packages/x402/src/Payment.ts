@@ -89,6 +89,24 @@ const authorizationOf = (header: string, payload: unknown): Result.Result<Author
 }
 
 /**
+ * The value of a header by its lower-cased name, names compared case-insensitively; when several
+ * names differ only in case, the last one wins. Reads the record in place (no copy of it per
+ * request): only names of the same length are lower-cased.
+ */
+const headerOf = (headers: Readonly<Record<string, string | undefined>>, lower: string): string | undefined => {
+  let found: string | undefined
+  for (const name in headers) {
+    if (
+      name.length === lower.length &&
+      Object.hasOwn(headers, name) &&
+      (name === lower || name.toLowerCase() === lower)
+    )
+      found = headers[name]
+  }
+  return found
+}
+
+/**
  * Reads the payment from request headers (names compared case-insensitively).
  *
  * @category constructors
@@ -96,8 +114,7 @@ const authorizationOf = (header: string, payload: unknown): Result.Result<Author
 export const fromHeaders = (
   headers: Readonly<Record<string, string | undefined>>
 ): Result.Result<Option.Option<Payment>, Malformed> => {
-  const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]))
-  const v2 = lower.get("payment-signature")
+  const v2 = headerOf(headers, "payment-signature")
   if (v2 !== undefined && v2 !== "") {
     return base64Json("PAYMENT-SIGNATURE", v2).pipe(
       Result.flatMap((raw) => {
@@ -114,7 +131,7 @@ export const fromHeaders = (
       })
     )
   }
-  const v1 = lower.get("x-payment")
+  const v1 = headerOf(headers, "x-payment")
   if (v1 !== undefined && v1 !== "") {
     return base64Json("X-PAYMENT", v1).pipe(
       Result.flatMap((raw) => {
