@@ -11,6 +11,8 @@
  *
  * Run: `npm run bench -w @obol/test-envs`. This is a measurement, not a test: it asserts nothing.
  */
+import { copyFileSync, existsSync, mkdirSync } from "node:fs"
+import { join } from "node:path"
 import { Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { PaymentRoute } from "@obol/api/PaymentRoute"
 import * as Watcher from "@obol/controller/Watcher"
@@ -32,6 +34,11 @@ const throttle = process.env["BENCH_TRAEFIK_THROTTLE"]
  * has its rate-limit tokens back).
  */
 const pauseMs = Number(process.env["BENCH_PAUSE_MS"] ?? 0)
+/**
+ * BENCH_KEEP_LOGS: a directory to copy every stack process's log into when the bench ends (the
+ * stack's own directory goes with it), e.g. to find out why an offer never answered 402.
+ */
+const keepLogs = process.env["BENCH_KEEP_LOGS"]
 const scope = Effect.runSync(Scope.make())
 const stack = await Effect.runPromise(
   Stack.start({
@@ -232,6 +239,13 @@ try {
   console.log(row("→ first 402 through Traefik (Traefik's reload)", breakdown.served))
   console.log(`all ${N} of the burst answered 402 within ${Math.max(...burst).toFixed(0)} ms`)
 } finally {
+  if (keepLogs !== undefined) {
+    mkdirSync(keepLogs, { recursive: true })
+    for (const [name, file] of Object.entries(stack.logs)) {
+      if (existsSync(file)) copyFileSync(file, join(keepLogs, `${name}.log`))
+    }
+    console.error(`logs kept in ${keepLogs}`)
+  }
   await Effect.runPromise(Fiber.interrupt(observe))
   await Effect.runPromise(Scope.close(scope, Exit.void))
 }
