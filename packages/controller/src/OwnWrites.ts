@@ -58,30 +58,31 @@ const versionOf = (object: Store.KubeObject): bigint | undefined => {
   return rv !== undefined && /^\d+$/u.test(rv) ? BigInt(rv) : undefined
 }
 
+interface Held {
+  readonly kind: string
+  readonly key: Store.Key
+  readonly object: Store.KubeObject
+  readonly version: bigint
+}
+
 /**
  * @category constructors
  */
 export const make = (capacity = 10_000): OwnWrites => {
-  /** `kind` → key → our newest write. Insertion order across kinds is tracked by `order`. */
-  const writes = new Map<string, Map<Store.Key, { readonly object: Store.KubeObject; readonly version: bigint }>>()
-  /** Every held write as `kind␟key`, oldest first, for the capacity bound. */
-  const order = new Set<string>()
+  /** Our newest write of each object by `kind␟key`; a Map keeps insertion order, oldest first. */
+  const held = new Map<string, Held>()
   const slot = (kind: string, key: Store.Key) => `${kind}\u001f${key}`
 
   const drop = (kind: string, key: Store.Key) => {
-    const byKey = writes.get(kind)
-    if (byKey?.delete(key) === true) {
-      order.delete(slot(kind, key))
-      if (byKey.size === 0) writes.delete(kind)
-    }
+    held.delete(slot(kind, key))
   }
   const dropIfCovered = (kind: string, object: Store.KubeObject) => {
-    const key = Store.keyOf(object)
-    const ours = writes.get(kind)?.get(key)
+    const id = slot(kind, Store.keyOf(object))
+    const ours = held.get(id)
     if (ours === undefined) return
     const theirs = versionOf(object)
     // A version we cannot compare: the cache's word wins, as it would without us.
-    if (theirs === undefined || theirs >= ours.version) drop(kind, key)
+    if (theirs === undefined || theirs >= ours.version) held.delete(id)
   }
 
   return {
@@ -89,22 +90,16 @@ export const make = (capacity = 10_000): OwnWrites => {
       const version = versionOf(object)
       if (version === undefined) return
       const key = Store.keyOf(object)
-      let byKey = writes.get(kind)
-      if (byKey === undefined) writes.set(kind, (byKey = new Map()))
-      const previous = byKey.get(key)
-      if (previous !== undefined && previous.version >= version) return
-      byKey.set(key, { object: Store.strip(object), version })
       const id = slot(kind, key)
-      order.delete(id)
-      order.add(id)
-      if (order.size > capacity) {
-        const oldest = order.values().next().value!
-        const separator = oldest.indexOf("\u001f")
-        drop(oldest.slice(0, separator), oldest.slice(separator + 1))
-      }
+      const previous = held.get(id)
+      if (previous !== undefined && previous.version >= version) return
+      // Deleted first, so the newest write goes to the end of the insertion order.
+      held.delete(id)
+      held.set(id, { kind, key, object: Store.strip(object), version })
+      if (held.size > capacity) held.delete(held.keys().next().value!)
     },
     read: <A extends Store.KubeObject>(kind: string, key: Store.Key, cached: Option.Option<A>) => {
-      const ours = writes.get(kind)?.get(key)
+      const ours = held.get(slot(kind, key))
       if (ours === undefined) return cached
       if (Option.isSome(cached)) {
         const theirs = versionOf(cached.value)
@@ -118,15 +113,14 @@ export const make = (capacity = 10_000): OwnWrites => {
     seen: dropIfCovered,
     forget: drop,
     relisted: (kind, objects) => {
-      const byKey = writes.get(kind)
-      if (byKey === undefined) return
       const listed = new Map(objects.map((object) => [Store.keyOf(object), object]))
-      for (const key of byKey.keys()) {
-        const object = listed.get(key)
-        if (object === undefined) drop(kind, key)
+      for (const ours of held.values()) {
+        if (ours.kind !== kind) continue
+        const object = listed.get(ours.key)
+        if (object === undefined) drop(kind, ours.key)
         else dropIfCovered(kind, object)
       }
     },
-    size: () => order.size
+    size: () => held.size
   }
 }
