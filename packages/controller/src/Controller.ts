@@ -240,6 +240,12 @@ export const run = <P extends ResourceKind, E, R>(
         Effect.gen(function* () {
           const id = kindId(kind)
           const isPrimary = id === primaryId
+          /** Queues the keys the trigger names for a change, at the priority it deserves. */
+          const queue = (change: Exclude<Reflector.Change<Store.KubeObject>, { readonly _tag: "Error" }>) => {
+            const previous = change._tag === "Restarted" ? undefined : change.previous
+            const vanished = change._tag === "Restarted" ? change.vanished : []
+            return scheduleAll(trigger(change, previous, vanished), Triggers.priority(change, previous, isPrimary))
+          }
           const listed = yield* Deferred.make<void>()
           listing.push(Deferred.await(listed))
           yield* informer.changes.pipe(
@@ -253,31 +259,19 @@ export const run = <P extends ResourceKind, E, R>(
                     ownWrites.relisted(id, change.objects)
                     // Objects deleted while no watch was open are missing from the relist; their
                     // deletion is an event too (client-go's DeletedFinalStateUnknown).
-                    return Effect.andThen(
-                      scheduleAll(
-                        trigger(change, undefined, change.vanished),
-                        Triggers.priority(change, undefined, isPrimary)
-                      ),
-                      Deferred.done(listed, Exit.void)
-                    )
+                    return Effect.andThen(queue(change), Deferred.done(listed, Exit.void))
                   case "Applied": {
                     const key = Store.keyOf(change.object)
                     ownWrites.seen(id, change.object)
                     // Our own write coming back: the reconcile that made it already knew.
                     if (echoes.isEcho(id, key, change.object.metadata.resourceVersion)) return Effect.void
-                    return scheduleAll(
-                      trigger(change, change.previous, []),
-                      Triggers.priority(change, change.previous, isPrimary)
-                    )
+                    return queue(change)
                   }
                   case "Deleted": {
                     const key = Store.keyOf(change.object)
                     echoes.forget(id, key)
                     ownWrites.forget(id, key)
-                    return scheduleAll(
-                      trigger(change, change.previous, []),
-                      Triggers.priority(change, change.previous, isPrimary)
-                    )
+                    return queue(change)
                   }
                 }
               })
