@@ -516,8 +516,9 @@ const apply = (offer: Offer, context: Controller.Context, applied: ChildManifest
       // any HTTPRoute of the namespace reach that upstream).
       yield* withdrawRoute
       const routeRef = refOf(offer, Names.paymentRoute(name))
-      // Also one this run applied that the cache has not shown yet (the payment-gate-first pass).
-      if (Option.isSome(cached(context, PaymentRoute, routeRef)) || applied.has(childKey(PaymentRoute, routeRef))) {
+      // The context reads our own writes: this also finds the route the payment-gate-first pass
+      // applied before the cache shows it.
+      if (Option.isSome(cached(context, PaymentRoute, routeRef))) {
         yield* deleteIfPresent(client, PaymentRoute, routeRef)
         applied.delete(childKey(PaymentRoute, routeRef))
       }
